@@ -1,0 +1,5 @@
+import sys
+
+from flux.broker.broker import main
+
+sys.exit(main())

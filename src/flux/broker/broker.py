@@ -1,0 +1,302 @@
+"""The broker: one asyncio process hosting the services of an instance."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import errno
+import os
+import signal
+import sys
+import time
+import traceback
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+
+from flux.broker.config import ConfigError, check_access, load_config
+from flux.broker.connector import Connection, owner_roles
+from flux.broker.message import Request
+from flux.constants import FLUX_ROLE_OWNER, FLUX_ROLE_USER
+
+USER = FLUX_ROLE_OWNER | FLUX_ROLE_USER
+
+
+class Broker:
+    def __init__(self, rundir: str, statedir: str | None, config_path: str | None,
+                 attrs: dict[str, str] | None = None):
+        self.rundir = rundir
+        self.statedir = statedir
+        self.config_path = config_path
+        self.attrs: dict[str, str] = dict(attrs or {})
+        self.owner = os.getuid()
+        self.loop = asyncio.new_event_loop()
+        self.sockpath = os.path.join(rundir, "local-0")
+        self.uri = "local://" + self.sockpath
+        self.handlers: dict[str, tuple[Callable[[Request], None], int]] = {}
+        self.connections: set[Connection] = set()
+        self.disconnect_subs: list[Callable[[Any], None]] = []
+        self.logbuf: deque[str] = deque(maxlen=2000)
+        self.verbose = bool(os.environ.get("FLUX_BROKER_VERBOSE"))
+        self.shutdown_requested = False
+        self.conf = load_config(config_path)
+        self.allow_guest, self.allow_root_owner = check_access(self.conf)
+        self.attrs.setdefault("rundir", rundir)
+        if statedir:
+            self.attrs["statedir"] = statedir
+        self.attrs.setdefault("local-uri", self.uri)
+        self.attrs.setdefault("rank", "0")
+        self.attrs.setdefault("size", "1")
+        self.attrs.setdefault("instance-level", os.environ.get("FLUX_INSTANCE_LEVEL_NEXT", "0"))
+        self.attrs["broker.pid"] = str(os.getpid())
+
+        from flux.modules.kvs import Store
+
+        dbdir = statedir or rundir
+        os.makedirs(dbdir, exist_ok=True)
+        self.store = Store(os.path.join(dbdir, "content.sqlite"), self.loop)
+
+        R = self._load_resources()
+        from flux.modules.job_exec import Exec
+        from flux.modules.job_info import JobInfo
+        from flux.modules.job_ingest import Ingest
+        from flux.modules.job_manager.manager import JobManager
+        from flux.modules.sched import Sched
+
+        self.register("broker.getattr", self._getattr, USER)
+        self.register("broker.ping", self._ping, USER)
+        self.register("broker.shutdown", self._shutdown_request, FLUX_ROLE_OWNER)
+        self.register("log.dmesg", self._dmesg, FLUX_ROLE_OWNER)
+        self.register("config.get", self._config_get, USER)
+        self.sched = Sched(self, R)
+        self.exec = Exec(self)
+        self.exec.pool_has_gpus = self.sched.pool.status is not None and _has_gpus(R)
+        self.job_manager = JobManager(self)
+        self.ingest = Ingest(self)
+        self.job_info = JobInfo(self)
+        self.job_list = None
+        try:
+            from flux.modules.job_list import JobListService
+        except ImportError:
+            JobListService = None  # noqa: N806
+        if JobListService is not None:
+            self.job_list = JobListService(self)
+        self.jobtap_load_builtins()
+
+    # -- configuration ----------------------------------------------------------------
+    def plugin_searchpath(self) -> list[str]:
+        path = self.attrs.get("conf.jobtap_pluginpath") or os.environ.get(
+            "FLUX_JOBTAP_PLUGINPATH", ""
+        )
+        return [p for p in path.split(":") if p]
+
+    def _load_resources(self) -> dict:
+        from flux.resource import Rv1
+
+        rconf = self.conf.get("resource", {})
+        if not isinstance(rconf, dict):
+            raise ConfigError("[resource]: must be a table")
+        if "path" in rconf:
+            path = rconf["path"]
+            if not isinstance(path, str):
+                raise ConfigError("[resource] path must be a string")
+            if not os.path.isabs(path) and self.config_path:
+                path = os.path.join(self.config_path, path)
+            try:
+                with open(path, "rb") as f:
+                    R = orjson.loads(f.read())
+            except (OSError, orjson.JSONDecodeError) as exc:
+                raise ConfigError(f"[resource] path {path}: {exc}") from None
+        elif "config" in rconf:
+            R = Rv1.Rv1.from_config(rconf["config"]).to_dict()
+        else:
+            R = Rv1.discover_local()
+        try:
+            Rv1.Rv1(R)
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ConfigError(f"invalid R: {exc}") from None
+        return R
+
+    def jobtap_load_builtins(self) -> None:
+        jt = self.job_manager.jobtap
+        from flux.modules.job_manager.jobtap import BUILTINS
+
+        for name in BUILTINS:
+            jt.load(name)
+
+    # -- message routing --------------------------------------------------------------
+    def register(self, topic: str, handler: Callable[[Request], None], roles: int = USER) -> None:
+        self.handlers[topic] = (handler, roles)
+
+    def unregister(self, topic: str) -> None:
+        self.handlers.pop(topic, None)
+
+    def roles_for(self, uid: int) -> tuple[int, str | None]:
+        return owner_roles(self.owner, uid, self.allow_guest, self.allow_root_owner)
+
+    def dispatch(self, req: Request) -> None:
+        entry = self.handlers.get(req.topic)
+        if entry is None:
+            req.respond_error(errno.ENOSYS, f"No service matching {req.topic} is registered")
+            return
+        handler, roles = entry
+        if not req.rolemask & roles:
+            req.respond_error(errno.EPERM, "Request requires owner credentials")
+            return
+        try:
+            handler(req)
+        except Exception as exc:
+            self.log(f"{req.topic}: unhandled error:\n{traceback.format_exc()}")
+            if not req.responded:
+                req.respond_error(errno.EPROTO, f"{req.topic}: {exc}")
+
+    def disconnect_subscribe(self, cb: Callable[[Any], None]) -> None:
+        self.disconnect_subs.append(cb)
+
+    def disconnected(self, conn: Connection) -> None:
+        for cb in self.disconnect_subs:
+            try:
+                cb(conn)
+            except Exception:
+                self.log(traceback.format_exc())
+        self.job_manager.disconnected(conn)
+
+    def log(self, msg: str) -> None:
+        line = f"{time.strftime('%Y-%m-%dT%H:%M:%S')} {msg}"
+        self.logbuf.append(line)
+        if self.verbose:
+            print(line, file=sys.stderr, flush=True)
+
+    # -- job lookups used by services --------------------------------------------------
+    def job_userid(self, jobid: int) -> int | None:
+        job = self.job_manager.active.get(jobid)
+        if job is not None:
+            return job.userid
+        self.store.flush()
+        row = self.store.job_row(jobid)
+        return None if row is None else row[0]
+
+    def job_exists(self, jobid: int) -> bool:
+        return self.job_userid(jobid) is not None
+
+    # -- builtin requests ----------------------------------------------------------------
+    def _getattr(self, req: Request) -> None:
+        name = req.payload.get("name") if isinstance(req.payload, dict) else None
+        if name not in self.attrs:
+            req.respond_error(errno.ENOENT, f"unknown attribute {name}")
+            return
+        req.respond({"name": name, "value": self.attrs[name]})
+
+    def _ping(self, req: Request) -> None:
+        req.respond(req.payload if isinstance(req.payload, dict) else {})
+
+    def _dmesg(self, req: Request) -> None:
+        req.respond({"lines": list(self.logbuf)})
+
+    def _config_get(self, req: Request) -> None:
+        req.respond(self.conf)
+
+    def _shutdown_request(self, req: Request) -> None:
+        req.respond({})
+        self.loop.call_soon(self.stop)
+
+    # -- life cycle ------------------------------------------------------------------------
+    def restore(self) -> None:
+        """Reload every job from the store (restart with a statedir)."""
+        from flux.job.Jobspec import validate_jobspec
+        from flux.modules.job_manager.job import INACTIVE, Job
+
+        jm = self.job_manager
+        restart: list[Job] = []
+        n = 0
+        for jobid, userid, jobspec_b, R_b, _inactive, entries_b in self.store.load_jobs():
+            jobspec = orjson.loads(jobspec_b)
+            entries = [orjson.loads(e) for e in entries_b]
+            try:
+                info = validate_jobspec(jobspec)
+            except (ValueError, TypeError, KeyError):
+                info = None
+            job = Job(jobid, userid, jobspec, info)
+            jm.restore(job, entries)
+            if job.jobspec is not jobspec:
+                pass
+            if R_b is not None:
+                job.R = orjson.loads(R_b)
+            for cb in jm.journal_subs:
+                for e in job.eventlog:
+                    cb(job, e)
+            n += 1
+            if job.state != INACTIVE:
+                restart.append(job)
+        for job in restart:
+            jm.restart_active(job)
+        self.log(f"restart: {n} jobs reloaded, {len(restart)} active")
+
+    async def _serve(self, ready_fd: int | None) -> None:
+        if os.path.exists(self.sockpath):
+            os.unlink(self.sockpath)
+        server = await self.loop.create_unix_server(lambda: Connection(self), path=self.sockpath)
+        os.chmod(self.sockpath, 0o777)
+        self._stopping = asyncio.Event()
+        if ready_fd is not None:
+            os.write(ready_fd, b"ready\n")
+            os.close(ready_fd)
+        await self._stopping.wait()
+        server.close()
+
+    def stop(self) -> None:
+        self.shutdown_requested = True
+        ev = getattr(self, "_stopping", None)
+        if ev is not None:
+            ev.set()
+
+    def run(self, ready_fd: int | None = None) -> int:
+        asyncio.set_event_loop(self.loop)
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            self.loop.add_signal_handler(sig, self.stop)
+        self.restore()
+        self.store.flush()
+        try:
+            self.loop.run_until_complete(self._serve(ready_fd))
+        finally:
+            self.exec.shutdown()
+            for c in list(self.connections):
+                c.close()
+            self.store.close()
+        return 0
+
+
+def _has_gpus(R: dict) -> bool:
+    for ent in R.get("execution", {}).get("R_lite", []):
+        if ent.get("children", {}).get("gpu"):
+            return True
+    return False
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="flux-broker")
+    ap.add_argument("--rundir", required=True)
+    ap.add_argument("--statedir")
+    ap.add_argument("--config-path")
+    ap.add_argument("--ready-fd", type=int)
+    ap.add_argument("--attr", action="append", default=[])
+    args = ap.parse_args(argv)
+    attrs = {}
+    for a in args.attr:
+        k, _, v = a.partition("=")
+        attrs[k] = v
+    try:
+        broker = Broker(args.rundir, args.statedir, args.config_path, attrs)
+    except ConfigError as exc:
+        print(f"flux-broker: Config file error: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"flux-broker: {exc}", file=sys.stderr)
+        return 1
+    return broker.run(args.ready_fd)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,53 @@
+"""Instance configuration: every ``*.toml`` file of the config directory, merged."""
+
+from __future__ import annotations
+
+import glob
+import os
+import tomllib
+from typing import Any
+
+
+class ConfigError(Exception):
+    pass
+
+
+def load_config(path: str | None) -> dict[str, Any]:
+    if not path:
+        return {}
+    if not os.path.isdir(path):
+        raise ConfigError(f"{path}: No such directory")
+    conf: dict[str, Any] = {}
+    for fn in sorted(glob.glob(os.path.join(path, "*.toml"))):
+        try:
+            with open(fn, "rb") as f:
+                data = tomllib.load(f)
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"{fn}: {exc}") from None
+        _merge(conf, data, fn)
+    return conf
+
+
+def _merge(dst: dict, src: dict, fn: str) -> None:
+    for k, v in src.items():
+        if k in dst and isinstance(dst[k], dict) and isinstance(v, dict):
+            _merge(dst[k], v, fn)
+        else:
+            dst[k] = v
+
+
+def check_access(conf: dict) -> tuple[bool, bool]:
+    access = conf.get("access", {})
+    if not isinstance(access, dict):
+        raise ConfigError("[access]: must be a table")
+    allowed = {"allow-guest-user", "allow-root-owner"}
+    for k in access:
+        if k not in allowed:
+            raise ConfigError(f"[access]: unknown key {k}")
+    guest = access.get("allow-guest-user", False)
+    root = access.get("allow-root-owner", False)
+    if not isinstance(guest, bool):
+        raise ConfigError("[access]: allow-guest-user must be a boolean")
+    if not isinstance(root, bool):
+        raise ConfigError("[access]: allow-root-owner must be a boolean")
+    return guest, root

@@ -1,0 +1,32 @@
+"""Helpers shared by the command modules."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any, NoReturn
+
+
+def die(prog: str, msg: str, code: int = 1) -> NoReturn:
+    print(f"{prog}: ERROR: {msg}", file=sys.stderr)
+    raise SystemExit(code)
+
+
+def handle(prog: str) -> Any:
+    import flux
+
+    try:
+        return flux.Flux()
+    except OSError as exc:
+        die(prog, exc.strerror or str(exc))
+
+
+def errmsg(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return str(exc)
+
+
+def parse_jobid(s: str) -> int:
+    from flux.job.JobID import JobID
+
+    return int(JobID(s))

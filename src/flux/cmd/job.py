@@ -1,0 +1,24 @@
+"""``flux job SUB ...``: dispatch to ``flux.cmd.job_SUB``."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+SUBCOMMANDS = [
+    "id", "urgency", "cancel", "kill", "raise", "wait", "wait-event", "eventlog",
+    "attach", "info", "status", "killall", "raiseall", "cancelall",
+]
+
+
+def main(argv: list[str]) -> int:
+    if not argv or argv[0] in ("-h", "--help"):
+        print("Usage: flux-job [OPTIONS] COMMAND ARGS", file=sys.stderr if not argv else sys.stdout)
+        print("Commands: " + " ".join(SUBCOMMANDS), file=sys.stderr if not argv else sys.stdout)
+        return 1 if not argv else 0
+    sub = argv[0]
+    if sub not in SUBCOMMANDS:
+        print(f"flux-job: Unknown subcommand: {sub}", file=sys.stderr)
+        return 1
+    mod = importlib.import_module("flux.cmd.job_" + sub.replace("-", "_"))
+    return int(mod.main(argv[1:]) or 0)

@@ -1,0 +1,154 @@
+"""``flux job attach ID``: stream a job's output and exit with its exit code."""
+
+from __future__ import annotations
+
+import argparse
+import errno
+import json
+import os
+import signal
+import sys
+import time
+from typing import Any
+
+from flux.cmd.common import errmsg, handle, parse_jobid
+from flux.constants import FLUX_RPC_NORESPONSE, FLUX_RPC_STREAMING
+
+
+def status_to_exitcode(status: int) -> int:
+    if os.WIFSIGNALED(status):
+        return 128 + os.WTERMSIG(status)
+    return os.WEXITSTATUS(status)
+
+
+class Attach:
+    def __init__(self, h: Any, jobid: int, label_io: bool = False, show_events: bool = False,
+                 show_exec: bool = False, prog: str = "flux-job",
+                 notify_stopped_queue: bool = False):
+        self.h = h
+        self.jobid = jobid
+        self.label_io = label_io
+        self.show_events = show_events
+        self.prog = prog
+        self.t0: float | None = None
+        self.status: int | None = None
+        self.fatal = False
+        self.out_fut: Any = None
+        self.ev_done = False
+        self.out_done = False
+        self.last_sigint = 0.0
+        self.error: str | None = None
+        self.ev_fut = h.rpc(
+            "job-info.eventlog-watch", {"id": jobid, "path": "eventlog", "flags": 0},
+            flags=FLUX_RPC_STREAMING,
+        ).then(self._event_cb)
+
+    def _elapsed(self, ts: float) -> str:
+        return f"{ts - (self.t0 or ts):.3f}s"
+
+    def _event_cb(self, f: Any) -> None:
+        try:
+            p = f.get()
+        except OSError as exc:
+            self.ev_done = True
+            if exc.errno != errno.ENODATA:
+                self.error = errmsg(exc)
+                self.h.reactor_stop()
+            return
+        entry = json.loads(p["event"])
+        name = entry["name"]
+        ctx = entry.get("context", {})
+        ts = entry["timestamp"]
+        if self.t0 is None:
+            self.t0 = ts
+        if self.show_events:
+            extra = " ".join(f"{k}={json.dumps(v)}" for k, v in ctx.items())
+            print(f"{self._elapsed(ts)}: job.{name} {extra}".rstrip(), file=sys.stderr)
+        if name == "start" and self.out_fut is None:
+            self._watch_output()
+        elif name == "exception":
+            sev = ctx.get("severity", 0)
+            if sev == 0:
+                self.fatal = True
+            if not self.show_events:
+                note = ctx.get("note", "")
+                print(
+                    f"{self._elapsed(ts)}: job.exception type={ctx.get('type')} severity={sev}"
+                    + (f" {note}" if note else ""),
+                    file=sys.stderr,
+                    flush=True,
+                )
+        elif name == "finish":
+            self.status = ctx.get("status", 0)
+        elif name == "clean":
+            self.ev_done = True
+            if self.out_fut is None:
+                self._watch_output()
+
+    def _watch_output(self) -> None:
+        self.out_fut = self.h.rpc(
+            "job-info.output-watch", {"id": self.jobid}, flags=FLUX_RPC_STREAMING
+        ).then(self._output_cb)
+
+    def _output_cb(self, f: Any) -> None:
+        try:
+            p = f.get()
+        except OSError:
+            self.out_done = True
+            return
+        ctx = p["entry"].get("context", {})
+        data = ctx.get("data")
+        if data is None:
+            return
+        out = sys.stdout if ctx.get("stream") == "stdout" else sys.stderr
+        if self.label_io:
+            rank = ctx.get("rank", "0")
+            lines = data.splitlines(keepends=True)
+            data = "".join(f"{rank}: {ln}" for ln in lines)
+        out.write(data)
+        out.flush()
+
+    def sigint(self, signum: int, frame: Any) -> None:
+        now = time.monotonic()
+        if now - self.last_sigint < 2.0:
+            self.h.rpc("job-manager.raise", {"id": self.jobid, "type": "cancel", "severity": 0,
+                                             "note": "interrupted by ctrl-C"},
+                       flags=FLUX_RPC_NORESPONSE)
+            return
+        self.last_sigint = now
+        print(f"{self.prog}: one more ctrl-C within 2s to cancel or ctrl-Z to detach",
+              file=sys.stderr)
+        self.h.rpc("job-manager.kill", {"id": self.jobid, "signum": signal.SIGINT},
+                   flags=FLUX_RPC_NORESPONSE)
+
+    def run(self) -> int:
+        old = signal.signal(signal.SIGINT, self.sigint)
+        try:
+            self.h.reactor_run()
+        finally:
+            signal.signal(signal.SIGINT, old)
+        if self.error:
+            print(f"{self.prog}: {self.error}", file=sys.stderr)
+            return 1
+        if self.status is not None:
+            return status_to_exitcode(self.status)
+        return 1 if self.fatal else 0
+
+
+def main(argv: list[str]) -> int:
+    ap = argparse.ArgumentParser(prog="flux-job attach")
+    ap.add_argument("-l", "--label-io", action="store_true")
+    ap.add_argument("-E", "--show-events", action="store_true")
+    ap.add_argument("-X", "--show-exec", action="store_true")
+    ap.add_argument("-v", "--verbose", action="count", default=0)
+    ap.add_argument("-u", "--unbuffered", action="store_true")
+    ap.add_argument("-i", "--stdin-ranks")
+    ap.add_argument("id")
+    args = ap.parse_args(argv)
+    try:
+        jobid = parse_jobid(args.id)
+    except ValueError:
+        print(f'flux-job: error parsing jobid: "{args.id}"', file=sys.stderr)
+        return 1
+    h = handle("flux-job")
+    return Attach(h, jobid, args.label_io, args.show_events).run()

@@ -1,0 +1,53 @@
+"""``flux job eventlog [-f FORMAT] [-T TIMEFMT] [-F] [-p PATH] ID``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from flux.cmd.common import errmsg, handle, parse_jobid
+from flux.cmd.eventlog_fmt import format_entry
+
+
+def main(argv: list[str]) -> int:
+    ap = argparse.ArgumentParser(prog="flux-job eventlog")
+    ap.add_argument("-f", "--format", default="text", choices=["text", "json"])
+    ap.add_argument("-T", "--time-format", default="raw", choices=["raw", "iso", "offset", "human"])
+    ap.add_argument("-H", "--human", action="store_true")
+    ap.add_argument("-F", "--follow", action="store_true")
+    ap.add_argument("-p", "--path", default="eventlog")
+    ap.add_argument("id")
+    args = ap.parse_args(argv)
+    try:
+        jobid = parse_jobid(args.id)
+    except ValueError:
+        print(f'flux-job: error parsing jobid: "{args.id}"', file=sys.stderr)
+        return 1
+    if args.path not in ("eventlog", "guest.exec.eventlog", "exec"):
+        print(f"flux-job: invalid eventlog path {args.path}", file=sys.stderr)
+        return 1
+    h = handle("flux-job")
+    timefmt = "human" if args.human else args.time_format
+    t0 = None
+    try:
+        if args.follow:
+            from flux.job.event import event_watch
+
+            for ev in event_watch(h, jobid):
+                entry = dict(ev)
+                if not entry.get("context"):
+                    entry.pop("context", None)
+                t0 = entry["timestamp"] if t0 is None else t0
+                print(format_entry(entry, args.format, timefmt, t0), flush=True)
+            return 0
+        p = h.rpc("job-info.lookup", {"id": jobid, "keys": ["eventlog"], "flags": 0}).get()
+    except OSError as exc:
+        print(f"flux-job: {args.id}: {errmsg(exc)}" if exc.errno != 2 else
+              f"flux-job: job {args.id} not found", file=sys.stderr)
+        return 1
+    for line in p["eventlog"].splitlines():
+        entry = json.loads(line)
+        t0 = entry["timestamp"] if t0 is None else t0
+        print(format_entry(entry, args.format, timefmt, t0))
+    return 0

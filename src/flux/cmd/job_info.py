@@ -1,0 +1,37 @@
+"""``flux job info ID KEY...``: print a job's jobspec, R or eventlog."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from flux.cmd.common import errmsg, handle, parse_jobid
+
+
+def main(argv: list[str]) -> int:
+    ap = argparse.ArgumentParser(prog="flux-job info")
+    ap.add_argument("-o", "--original", action="store_true")
+    ap.add_argument("-b", "--base", action="store_true")
+    ap.add_argument("id")
+    ap.add_argument("keys", nargs="+")
+    args = ap.parse_args(argv)
+    try:
+        jobid = parse_jobid(args.id)
+    except ValueError:
+        print(f'flux-job: error parsing jobid: "{args.id}"', file=sys.stderr)
+        return 1
+    h = handle("flux-job")
+    try:
+        p = h.rpc("job-info.lookup", {"id": jobid, "keys": args.keys, "flags": 0}).get()
+    except OSError as exc:
+        msg = errmsg(exc)
+        if exc.errno == 2 and "key" not in msg:
+            msg = f"job {args.id} not found"
+        print(f"flux-job: {msg}", file=sys.stderr)
+        return 1
+    for key in args.keys:
+        val = p.get(key)
+        if val is None:
+            continue
+        sys.stdout.write(val if val.endswith("\n") else val + "\n")
+    return 0

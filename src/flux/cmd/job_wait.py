@@ -1,0 +1,58 @@
+"""``flux job wait [-v] [-a|--all] [ID]``: wait for waitable jobs."""
+
+from __future__ import annotations
+
+import argparse
+import errno
+import sys
+
+from flux.cmd.common import errmsg, handle, parse_jobid
+from flux.constants import FLUX_JOBID_ANY
+
+
+def main(argv: list[str]) -> int:
+    ap = argparse.ArgumentParser(prog="flux-job wait")
+    ap.add_argument("-a", "--all", action="store_true")
+    ap.add_argument("-v", "--verbose", action="store_true")
+    ap.add_argument("id", nargs="?")
+    args = ap.parse_args(argv)
+    h = handle("flux-job")
+    from flux.job import wait
+
+    if args.all:
+        rc = 0
+        while True:
+            try:
+                res = wait(h, FLUX_JOBID_ANY)
+            except OSError as exc:
+                if exc.errno == errno.ECHILD:
+                    return rc
+                print(f"flux-job: {errmsg(exc)}", file=sys.stderr)
+                return 1
+            if not res.success:
+                rc = 1
+                print(f"{res.jobid}: {res.errstr}", file=sys.stderr)
+            elif args.verbose:
+                print(f"{res.jobid}: job completed", file=sys.stderr)
+    if args.id is None:
+        jobid = FLUX_JOBID_ANY
+    else:
+        try:
+            jobid = parse_jobid(args.id)
+        except ValueError:
+            print(f'flux-job: error parsing jobid: "{args.id}"', file=sys.stderr)
+            return 1
+    try:
+        res = wait(h, jobid)
+    except OSError as exc:
+        if exc.errno == errno.ECHILD and jobid == FLUX_JOBID_ANY:
+            print("flux-job: there are no more waitable jobs", file=sys.stderr)
+            return 2
+        print(f"flux-job: {errmsg(exc)}", file=sys.stderr)
+        return 1
+    if jobid == FLUX_JOBID_ANY:
+        print(res.jobid)
+    if not res.success:
+        print(f"flux-job: {res.errstr}", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,107 @@
+"""``flux start``: run a broker, run a command (or a shell) inside it, shut it down."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+
+
+def main(argv: list[str]) -> int:
+    ap = argparse.ArgumentParser(prog="flux-start", usage="flux start [OPTIONS] [COMMAND...]")
+    ap.add_argument("-S", "--setattr", action="append", default=[], metavar="ATTR=VAL",
+                    help="set a broker attribute (e.g. statedir=DIR)")
+    ap.add_argument("-o", "--broker-opts", action="append", default=[], metavar="OPTS")
+    ap.add_argument("-c", "--config-path", metavar="DIR", help="instance config directory")
+    ap.add_argument("-v", "--verbose", action="count", default=0)
+    ap.add_argument("--test-size", type=int, metavar="N", help="accepted for compatibility (1)")
+    ap.add_argument("command", nargs=argparse.REMAINDER)
+    args = ap.parse_args(argv)
+    attrs: dict[str, str] = {}
+    opts = list(args.setattr)
+    for o in args.broker_opts:
+        for part in o.split(","):
+            if part.startswith("-S"):
+                opts.append(part[2:])
+    for a in opts:
+        key, sep, val = a.partition("=")
+        if not sep:
+            print(f"flux-start: ERROR: --setattr {a}: expected ATTR=VAL", file=sys.stderr)
+            return 1
+        attrs[key] = val
+    statedir = attrs.pop("statedir", None)
+    if statedir:
+        os.makedirs(statedir, exist_ok=True)
+        statedir = os.path.abspath(statedir)
+    config_path = attrs.pop("config.path", None) or args.config_path
+    if config_path:
+        config_path = os.path.abspath(config_path)
+    rundir = attrs.pop("rundir", None)
+    cleanup_rundir = rundir is None
+    if rundir is None:
+        rundir = tempfile.mkdtemp(prefix="flux-")
+    else:
+        os.makedirs(rundir, exist_ok=True)
+    os.chmod(rundir, 0o755)
+    cmd = [sys.executable, "-m", "flux.broker", "--rundir", rundir]
+    if statedir:
+        cmd += ["--statedir", statedir]
+    if config_path:
+        cmd += ["--config-path", config_path]
+    for k, v in attrs.items():
+        cmd += ["--attr", f"{k}={v}"]
+    rfd, wfd = os.pipe()
+    cmd += ["--ready-fd", str(wfd)]
+    env = dict(os.environ)
+    if args.verbose:
+        env["FLUX_BROKER_VERBOSE"] = "1"
+    broker = subprocess.Popen(cmd, pass_fds=(wfd,), env=env, start_new_session=True)
+    os.close(wfd)
+    ready = b""
+    with os.fdopen(rfd, "rb") as r:
+        ready = r.readline()
+    if not ready.startswith(b"ready"):
+        rc = broker.wait()
+        if cleanup_rundir:
+            shutil.rmtree(rundir, ignore_errors=True)
+        print(f"flux-start: broker failed to start (exit {rc})", file=sys.stderr)
+        return 1
+    uri = f"local://{os.path.join(rundir, 'local-0')}"
+    child_env = dict(os.environ)
+    child_env["FLUX_URI"] = uri
+    level = int(os.environ.get("FLUX_INSTANCE_LEVEL_NEXT", "0") or 0)
+    child_env["FLUX_INSTANCE_LEVEL_NEXT"] = str(level + 1)
+    command = args.command
+    if command and command[0] == "--":
+        command = command[1:]
+    if not command:
+        command = [os.environ.get("SHELL") or "/bin/sh"]
+        if sys.stdin.isatty():
+            command.append("-i")
+    try:
+        proc = subprocess.Popen(command, env=child_env)
+    except OSError as exc:
+        print(f"flux-start: {command[0]}: {exc.strerror}", file=sys.stderr)
+        rc = 127 if isinstance(exc, FileNotFoundError) else 126
+        proc = None
+    if proc is not None:
+        while True:
+            try:
+                status = proc.wait()
+                break
+            except KeyboardInterrupt:
+                continue
+        rc = status if status >= 0 else 128 - status
+    broker.send_signal(signal.SIGTERM)
+    try:
+        broker.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        broker.kill()
+        broker.wait()
+    if cleanup_rundir:
+        shutil.rmtree(rundir, ignore_errors=True)
+    return rc

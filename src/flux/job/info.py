@@ -1,0 +1,843 @@
+"""JobInfo: a job-list job dict wrapped for use in output formats.
+
+:class:`JobInfo` exposes every attribute returned by the ``job-list``
+service plus derived fields (``status``, ``runtime``, ``returncode``,
+``contextual_info`` ...).  :class:`JobInfoFormat` is the ``flux jobs``
+flavour of :class:`flux.util.output.OutputFormat`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from functools import cached_property
+from typing import Any
+
+from flux.constants import (
+    FLUX_JOB_RESULT_CANCELED,
+    FLUX_JOB_RESULT_FAILED,
+    FLUX_JOB_STATE_PENDING,
+    FLUX_JOB_STATE_RUNNING,
+)
+from flux.util.output import OutputFormat, fsd
+
+__all__ = [
+    "AnnotationsInfo",
+    "DependencyList",
+    "EmptyObject",
+    "ExceptionInfo",
+    "InfoList",
+    "JobInfo",
+    "JobInfoFormat",
+    "JobURI",
+    "job_fields_to_attrs",
+    "resulttoemoji",
+    "resulttostr",
+    "statetoemoji",
+    "statetostr",
+    "statustoemoji",
+    "statustostr",
+]
+
+_STATE_NAMES = {
+    1: ("NEW", "N"),
+    2: ("DEPEND", "D"),
+    4: ("PRIORITY", "P"),
+    8: ("SCHED", "S"),
+    16: ("RUN", "R"),
+    32: ("CLEANUP", "C"),
+    64: ("INACTIVE", "I"),
+    14: ("PENDING", "PD"),
+    48: ("RUNNING", "RU"),
+    62: ("ACTIVE", "A"),
+}
+
+_RESULT_NAMES = {
+    1: ("COMPLETED", "CD"),
+    2: ("FAILED", "F"),
+    4: ("CANCELED", "CA"),
+    8: ("TIMEOUT", "TO"),
+}
+
+# short state name -> emoji
+_STATE_EMOJI = {
+    "N": "\U0001f381",  # wrapped gift
+    "D": "\U0001f6d1",  # stop sign
+    "P": "\U0001f6a6",  # vertical traffic light
+    "S": "\U0001f4c5",  # calendar
+    "R": "\U0001f3c3",  # person running
+    "C": "\U0001f5d1",  # wastebasket
+    "I": "\U0001f480",  # skull
+}
+
+# short result name -> (emoji, ascii alternative)
+_RESULT_EMOJI = {
+    "CD": ("\U0001f600", ":-)"),  # grinning face
+    "F": ("\U0001f4a9", ":'-("),  # pile of poo
+    "CA": ("\U0001f4a5", "%-|"),  # collision
+    "TO": ("\u231b", "(-_-)"),  # hourglass done
+}
+
+
+def _fmt_name(names: tuple[str, str], fmt: str) -> str:
+    if fmt in ("S", "s"):
+        name = names[1]
+    else:
+        name = names[0]
+    return name.lower() if fmt in ("l", "s") else name
+
+
+def statetostr(stateid: int, fmt: str = "L") -> str:
+    """Job state name: fmt L=long upper, l=long lower, S=short upper, s=short lower."""
+    names = _STATE_NAMES.get(stateid)
+    if names is None:
+        return "?" if fmt in ("S", "s") else "(unknown)"
+    return _fmt_name(names, fmt)
+
+
+def resulttostr(resultid: int | str, fmt: str = "L") -> str:
+    """Job result name ("" if no result)."""
+    if resultid == "" or resultid is None:
+        return ""
+    names = _RESULT_NAMES.get(resultid)  # type: ignore[arg-type]
+    if names is None:
+        return "?" if fmt in ("S", "s") else "(unknown)"
+    return _fmt_name(names, fmt)
+
+
+def _can_encode(text: str) -> bool:
+    encoding = getattr(sys.stdout, "encoding", None) or "utf-8"
+    try:
+        text.encode(encoding)
+    except (UnicodeEncodeError, LookupError):
+        return False
+    return True
+
+
+def statetoemoji(stateid: int) -> str:
+    """Emoji for a job state (short name if stdout cannot encode it)."""
+    short = statetostr(stateid, "S")
+    emoji = _STATE_EMOJI.get(short, short)
+    return emoji if _can_encode(emoji) else short
+
+
+def resulttoemoji(resultid: int | str) -> str:
+    """Emoji for a job result (ideographic space when there is none)."""
+    if resultid == "" or resultid is None:
+        emoji, alt = "\u3000", ""
+    else:
+        emoji, alt = _RESULT_EMOJI.get(resulttostr(resultid, "S"), ("?", "?"))
+    return emoji if _can_encode(emoji) else alt
+
+
+def _is_active(stateid: int) -> bool:
+    return bool(stateid & (FLUX_JOB_STATE_PENDING | FLUX_JOB_STATE_RUNNING))
+
+
+def statustostr(stateid: int, resultid: int | str, fmt: str = "L") -> str:
+    """State name while active, result name once inactive."""
+    if _is_active(stateid):
+        return statetostr(stateid, fmt)
+    return resulttostr(resultid, fmt)
+
+
+def statustoemoji(stateid: int, resultid: int | str) -> str:
+    if _is_active(stateid):
+        return statetoemoji(stateid)
+    return resulttoemoji(resultid)
+
+
+def get_username(userid: int) -> str:
+    import pwd
+
+    try:
+        return pwd.getpwuid(userid).pw_name
+    except (KeyError, TypeError, OverflowError):
+        return str(userid)
+
+
+class ExceptionInfo:
+    """The most severe exception of a job (``""`` for missing fields)."""
+
+    def __init__(self, occurred: Any, severity: Any, _type: Any, note: Any):
+        self.occurred = occurred
+        self.severity = severity
+        self.type = _type
+        self.note = note
+
+
+class EmptyObject:
+    """Stand-in for a missing value: every attribute is another EmptyObject,
+    and it formats as an empty string with any spec."""
+
+    def __getattr__(self, attr: str) -> EmptyObject:
+        if attr.startswith("__"):
+            raise AttributeError(attr)
+        return EmptyObject()
+
+    def __bool__(self) -> bool:
+        return False
+
+    def __repr__(self) -> str:
+        return ""
+
+    def __str__(self) -> str:
+        return ""
+
+    def __format__(self, spec: str) -> str:
+        return format("", spec.rstrip("bcdoxXeEfFgGn%"))
+
+
+class AnnotationsInfo:
+    """Attribute navigation over an annotations dict.
+
+    ``info.sched.t_estimate`` returns the value, nested dicts are wrapped,
+    unknown keys give an :class:`EmptyObject`.  ``str()`` is the JSON
+    encoding (or ``""`` if empty).
+    """
+
+    def __init__(self, annotations: Mapping[str, Any] | None):
+        self.annotationsDict = dict(annotations) if annotations else {}
+
+    def __getattr__(self, attr: str) -> Any:
+        if attr.startswith("__") or attr == "annotationsDict":
+            raise AttributeError(attr)
+        try:
+            value = self.annotationsDict[attr]
+        except KeyError:
+            return EmptyObject()
+        if isinstance(value, dict):
+            return AnnotationsInfo(value)
+        return value
+
+    def __bool__(self) -> bool:
+        return bool(self.annotationsDict)
+
+    def __str__(self) -> str:
+        if self.annotationsDict:
+            return json.dumps(self.annotationsDict)
+        return ""
+
+    __repr__ = __str__
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self), spec)
+
+
+class InfoList(list):
+    """A list whose ``str()`` is comma-separated."""
+
+    def __str__(self) -> str:
+        return ",".join(str(x) for x in self)
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self), spec)
+
+
+class DependencyList(InfoList):
+    """Outstanding dependencies; ``begin-time=TS`` becomes ``begin@TIME``."""
+
+    def __init__(self, items: Iterable[str]):
+        result = []
+        for dep in items:
+            if isinstance(dep, str) and dep.startswith("begin-time="):
+                try:
+                    ts = float(dep.partition("=")[2])
+                except ValueError:
+                    result.append(dep)
+                    continue
+                dt = datetime.fromtimestamp(ts).astimezone()
+                if dt.date() == datetime.today().date():
+                    dep = f"begin@{dt:%H:%M}"
+                else:
+                    dep = f"begin@{dt:%b%d-%H:%M}"
+                if dt.second > 0:
+                    dep += f":{dt:%S}"
+            result.append(dep)
+        super().__init__(result)
+
+
+class JobURI(str):
+    """A job's instance URI (``str()`` as given) with ``local``/``remote`` forms."""
+
+    @property
+    def remote(self) -> str:
+        return str(self)
+
+    @property
+    def local(self) -> str:
+        uri = str(self)
+        if uri.startswith("ssh://"):
+            rest = uri[len("ssh://") :]
+            path = rest[rest.find("/") :] if "/" in rest else ""
+            return "local://" + path
+        return uri
+
+
+class StatsInfo:
+    """job-list.job-stats summary of a sub-instance."""
+
+    def __init__(self, stats: Mapping[str, Any] | None = None):
+        stats = stats or {}
+        states = stats.get("job_states", {})
+        self.depend = states.get("depend", 0)
+        self.priority = states.get("priority", 0)
+        self.sched = states.get("sched", 0)
+        self.run = states.get("run", 0)
+        self.cleanup = states.get("cleanup", 0)
+        self.inactive = states.get("inactive", 0)
+        self.total = states.get("total", 0)
+        self.pending = self.depend + self.priority + self.sched
+        self.running = self.run + self.cleanup
+        self.active = self.total - self.inactive
+        self.successful = stats.get("successful", 0)
+        self.canceled = stats.get("canceled", 0)
+        self.timeout = stats.get("timeout", 0)
+        self.failed = stats.get("failed", 0) + self.canceled + self.timeout
+        self.inactive_purged = stats.get("inactive_purged", 0)
+
+    def __str__(self) -> str:
+        return f"PD:{self.pending} R:{self.running} CD:{self.successful} F:{self.failed}"
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self), spec)
+
+
+class InstanceInfo:
+    """Statistics and resources of a running sub-instance (best effort)."""
+
+    def __init__(self, uri: str | None = None):
+        self.initialized = False
+        self.stats: Any = EmptyObject()
+        self.resources: Any = EmptyObject()
+        if not uri:
+            return
+        try:
+            import flux
+
+            handle = flux.Flux(str(uri))
+            self.stats = StatsInfo(handle.rpc("job-list.job-stats", {}).get())
+            try:
+                from flux.resource.list import resource_list  # type: ignore[import-not-found]
+
+                self.resources = resource_list(handle).get()
+            except (ImportError, AttributeError):
+                pass
+            self.initialized = True
+        except (OSError, ValueError, ImportError, AttributeError):
+            self.stats = EmptyObject()
+            self.resources = EmptyObject()
+
+    @cached_property
+    def utilization(self) -> Any:
+        try:
+            return self.resources.allocated.ncores / self.resources.all.ncores
+        except (AttributeError, TypeError, ZeroDivisionError):
+            return ""
+
+    @cached_property
+    def gpu_utilization(self) -> Any:
+        try:
+            return self.resources.allocated.ngpus / self.resources.all.ngpus
+        except (AttributeError, TypeError, ZeroDivisionError):
+            return ""
+
+    @cached_property
+    def progress(self) -> Any:
+        if self.initialized and self.stats.total:
+            return self.stats.inactive / self.stats.total
+        return ""
+
+
+class JobInfo:
+    """A job-list job dict with derived fields, for use with output formats."""
+
+    #: values used for keys missing from the job-list response
+    defaults: dict[str, Any] = {
+        "t_depend": 0.0,
+        "t_priority": 0.0,
+        "t_sched": 0.0,
+        "t_run": 0.0,
+        "t_cleanup": 0.0,
+        "t_inactive": 0.0,
+        "duration": 0.0,
+        "expiration": 0.0,
+        "name": "",
+        "cwd": "",
+        "queue": "",
+        "project": "",
+        "bank": "",
+        "ntasks": "",
+        "ncores": "",
+        "nnodes": "",
+        "priority": "",
+        "ranks": "",
+        "nodelist": "",
+        "success": "",
+        "result": "",
+        "waitstatus": "",
+    }
+
+    #: other attributes included by to_dict()
+    properties = (
+        "id",
+        "t_submit",
+        "t_remaining",
+        "state",
+        "result",
+        "username",
+        "userid",
+        "urgency",
+        "runtime",
+        "status",
+        "returncode",
+        "dependencies",
+    )
+
+    def __init__(self, info_resp: Mapping[str, Any]):
+        from flux.job.JobID import JobID
+
+        data = dict(self.defaults)
+        data.update(info_resp)
+        data["id"] = JobID(data["id"])
+        if "state" in data:
+            data["state_id"] = data.pop("state")
+        if "result" in data:
+            data["result_id"] = data.pop("result")
+        data["exception"] = ExceptionInfo(
+            data.get("exception_occurred", ""),
+            data.get("exception_severity", ""),
+            data.get("exception_type", ""),
+            data.get("exception_note", ""),
+        )
+        annotations = AnnotationsInfo(data.get("annotations") or {})
+        data["annotations"] = annotations
+        data["sched"] = annotations.sched
+        data["user"] = annotations.user
+        data["dependencies"] = DependencyList(data.get("dependencies") or [])
+        self._data = data
+
+    def __getattr__(self, attr: str) -> Any:
+        if attr.startswith("_"):
+            raise AttributeError(attr)
+        try:
+            return self.__dict__["_data"][attr]
+        except KeyError:
+            raise AttributeError(f"invalid JobInfo attribute '{attr}'") from None
+
+    def __repr__(self) -> str:
+        return f"JobInfo({self._data.get('id')!r})"
+
+    # -- derived fields --------------------------------------------------------
+    def get_runtime(self) -> float:
+        t_run = self.t_run
+        t_cleanup = self.t_cleanup
+        if t_cleanup > 0 and t_run > 0:
+            return t_cleanup - t_run
+        if t_run > 0:
+            return time.time() - t_run
+        return 0.0
+
+    def get_remaining_time(self) -> float:
+        try:
+            if str(self.status) != "RUN":
+                return 0.0
+            tleft = self.expiration - time.time()
+        except (AttributeError, KeyError, TypeError):
+            return 0.0
+        return max(tleft, 0.0)
+
+    @property
+    def t_remaining(self) -> float:
+        return self.get_remaining_time()
+
+    @cached_property
+    def uri(self) -> JobURI | None:
+        value = str(self._data["user"].uri)
+        return JobURI(value) if value else None
+
+    @cached_property
+    def state(self) -> str:
+        return statetostr(self.state_id)
+
+    @cached_property
+    def state_single(self) -> str:
+        return statetostr(self.state_id, "S")
+
+    @cached_property
+    def state_emoji(self) -> str:
+        return statetoemoji(self.state_id)
+
+    @cached_property
+    def result(self) -> str:
+        return resulttostr(self.result_id)
+
+    @cached_property
+    def result_abbrev(self) -> str:
+        return resulttostr(self.result_id, "S")
+
+    @cached_property
+    def result_emoji(self) -> str:
+        return resulttoemoji(self.result_id)
+
+    @cached_property
+    def username(self) -> str:
+        return get_username(self.userid)
+
+    @cached_property
+    def runtime(self) -> float:
+        return self.get_runtime()
+
+    @cached_property
+    def status(self) -> str:
+        return statustostr(self.state_id, self.result_id)
+
+    @cached_property
+    def status_abbrev(self) -> str:
+        return statustostr(self.state_id, self.result_id, "S")
+
+    @cached_property
+    def status_emoji(self) -> str:
+        return statustoemoji(self.state_id, self.result_id)
+
+    @cached_property
+    def returncode(self) -> int | str:
+        """Highest task exit code, -signal if signaled; -128 if canceled
+        before running, 1 if failed without a wait status, "" if active."""
+        status = self.waitstatus
+        if not isinstance(status, int) or isinstance(status, bool):
+            if self.result_id == FLUX_JOB_RESULT_CANCELED:
+                return -128
+            if self.result_id == FLUX_JOB_RESULT_FAILED:
+                return 1
+            return ""
+        if os.WIFSIGNALED(status):
+            return -os.WTERMSIG(status)
+        if os.WIFEXITED(status):
+            return os.WEXITSTATUS(status)
+        return ""
+
+    @cached_property
+    def contextual_info(self) -> str:
+        state = str(self.state)
+        if state == "PRIORITY":
+            return "priority-wait"
+        if state == "DEPEND":
+            return f"depends:{self.dependencies}"
+        if state == "SCHED":
+            t_estimate = self._data["sched"].t_estimate
+            if isinstance(t_estimate, (int, float)) and not isinstance(t_estimate, bool):
+                eta = t_estimate - time.time()
+                return "eta:now" if eta < 0 else f"eta:{fsd(eta)}"
+            if self._data.get("urgency") == 0:
+                return "held"
+            if self._data.get("priority") == 0:
+                return "priority-hold"
+            return ""
+        return self.nodelist
+
+    @cached_property
+    def contextual_time(self) -> float:
+        if str(self.state) in ("PRIORITY", "DEPEND", "SCHED"):
+            return self.duration
+        return self.runtime
+
+    @cached_property
+    def inactive_reason(self) -> str:
+        if str(self.state) != "INACTIVE":
+            return ""
+        result = str(self.result)
+        exc = self.exception
+        if result == "CANCELED":
+            if exc.occurred and exc.type == "cancel" and exc.note:
+                return f"Canceled: {exc.note}"
+            return "Canceled"
+        if result == "FAILED":
+            if exc.occurred and exc.type != "exec" and exc.severity == 0:
+                note = f" note={exc.note}" if exc.note else ""
+                return f"Exception: type={exc.type}{note}"
+            code = self.returncode
+            if not isinstance(code, int):
+                return f"Exit {code}"
+            if code > 128:
+                import signal
+
+                signum = code - 128
+                try:
+                    desc = signal.strsignal(signum)
+                except ValueError:
+                    desc = None
+                return desc or f"Signaled {signum}"
+            if code == 126:
+                return "Command invoked cannot execute"
+            if code == 127:
+                return "command not found"
+            if code == 128:
+                return "Invalid argument to exit"
+            return f"Exit {code}"
+        if result == "TIMEOUT":
+            return "Timeout"
+        return f"Exit {self.returncode}"
+
+    def get_instance_info(self) -> JobInfo:
+        """Fetch sub-instance information for ``{instance.*}`` fields."""
+        if self.uri and self.state_single == "R":
+            self._data["instance"] = InstanceInfo(self.uri)
+        else:
+            self._data["instance"] = InstanceInfo()
+        return self
+
+    # -- conversion ------------------------------------------------------------
+    def to_dict(self, filtered: bool = True) -> dict[str, Any]:
+        """Return job attributes as a dict.
+
+        With ``filtered`` (default) unset values are dropped: empty strings,
+        zero ``t_*`` timestamps, zero runtime/expiration; an exception that
+        did not occur collapses to ``{"occurred": False}``.
+        """
+        result: dict[str, Any] = {}
+        for attr in (*self.defaults, *self.properties):
+            try:
+                val = getattr(self, attr)
+            except AttributeError:
+                continue
+            if val is not None:
+                result[attr] = val
+        result["id"] = int(self.id)
+        try:
+            result["jobid"] = self.id.f58
+        except AttributeError:
+            result["jobid"] = str(self.id)
+        if "dependencies" in result:
+            result["dependencies"] = list(result["dependencies"])
+        result["annotations"] = json.loads(json.dumps(self.annotations.annotationsDict))
+        result["exception"] = dict(self.exception.__dict__)
+        if self.uri is not None:
+            result["uri"] = str(self.uri)
+        if not filtered:
+            return result
+
+        def zero_remove(key: str) -> bool:
+            return key.startswith("t_") or key in ("runtime", "expiration")
+
+        for key in list(result):
+            val = result[key]
+            if isinstance(val, str) and val == "":
+                del result[key]
+            elif zero_remove(key) and val == 0:
+                del result[key]
+            elif key == "exception" and not val["occurred"]:
+                result["exception"] = {"occurred": False}
+        if self.uri is not None:
+            user = result["annotations"].get("user", {})
+            user.pop("uri", None)
+            if not user:
+                result["annotations"].pop("user", None)
+        return result
+
+
+_FIELDS_TO_ATTRS: dict[str, tuple[str, ...]] = {
+    "id": (),
+    "id.dec": (),
+    "id.hex": (),
+    "id.f58": (),
+    "id.f58plain": (),
+    "id.emoji": (),
+    "id.kvs": (),
+    "id.words": (),
+    "id.dothex": (),
+    "userid": ("userid",),
+    "username": ("userid",),
+    "urgency": ("urgency",),
+    "priority": ("priority",),
+    "state": ("state",),
+    "state_single": ("state",),
+    "state_emoji": ("state",),
+    "name": ("name",),
+    "cwd": ("cwd",),
+    "queue": ("queue",),
+    "project": ("project",),
+    "bank": ("bank",),
+    "ntasks": ("ntasks",),
+    "ncores": ("ncores",),
+    "duration": ("duration",),
+    "nnodes": ("nnodes",),
+    "ranks": ("ranks",),
+    "nodelist": ("nodelist",),
+    "success": ("success",),
+    "waitstatus": ("waitstatus",),
+    "returncode": ("waitstatus", "result"),
+    "exception.occurred": ("exception_occurred",),
+    "exception.severity": ("exception_severity",),
+    "exception.type": ("exception_type",),
+    "exception.note": ("exception_note",),
+    "result": ("result",),
+    "result_abbrev": ("result",),
+    "result_emoji": ("result",),
+    "t_submit": ("t_submit",),
+    "t_depend": ("t_depend",),
+    "t_priority": ("t_priority",),
+    "t_sched": ("t_sched",),
+    "t_run": ("t_run",),
+    "t_cleanup": ("t_cleanup",),
+    "t_inactive": ("t_inactive",),
+    "runtime": ("t_run", "t_cleanup"),
+    "status": ("state", "result"),
+    "status_abbrev": ("state", "result"),
+    "status_emoji": ("state", "result"),
+    "expiration": ("expiration", "state", "result"),
+    "t_remaining": ("expiration", "state", "result"),
+    "annotations": ("annotations",),
+    "dependencies": ("dependencies",),
+    "contextual_info": (
+        "state",
+        "dependencies",
+        "annotations",
+        "nodelist",
+        "priority",
+        "urgency",
+    ),
+    "contextual_time": ("state", "t_run", "t_cleanup", "duration"),
+    "inactive_reason": (
+        "state",
+        "result",
+        "waitstatus",
+        "exception_occurred",
+        "exception_severity",
+        "exception_type",
+        "exception_note",
+    ),
+    "sched": ("annotations",),
+    "user": ("annotations",),
+    "uri": ("annotations",),
+    "uri.local": ("annotations",),
+}
+
+
+def job_fields_to_attrs(fields: Iterable[str]) -> set[str]:
+    """Map format fields to the job-list attributes needed to render them."""
+    attrs: set[str] = set()
+    for field in fields:
+        if field.startswith(("annotations.", "sched.", "user.")):
+            attrs.add("annotations")
+        elif field.startswith("instance."):
+            attrs.update(("annotations", "state", "result"))
+        else:
+            attrs.update(_FIELDS_TO_ATTRS[field])
+    return attrs
+
+
+class JobInfoFormat(OutputFormat):
+    """OutputFormat for :class:`JobInfo` objects (the ``flux jobs`` fields)."""
+
+    headings = {
+        "id": "JOBID",
+        "id.dec": "JOBID",
+        "id.hex": "JOBID",
+        "id.f58": "JOBID",
+        "id.f58plain": "JOBID",
+        "id.emoji": "JOBID",
+        "id.kvs": "JOBID",
+        "id.words": "JOBID",
+        "id.dothex": "JOBID",
+        "userid": "UID",
+        "username": "USER",
+        "urgency": "URG",
+        "priority": "PRI",
+        "state": "STATE",
+        "state_single": "S",
+        "state_emoji": "STATE",
+        "name": "NAME",
+        "cwd": "CWD",
+        "queue": "QUEUE",
+        "project": "PROJECT",
+        "bank": "BANK",
+        "ntasks": "NTASKS",
+        "ncores": "NCORES",
+        "duration": "DURATION",
+        "nnodes": "NNODES",
+        "expiration": "EXPIRATION",
+        "t_remaining": "T_REMAINING",
+        "ranks": "RANKS",
+        "nodelist": "NODELIST",
+        "success": "SUCCESS",
+        "result": "RESULT",
+        "result_abbrev": "RS",
+        "result_emoji": "RESULT",
+        "t_submit": "T_SUBMIT",
+        "t_depend": "T_DEPEND",
+        "t_priority": "T_PRIORITY",
+        "t_sched": "T_SCHED",
+        "t_run": "T_RUN",
+        "t_cleanup": "T_CLEANUP",
+        "t_inactive": "T_INACTIVE",
+        "runtime": "RUNTIME",
+        "status": "STATUS",
+        "status_abbrev": "ST",
+        "status_emoji": "STATUS",
+        "waitstatus": "WSTATUS",
+        "returncode": "RC",
+        "exception.occurred": "EXCEPTION-OCCURRED",
+        "exception.severity": "EXCEPTION-SEVERITY",
+        "exception.type": "EXCEPTION-TYPE",
+        "exception.note": "EXCEPTION-NOTE",
+        "annotations": "ANNOTATIONS",
+        "dependencies": "DEPENDENCIES",
+        "contextual_info": "INFO",
+        "contextual_time": "TIME",
+        "inactive_reason": "INACTIVE-REASON",
+        "annotations.sched.t_estimate": "T_ESTIMATE",
+        "annotations.sched.reason_pending": "REASON",
+        "annotations.sched.resource_summary": "RESOURCES",
+        "sched": "SCHED",
+        "sched.t_estimate": "T_ESTIMATE",
+        "sched.reason_pending": "REASON",
+        "sched.resource_summary": "RESOURCES",
+        "user": "USER",
+        "uri": "URI",
+        "uri.local": "URI",
+        "instance.stats.total": "NJOBS",
+        "instance.utilization": "CORE%",
+        "instance.gpu_utilization": "GPU%",
+        "instance.progress": "PROG",
+        "instance.resources.all.ncores": "CORES",
+        "instance.resources.all.ngpus": "GPUS",
+        "instance.resources.all.nnodes": "NODES",
+        "instance.resources.up.ncores": "UP",
+        "instance.resources.up.ngpus": "UP",
+        "instance.resources.up.nnodes": "UP",
+        "instance.resources.down.ncores": "DOWN",
+        "instance.resources.down.ngpus": "DOWN",
+        "instance.resources.down.nnodes": "DOWN",
+        "instance.resources.allocated.ncores": "USED",
+        "instance.resources.allocated.ngpus": "USED",
+        "instance.resources.allocated.nnodes": "USED",
+        "instance.resources.free.ncores": "FREE",
+        "instance.resources.free.ngpus": "FREE",
+        "instance.resources.free.nnodes": "FREE",
+    }
+
+    def __init__(
+        self, fmt: str, headings: Mapping[str, str] | None = None, prepend: str = "0."
+    ):
+        import string
+
+        headings = dict(headings if headings is not None else type(self).headings)
+        fields = [field for _, field, _, _ in string.Formatter().parse(fmt) if field]
+        for field in fields:
+            if field in headings:
+                continue
+            if field.startswith("annotations."):
+                headings[field] = field[len("annotations.") :].upper()
+            elif field.startswith(("sched.", "user.")):
+                headings[field] = field.upper()
+            elif field.startswith("instance."):
+                heading = field[len("instance.") :].upper()
+                if heading.startswith("RESOURCES."):
+                    heading = heading[len("RESOURCES.") :]
+                headings[field] = heading
+        super().__init__(fmt, headings=headings, prepend=prepend)

@@ -1,0 +1,463 @@
+"""Query the job-list service: ``flux.job.list``.
+
+:func:`job_list` sends a streaming ``job-list.list`` request; :class:`JobList`
+is the user-friendly front end used by ``flux jobs``.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+from flux.constants import (
+    FLUX_JOB_RESULT_CANCELED,
+    FLUX_JOB_RESULT_COMPLETED,
+    FLUX_JOB_RESULT_FAILED,
+    FLUX_JOB_RESULT_TIMEOUT,
+    FLUX_JOB_STATE_ACTIVE,
+    FLUX_JOB_STATE_CLEANUP,
+    FLUX_JOB_STATE_DEPEND,
+    FLUX_JOB_STATE_INACTIVE,
+    FLUX_JOB_STATE_PENDING,
+    FLUX_JOB_STATE_PRIORITY,
+    FLUX_JOB_STATE_RUN,
+    FLUX_JOB_STATE_RUNNING,
+    FLUX_JOB_STATE_SCHED,
+    FLUX_NODEID_ANY,
+    FLUX_RPC_STREAMING,
+    FLUX_USERID_UNKNOWN,
+)
+from flux.job.info import JobInfo
+
+__all__ = [
+    "JobList",
+    "JobListIdRPC",
+    "JobListIdsFuture",
+    "JobListRPC",
+    "get_job",
+    "get_jobinfo",
+    "job_list",
+    "job_list_id",
+    "job_list_inactive",
+]
+
+
+class _RPCWrapper:
+    """Wraps the future returned by ``handle.rpc()`` (flux-core's RPC class).
+
+    Unknown attributes are delegated to the underlying future, so ``get()``,
+    ``reset()``, ``is_ready()``, ``wait_for()`` etc. behave as on a future.
+    """
+
+    def __init__(
+        self,
+        flux_handle: Any,
+        topic: str,
+        payload: Any = None,
+        nodeid: int = FLUX_NODEID_ANY,
+        flags: int = 0,
+    ):
+        self.handle = flux_handle
+        self.topic = topic
+        self.payload = payload
+        if nodeid == FLUX_NODEID_ANY:
+            self._future = flux_handle.rpc(topic, payload, flags=flags)
+        else:
+            self._future = flux_handle.rpc(topic, payload, nodeid=nodeid, flags=flags)
+
+    def __getattr__(self, attr: str) -> Any:
+        if attr.startswith("__") or attr == "_future":
+            raise AttributeError(attr)
+        return getattr(self._future, attr)
+
+    def get(self) -> Any:
+        return self._future.get()
+
+    def then(self, callback: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Call ``callback(self, *args)`` when a response arrives."""
+        self._future.then(lambda _f, *a, **kw: callback(self, *a, **kw), *args, **kwargs)
+        return self
+
+    def get_flux(self) -> Any:
+        return self.handle
+
+
+class JobListRPC(_RPCWrapper):
+    """Future for a (streaming) ``job-list.list`` request."""
+
+    def __init__(
+        self,
+        flux_handle: Any,
+        topic: str,
+        payload: Any = None,
+        nodeid: int = FLUX_NODEID_ANY,
+        flags: int = 0,
+    ):
+        super().__init__(flux_handle, topic, payload, nodeid, flags)
+        self._jobs: list[dict] | None = None
+
+    def get_jobs(self) -> list[dict]:
+        """Returns all jobs in the RPC.
+
+        Collects every streamed response until the terminating ENODATA (a
+        server that answers without ``version`` sends a single response).
+        """
+        if self._jobs is not None:
+            return self._jobs
+        jobs: list[dict] = []
+        first = True
+        while True:
+            try:
+                resp = self._future.get()
+            except OSError as exc:
+                if exc.errno == errno.ENODATA:
+                    break
+                raise
+            jobs.extend((resp or {}).get("jobs", []))
+            if first and not (resp or {}).get("version"):
+                break
+            first = False
+            self._future.reset()
+        self._jobs = jobs
+        return jobs
+
+    def get_jobinfos(self) -> Iterator[JobInfo]:
+        """Yields a JobInfo object for each job in its current state."""
+        for job in self.get_jobs():
+            yield JobInfo(job)
+
+
+def job_list(
+    flux_handle: Any,
+    max_entries: int = 1000,
+    attrs: Iterable[str] = ("all",),
+    userid: int = os.getuid(),
+    states: int = 0,
+    results: int = 0,
+    since: float = 0.0,
+    name: str | None = None,
+    queue: str | Iterable[str] | None = None,
+    constraint: dict | None = None,
+) -> JobListRPC:
+    """List jobs (streaming ``job-list.list``), most relevant first.
+
+    The filters are combined with ``and``; ``states`` and ``results`` given
+    together are combined with ``or``.
+    """
+    terms: list[dict] = []
+    if constraint:
+        terms.append(constraint)
+    if userid != FLUX_USERID_UNKNOWN:
+        terms.append({"userid": [userid]})
+    if name:
+        terms.append({"name": [name]})
+    if queue:
+        if isinstance(queue, str):
+            terms.append({"queue": [queue]})
+        else:
+            try:
+                terms.append({"queue": list(queue)})
+            except TypeError:
+                raise ValueError("queue parameter must be a string or iterable") from None
+    if states and results:
+        terms.append({"or": [{"states": [states]}, {"results": [results]}]})
+    elif states:
+        terms.append({"states": [states]})
+    elif results:
+        terms.append({"results": [results]})
+    payload = {
+        "max_entries": int(max_entries),
+        "attrs": list(attrs),
+        "since": since,
+        "constraint": {"and": terms},
+    }
+    return JobListRPC(flux_handle, "job-list.list", payload, flags=FLUX_RPC_STREAMING)
+
+
+def job_list_inactive(
+    flux_handle: Any,
+    since: float = 0.0,
+    max_entries: int = 1000,
+    attrs: Iterable[str] = ("all",),
+    name: str | None = None,
+    queue: str | Iterable[str] | None = None,
+    constraint: dict | None = None,
+) -> JobListRPC:
+    """Same as ``flux.job.list.job_list``, but lists only inactive jobs."""
+    return job_list(
+        flux_handle,
+        max_entries=max_entries,
+        attrs=attrs,
+        userid=FLUX_USERID_UNKNOWN,
+        states=FLUX_JOB_STATE_INACTIVE,
+        since=since,
+        name=name,
+        queue=queue,
+        constraint=constraint,
+    )
+
+
+class JobListIdRPC(_RPCWrapper):
+    """Future for a ``job-list.list-id`` request."""
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.jobid: Any = None
+
+    def get_job(self) -> dict:
+        """Returns the job dict."""
+        return self.get()["job"]
+
+    def get_jobinfo(self) -> JobInfo:
+        """Returns a ``JobInfo`` object for the job."""
+        return JobInfo(self.get_job())
+
+
+def job_list_id(
+    flux_handle: Any, jobid: Any, attrs: Iterable[str] = ("all",), state: int | None = None
+) -> JobListIdRPC:
+    """Query job information for a single jobid.
+
+    Use ``get_job()`` or ``get_jobinfo()`` on the returned ``JobListIdRPC``
+    to obtain the job data as a dict or a JobInfo object.  An unknown jobid
+    raises ``FileNotFoundError`` from those methods.
+    """
+    payload: dict[str, Any] = {"id": int(jobid), "attrs": list(attrs)}
+    if state is not None:
+        payload["state"] = int(state)
+    rpc = JobListIdRPC(flux_handle, "job-list.list-id", payload)
+    rpc.jobid = jobid
+    return rpc
+
+
+def get_job(flux_handle: Any, jobid: Any) -> dict | None:
+    """Get job information dictionary based on a jobid (``None`` if unknown).
+
+    This is a courtesy, blocking function for users looking for details
+    about a job after submission.
+    """
+    info = get_jobinfo(flux_handle, jobid)
+    if info is None:
+        return None
+    return info.to_dict(filtered=False)
+
+
+def get_jobinfo(flux_handle: Any, jobid: Any) -> JobInfo | None:
+    """Get a :class:`JobInfo` for ``jobid`` (``None`` if unknown)."""
+    try:
+        return job_list_id(flux_handle, jobid, ["all"]).get_jobinfo()
+    except FileNotFoundError:
+        return None
+
+
+class JobListIdsFuture:
+    """Simulate interface of JobListRPC for listing multiple jobids
+    (a "wait all" composite of ``job-list.list-id`` futures)."""
+
+    def __init__(self) -> None:
+        self.children: list[JobListIdRPC] = []
+        self.errors: list[str] = []
+        self._jobs: list[dict] | None = None
+
+    def push(self, child: JobListIdRPC) -> JobListIdsFuture:
+        self.children.append(child)
+        return self
+
+    def is_ready(self) -> bool:
+        return all(child.is_ready() for child in self.children)
+
+    def wait_for(self, timeout: float = -1.0) -> JobListIdsFuture:
+        for child in self.children:
+            waiter = getattr(child, "wait_for", None)
+            if waiter is not None:
+                waiter(timeout)
+        return self
+
+    def then(self, callback: Callable[..., Any], *args: Any) -> JobListIdsFuture:
+        """Call ``callback(self, *args)`` once every child has a response."""
+        remaining = [len(self.children)]
+        if not self.children:
+            callback(self, *args)
+            return self
+
+        def child_done(_child: Any) -> None:
+            remaining[0] -= 1
+            if remaining[0] == 0:
+                callback(self, *args)
+
+        for child in self.children:
+            child.then(child_done)
+        return self
+
+    def get_jobs(self) -> list[dict]:
+        """get all successful results, appending errors into self.errors"""
+        if self._jobs is not None:
+            return self._jobs
+        jobs = []
+        for child in self.children:
+            try:
+                jobs.append(child.get_job())
+            except OSError as err:
+                if err.errno == errno.ENOENT:
+                    orig = getattr(child.jobid, "orig", child.jobid)
+                    self.errors.append(f"JobID {orig} unknown")
+                else:
+                    self.errors.append(f"rpc: {err.strerror}")
+        self._jobs = jobs
+        return jobs
+
+    def get_jobinfos(self) -> list[JobInfo]:
+        """get all successful results as list of JobInfo objects
+
+        Any errors are appended to self.errors.
+        """
+        return [JobInfo(job) for job in self.get_jobs()]
+
+
+class JobList:
+    """User friendly class for querying lists of jobs from Flux
+
+    By default a JobList will query the last ``max_entries`` jobs of the
+    current user.  Other filter parameters can be passed to the constructor
+    or the ``set_user()`` and ``add_filter()`` methods.
+
+    :flux_handle: A Flux handle obtained from flux.Flux()
+    :attrs: Optional list of job attributes to fetch. (default is all attrs)
+    :filters: List of strings defining the results or states to filter.
+    :ids: List of jobids to return. Other filters are ignored if ``ids`` is
+          not empty.
+    :user: Username or userid for which to fetch jobs ("all" for all users).
+    :max_entries: Maximum number of jobs to return
+    :since: Limit jobs to those that have been active since a given timestamp.
+    :name: Limit jobs to those with a specific name.
+    :queue: Limit jobs to those submitted to a specific queue (or queues).
+    :constraint: An additional RFC 31 constraint object.
+    """
+
+    STATES = {
+        "depend": FLUX_JOB_STATE_DEPEND,
+        "priority": FLUX_JOB_STATE_PRIORITY,
+        "sched": FLUX_JOB_STATE_SCHED,
+        "run": FLUX_JOB_STATE_RUN,
+        "cleanup": FLUX_JOB_STATE_CLEANUP,
+        "inactive": FLUX_JOB_STATE_INACTIVE,
+        "pending": FLUX_JOB_STATE_PENDING,
+        "running": FLUX_JOB_STATE_RUNNING,
+        "active": FLUX_JOB_STATE_ACTIVE,
+    }
+    RESULTS = {
+        "completed": FLUX_JOB_RESULT_COMPLETED,
+        "failed": FLUX_JOB_RESULT_FAILED,
+        "canceled": FLUX_JOB_RESULT_CANCELED,
+        "timeout": FLUX_JOB_RESULT_TIMEOUT,
+    }
+
+    def __init__(
+        self,
+        flux_handle: Any,
+        attrs: Iterable[str] = ("all",),
+        filters: Iterable[str] = (),
+        ids: Iterable[Any] = (),
+        user: str | int | None = None,
+        max_entries: int = 1000,
+        since: float = 0.0,
+        name: str | None = None,
+        queue: str | Iterable[str] | None = None,
+        constraint: dict | None = None,
+    ):
+        self.handle = flux_handle
+        self.attrs = list(attrs)
+        self.states = 0
+        self.results = 0
+        self.max_entries = max_entries
+        self.since = since
+        self.name = name
+        self.queue = queue
+        self.constraint = constraint
+        if ids:
+            from flux.job.JobID import JobID
+
+            self.ids: list[Any] | None = [JobID(x) for x in ids]
+        else:
+            self.ids = None
+        self.errors: list[str] = []
+        self.userid = os.getuid()
+        for fname in filters:
+            for item in fname.split(","):
+                self.add_filter(item)
+        self.set_user(user)
+
+    def set_user(self, user: str | int | None) -> None:
+        """Only return jobs for user (may be a username or userid)"""
+        if user is None:
+            self.userid = os.getuid()
+            return
+        if isinstance(user, int) and not isinstance(user, bool):
+            self.userid = user
+            return
+        if user == "all":
+            self.userid = FLUX_USERID_UNKNOWN
+            return
+        import pwd
+
+        try:
+            self.userid = pwd.getpwnam(user).pw_uid
+        except (KeyError, TypeError):
+            try:
+                self.userid = int(user)
+            except (ValueError, TypeError):
+                raise ValueError(f"Invalid user {user} specified") from None
+
+    def add_filter(self, fname: str) -> None:
+        """Append a state or result filter to JobList query"""
+        fname = fname.lower()
+        if fname in self.STATES:
+            self.states |= self.STATES[fname]
+        elif fname in self.RESULTS:
+            self.results |= self.RESULTS[fname]
+        else:
+            raise ValueError(f"Invalid filter specified: {fname}")
+
+    def fetch_jobs(self) -> JobListRPC | JobListIdsFuture:
+        """Initiate the JobList query to the Flux job-list module
+
+        JobList.fetch_jobs() returns a JobListRPC or JobListIdsFuture,
+        either of which will be fulfilled when the job data is available.
+
+        Once the Future has been fulfilled, a list of JobInfo objects
+        can be obtained via JobList.jobs(). If JobList.errors is non-empty,
+        then it will contain a list of errors returned via the query.
+        """
+        if self.ids:
+            listids = JobListIdsFuture()
+            for jobid in self.ids:
+                listids.push(job_list_id(self.handle, jobid, self.attrs))
+            return listids
+        return job_list(
+            self.handle,
+            max_entries=self.max_entries,
+            attrs=self.attrs,
+            userid=self.userid,
+            states=self.states,
+            results=self.results,
+            since=self.since,
+            name=self.name,
+            queue=self.queue,
+            constraint=self.constraint,
+        )
+
+    def jobs(self) -> list[JobInfo]:
+        """Synchronously fetch a list of JobInfo objects from JobList query
+
+        If the Future object returned by JobList.fetch_jobs has not yet been
+        fulfilled (e.g. is_ready() returns False), then this call may block.
+        Otherwise, returns a list of JobInfo objects for all jobs returned
+        from the underlying job listing RPC.
+        """
+        rpc = self.fetch_jobs()
+        jobs = rpc.get_jobs()
+        if hasattr(rpc, "errors"):
+            self.errors = rpc.errors
+        return [JobInfo(job) for job in jobs]

@@ -1,0 +1,475 @@
+"""Start, watch, signal and reap the tasks of a job.
+
+Test mode (``attributes.system.exec.test.run_duration``) runs no process and only
+waits. Otherwise each task is a real process in its own session, with its output
+read through pipes into the job's output log (or written to the file the job named),
+its exit seen through a pidfd, and the allocation's expiration enforced with a
+``timeout`` exception, SIGTERM, then SIGKILL after ``kill_timeout`` seconds.
+"""
+
+from __future__ import annotations
+
+import codecs
+import errno
+import os
+import pwd
+import signal
+import subprocess
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from flux.modules.job_manager.job import RUN, Job
+
+if TYPE_CHECKING:
+    from flux.broker.broker import Broker
+
+KILL_TIMEOUT = 5.0
+_dumps = orjson.dumps
+
+
+def _task_status(raw: int) -> int:
+    """A task's wait status in the form the job shell reports (signals as 128+N)."""
+    if os.WIFSIGNALED(raw):
+        return (128 + os.WTERMSIG(raw)) << 8
+    return raw & 0xFFFF
+
+
+class ExecJob:
+    __slots__ = (
+        "job",
+        "procs",
+        "pidfds",
+        "open_fds",
+        "status",
+        "timer",
+        "expire_timer",
+        "kill_timer",
+        "killed",
+        "done",
+        "outseq",
+        "output",
+        "watchers",
+        "decoders",
+        "files",
+        "test",
+        "t_start",
+    )
+
+    def __init__(self, job: Job):
+        self.job = job
+        self.procs: dict[int, Any] = {}
+        self.pidfds: dict[int, int] = {}
+        self.open_fds: set[int] = set()
+        self.status = 0
+        self.timer: Any = None
+        self.expire_timer: Any = None
+        self.kill_timer: Any = None
+        self.killed = False
+        self.done = False
+        self.outseq = 0
+        self.output: list[dict] = []
+        self.watchers: list[Callable[[dict | None], None]] = []
+        self.decoders: dict[int, Any] = {}
+        self.files: list[Any] = []
+        self.test = False
+        self.t_start = 0.0
+
+
+class Exec:
+    def __init__(self, broker: Broker):
+        self.broker = broker
+        self.loop = broker.loop
+        self.jobs: dict[int, ExecJob] = {}
+        self.kill_timeout = KILL_TIMEOUT
+        self.uri = broker.uri
+        self.pool_has_gpus = False
+
+    @property
+    def jm(self) -> Any:
+        return self.broker.job_manager
+
+    # -- start -------------------------------------------------------------------------
+    def start(self, job: Job) -> None:
+        ej = ExecJob(job)
+        self.jobs[job.id] = ej
+        ej.t_start = time.time()
+        info = job.info
+        test = info.test_run_duration if info is not None else None
+        if test is not None:
+            ej.test = True
+            self.jm.post_event(job, "start")
+            ej.timer = self.loop.call_later(max(0.0, test), self._test_done, ej)
+            self._arm_expiration(ej)
+            return
+        if job.userid != self.broker.owner and os.geteuid() != 0:
+            self.jm.raise_exception(
+                job,
+                "exec",
+                0,
+                f"cannot run job of guest user {job.userid}: the instance owner is not root, "
+                "so jobs of other users cannot be started",
+            )
+            self._finish(ej, None)
+            return
+        try:
+            self._spawn_all(ej)
+        except _SpawnError as exc:
+            self._output(ej, "stderr", exc.rank, f"flux-shell[0]: ERROR: {exc}\n")
+            self.jm.raise_exception(job, "exec", 0, str(exc))
+            ej.status = max(ej.status, exc.status)
+            if not ej.procs:
+                self._finish(ej, ej.status)
+                return
+            self._signal(ej, signal.SIGKILL)
+        self.jm.post_event(job, "start")
+        self._arm_expiration(ej)
+
+    def _arm_expiration(self, ej: ExecJob) -> None:
+        R = ej.job.R or {}
+        expiration = R.get("execution", {}).get("expiration", 0.0) or 0.0
+        if ej.expire_timer is not None:
+            ej.expire_timer.cancel()
+            ej.expire_timer = None
+        if expiration > 0:
+            delay = max(0.0, expiration - time.time())
+            ej.expire_timer = self.loop.call_later(delay, self._expired, ej)
+
+    def update_expiration(self, job: Job) -> None:
+        ej = self.jobs.get(job.id)
+        if ej is not None and not ej.done:
+            self._arm_expiration(ej)
+
+    def _expired(self, ej: ExecJob) -> None:
+        ej.expire_timer = None
+        if ej.done or ej.job.state != RUN:
+            return
+        self.jm.raise_exception(ej.job, "timeout", 0, "resource allocation expired")
+
+    def _test_done(self, ej: ExecJob) -> None:
+        ej.timer = None
+        self._finish(ej, 0)
+
+    # -- real processes ---------------------------------------------------------------
+    def _spawn_all(self, ej: ExecJob) -> None:
+        job = ej.job
+        js = job.jobspec
+        system = js.get("attributes", {}).get("system", {})
+        command = js["tasks"][0]["command"]
+        env = dict(system.get("environment") or {})
+        cwd = system.get("cwd") or None
+        info = job.info
+        R = job.R or {}
+        placement = _place_tasks(R, info.ntasks if info is not None else 1,
+                                 info.slot_cores if info is not None else 1)
+        nnodes = len({rank for rank, _gpus in placement}) or 1
+        from flux.job.JobID import JobID
+
+        jid = JobID(job.id)
+        env["FLUX_JOB_ID"] = jid.f58plain if _ascii_only() else jid.f58
+        env["FLUX_JOB_SIZE"] = str(len(placement))
+        env["FLUX_JOB_NNODES"] = str(nnodes)
+        env["FLUX_URI"] = self.uri
+        env["FLUX_KVS_NAMESPACE"] = f"job-{job.id}"
+        opts = system.get("shell", {}).get("options", {})
+        outspec = opts.get("output", {}) if isinstance(opts, dict) else {}
+        stdout_file = self._open_output(ej, outspec.get("stdout"))
+        stderr_file = self._open_output(ej, outspec.get("stderr")) or stdout_file
+        creds: dict[str, Any] = {}
+        if job.userid != os.geteuid():
+            creds = _guest_creds(job.userid)
+        local_ids: dict[int, int] = {}
+        for taskrank, (rank, gpus) in enumerate(placement):
+            local = local_ids.get(rank, 0)
+            local_ids[rank] = local + 1
+            tenv = dict(env)
+            tenv["FLUX_TASK_RANK"] = str(taskrank)
+            tenv["FLUX_TASK_LOCAL_ID"] = str(local)
+            if gpus:
+                tenv["CUDA_VISIBLE_DEVICES"] = gpus
+            elif self.pool_has_gpus:
+                tenv["CUDA_VISIBLE_DEVICES"] = "-1"
+            if stdout_file is None:
+                r_out, w_out = os.pipe()
+            else:
+                r_out, w_out = -1, stdout_file.fileno()
+            if stderr_file is None:
+                r_err, w_err = os.pipe()
+            else:
+                r_err, w_err = -1, stderr_file.fileno()
+            try:
+                proc = subprocess.Popen(
+                    command,
+                    env=tenv,
+                    cwd=cwd,
+                    stdin=subprocess.DEVNULL,
+                    stdout=w_out,
+                    stderr=w_err,
+                    start_new_session=True,
+                    close_fds=True,
+                    **creds,
+                )
+            except (OSError, subprocess.SubprocessError) as exc:
+                for fd in (r_out, w_out, r_err, w_err):
+                    if fd >= 0 and (stdout_file is None or fd != stdout_file.fileno()) and (
+                        stderr_file is None or fd != stderr_file.fileno()
+                    ):
+                        os.close(fd)
+                status = 127 << 8 if isinstance(exc, FileNotFoundError) else 126 << 8
+                what = command[0] if command else "?"
+                msg = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+                if isinstance(exc, FileNotFoundError) and cwd and not os.path.isdir(cwd):
+                    msg = f"cwd {cwd}: No such file or directory"
+                    raise _SpawnError(f"task {taskrank}: start failed: {msg}", rank, status) from None
+                raise _SpawnError(
+                    f"task {taskrank}: start failed: {what}: {msg}", rank, status
+                ) from None
+            pid = proc.pid
+            ej.procs[pid] = proc
+            if stdout_file is None:
+                os.close(w_out)
+                self._watch_fd(ej, r_out, "stdout", rank)
+            if stderr_file is None:
+                os.close(w_err)
+                self._watch_fd(ej, r_err, "stderr", rank)
+            pidfd = os.pidfd_open(pid)
+            ej.pidfds[pid] = pidfd
+            self.loop.add_reader(pidfd, self._reap, ej, pid)
+
+    def _open_output(self, ej: ExecJob, spec: Any) -> Any:
+        if not isinstance(spec, dict) or spec.get("type") != "file" or not spec.get("path"):
+            return None
+        from flux.job.JobID import JobID
+
+        job = ej.job
+        jid = JobID(job.id)
+        path = str(spec["path"])
+        for k, v in (("{{id}}", jid.f58), ("{{jobid}}", jid.f58), ("{{name}}",
+                     job.info.name if job.info is not None else "")):
+            path = path.replace(k, v)
+        cwd = job.jobspec.get("attributes", {}).get("system", {}).get("cwd") or "."
+        if not os.path.isabs(path):
+            path = os.path.join(cwd, path)
+        f = open(path, "ab" if spec.get("mode") == "append" else "wb")  # noqa: SIM115
+        if job.userid != os.geteuid() and os.geteuid() == 0:
+            try:
+                os.fchown(f.fileno(), job.userid, -1)
+            except OSError:
+                pass
+        ej.files.append(f)
+        return f
+
+    def _watch_fd(self, ej: ExecJob, fd: int, stream: str, rank: int) -> None:
+        os.set_blocking(fd, False)
+        ej.open_fds.add(fd)
+        ej.decoders[fd] = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self.loop.add_reader(fd, self._read, ej, fd, stream, rank)
+
+    def _read(self, ej: ExecJob, fd: int, stream: str, rank: int) -> None:
+        try:
+            data = os.read(fd, 65536)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        dec = ej.decoders[fd]
+        if data:
+            text = dec.decode(data)
+            if text:
+                self._output(ej, stream, rank, text)
+            return
+        text = dec.decode(b"", final=True)
+        if text:
+            self._output(ej, stream, rank, text)
+        self.loop.remove_reader(fd)
+        os.close(fd)
+        ej.open_fds.discard(fd)
+        del ej.decoders[fd]
+        self._maybe_done(ej)
+
+    def _output(self, ej: ExecJob, stream: str, rank: int, text: str) -> None:
+        entry = {
+            "timestamp": time.time(),
+            "name": "data",
+            "context": {"stream": stream, "rank": str(rank), "data": text},
+        }
+        ej.output.append(entry)
+        self.broker.store.append_output(ej.job.id, ej.outseq, _dumps(entry))
+        ej.outseq += 1
+        for cb in list(ej.watchers):
+            cb(entry)
+
+    def _reap(self, ej: ExecJob, pid: int) -> None:
+        pidfd = ej.pidfds.pop(pid, None)
+        if pidfd is not None:
+            self.loop.remove_reader(pidfd)
+            os.close(pidfd)
+        try:
+            _, raw = os.waitpid(pid, 0)
+        except ChildProcessError:
+            raw = 0
+        proc = ej.procs.pop(pid, None)
+        if proc is not None:
+            proc.returncode = os.waitstatus_to_exitcode(raw)
+        ej.status = max(ej.status, _task_status(raw))
+        self._maybe_done(ej)
+
+    def _maybe_done(self, ej: ExecJob) -> None:
+        if not ej.procs and not ej.open_fds and not ej.done:
+            self._finish(ej, ej.status)
+
+    def _finish(self, ej: ExecJob, status: int | None) -> None:
+        if ej.done:
+            return
+        ej.done = True
+        for t in (ej.timer, ej.expire_timer, ej.kill_timer):
+            if t is not None:
+                t.cancel()
+        for f in ej.files:
+            try:
+                f.close()
+            except OSError:
+                pass
+        job = ej.job
+        self.jobs.pop(job.id, None)
+        for cb in list(ej.watchers):
+            cb(None)
+        ej.watchers.clear()
+        jm = self.jm
+        if status is not None:
+            jm.post_event(job, "finish", {"status": status})
+        jm.post_event(job, "release", {"ranks": "all", "final": True})
+
+    # -- signals -------------------------------------------------------------------------
+    def _signal(self, ej: ExecJob, signum: int) -> None:
+        for pid in list(ej.procs):
+            try:
+                os.killpg(pid, signum)
+            except ProcessLookupError:
+                pass
+            except PermissionError:
+                try:
+                    os.kill(pid, signum)
+                except OSError:
+                    pass
+
+    def kill(self, job: Job, signum: int) -> None:
+        ej = self.jobs.get(job.id)
+        if ej is None or ej.done:
+            return
+        if ej.test:
+            if ej.timer is not None:
+                ej.timer.cancel()
+            self._finish(ej, (128 + signum) << 8)
+            return
+        self._signal(ej, signum)
+
+    def kill_on_exception(self, job: Job) -> None:
+        """A fatal exception ended a running job: TERM its tasks, KILL them after a grace."""
+        ej = self.jobs.get(job.id)
+        if ej is None or ej.done or ej.killed:
+            return
+        ej.killed = True
+        if ej.test:
+            if ej.timer is not None:
+                ej.timer.cancel()
+            self._finish(ej, (128 + signal.SIGTERM) << 8)
+            return
+        self._signal(ej, signal.SIGTERM)
+        ej.kill_timer = self.loop.call_later(self.kill_timeout, self._hard_kill, ej)
+
+    def _hard_kill(self, ej: ExecJob) -> None:
+        ej.kill_timer = None
+        if not ej.done:
+            self._signal(ej, signal.SIGKILL)
+
+    # -- restart ---------------------------------------------------------------------------
+    def reattach(self, job: Job) -> None:
+        info = job.info
+        test = info.test_run_duration if info is not None else None
+        start = None
+        for e in job.eventlog:
+            if e["name"] == "start":
+                start = e["timestamp"]
+        if test is not None and start is not None:
+            ej = ExecJob(job)
+            ej.test = True
+            self.jobs[job.id] = ej
+            job.start_pending = True
+            remaining = max(0.0, start + test - time.time())
+            ej.timer = self.loop.call_later(remaining, self._test_done, ej)
+            self._arm_expiration(ej)
+            return
+        job.start_pending = False
+        self.jm.raise_exception(
+            job, "exec", 0, "job tasks were lost when the broker restarted"
+        )
+
+    # -- output access ------------------------------------------------------------------
+    def output_watch(self, jobid: int, cb: Callable[[dict | None], None]) -> list[dict] | None:
+        """Return output so far and register cb for more; None if the job is not running."""
+        ej = self.jobs.get(jobid)
+        if ej is None:
+            return None
+        ej.watchers.append(cb)
+        return list(ej.output)
+
+    def output_unwatch(self, jobid: int, cb: Callable) -> None:
+        ej = self.jobs.get(jobid)
+        if ej is not None and cb in ej.watchers:
+            ej.watchers.remove(cb)
+
+    def shutdown(self) -> None:
+        for ej in list(self.jobs.values()):
+            if not ej.test:
+                self._signal(ej, signal.SIGKILL)
+
+
+class _SpawnError(Exception):
+    def __init__(self, msg: str, rank: int, status: int):
+        super().__init__(msg)
+        self.rank = rank
+        self.status = status
+
+
+def _ascii_only() -> bool:
+    return bool(os.environ.get("FLUX_F58_FORCE_ASCII"))
+
+
+def _guest_creds(uid: int) -> dict[str, Any]:
+    try:
+        pw = pwd.getpwuid(uid)
+        gid = pw.pw_gid
+        groups = os.getgrouplist(pw.pw_name, gid)
+    except KeyError:
+        gid = uid
+        groups = []
+    return {"user": uid, "group": gid, "extra_groups": groups}
+
+
+def _place_tasks(R: dict, ntasks: int, slot_cores: int) -> list[tuple[int, str]]:
+    """Map task ranks onto the ranks of R in order, as many per rank as its cores allow."""
+    from flux.util.idset import IDset
+
+    slots: list[tuple[int, str]] = []
+    for ent in R.get("execution", {}).get("R_lite", []):
+        children = ent.get("children", {})
+        ncores = len(IDset(children.get("core", ""))) if children.get("core") else 0
+        gpus = children.get("gpu", "")
+        gpulist = ",".join(str(g) for g in IDset(gpus)) if gpus else ""
+        for rank in IDset(ent["rank"]):
+            n = max(1, ncores // max(1, slot_cores))
+            slots.extend([(rank, gpulist)] * n)
+    if not slots:
+        slots = [(0, "")]
+    if ntasks <= len(slots):
+        return slots[:ntasks]
+    out = []
+    for i in range(ntasks):
+        out.append(slots[i % len(slots)])
+    return out
+
+
+__all__ = ["Exec", "errno", "pwd"]

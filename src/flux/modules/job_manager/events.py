@@ -1,0 +1,163 @@
+"""How each RFC 21 event changes a job: the fold that makes the eventlog the truth."""
+
+from __future__ import annotations
+
+from flux.modules.job_manager.job import (
+    CLEANUP,
+    DEPEND,
+    INACTIVE,
+    NEW,
+    PRIORITY,
+    RUN,
+    SCHED,
+    Job,
+)
+
+VALID_FLAGS = ("alloc-bypass", "debug", "immutable")
+
+
+class EventError(ValueError):
+    pass
+
+
+def apply_event(job: Job, entry: dict) -> None:
+    """Update ``job`` for ``entry``; raise EventError if the event is not legal now."""
+    name = entry["name"]
+    ctx = entry.get("context") or {}
+    state = job.state
+    if name == "submit":
+        if state != NEW or job.eventlog:
+            raise EventError("submit must be the first event")
+        job.t_submit = entry["timestamp"]
+        job.userid = ctx.get("userid", job.userid)
+        job.urgency = ctx.get("urgency", 16)
+        job.flags = ctx.get("flags", 0)
+    elif name == "validate":
+        if state == NEW:
+            job.state = DEPEND
+    elif name == "depend":
+        if state == DEPEND:
+            job.state = PRIORITY
+            job.depend_posted = True
+    elif name == "priority":
+        if state in (PRIORITY, SCHED):
+            job.priority = ctx["priority"]
+            job.state = SCHED
+    elif name == "urgency":
+        job.urgency = ctx["urgency"]
+        if state == SCHED:
+            job.state = PRIORITY
+    elif name == "flux-restart":
+        if state == SCHED:
+            job.state = PRIORITY
+    elif name == "jobspec-update":
+        apply_jobspec_update(job, ctx)
+        if state == SCHED:
+            job.state = PRIORITY
+    elif name == "resource-update":
+        if set(ctx) != {"expiration"}:
+            raise EventError("resource-update: only expiration may be updated")
+        exp = ctx["expiration"]
+        if not isinstance(exp, (int, float)) or exp < 0:
+            raise EventError("resource-update: invalid expiration")
+        if job.R is not None:
+            R = dict(job.R)
+            ex = dict(R.get("execution", {}))
+            ex["expiration"] = exp
+            R["execution"] = ex
+            job.R = R
+            job.R_updated = True
+    elif name == "alloc":
+        if state == SCHED:
+            job.has_resources = True
+            job.alloc_queued = False
+            job.state = RUN
+    elif name == "start":
+        pass
+    elif name == "finish":
+        if state == RUN:
+            job.state = CLEANUP
+        if job.end_event is None:
+            job.end_event = entry
+        job.finished = True
+    elif name == "release":
+        if "final" not in ctx or not isinstance(ctx["final"], bool):
+            raise EventError("release: final must be a boolean")
+        if ctx["final"]:
+            job.start_pending = False
+    elif name == "free":
+        job.has_resources = False
+        job.free_posted = True
+    elif name == "clean":
+        if state == CLEANUP:
+            job.state = INACTIVE
+            job.t_clean = entry["timestamp"]
+            job.readonly = True
+    elif name == "exception":
+        severity = ctx.get("severity", 0)
+        if severity == 0:
+            if state == NEW:
+                raise EventError("fatal exception is not allowed in NEW state")
+            if state != INACTIVE:
+                if job.end_event is None:
+                    job.end_event = entry
+                if state in (DEPEND, PRIORITY, SCHED, RUN):
+                    job.state = CLEANUP
+            if ctx.get("type") == "scheduler-restart":
+                job.has_resources = False
+    elif name == "dependency-add":
+        if state in (NEW, DEPEND):
+            desc = ctx["description"]
+            if desc not in job.grudge:
+                job.grudge.add(desc)
+                job.deps.add(desc)
+    elif name == "dependency-remove":
+        if state in (NEW, DEPEND):
+            job.deps.discard(ctx["description"])
+    elif name == "set-flags":
+        for f in ctx.get("flags", []):
+            if f not in VALID_FLAGS:
+                raise EventError(f"set-flags: unknown flag {f}")
+            job.set_flags.add(f)
+    elif name in ("prolog-start",):
+        job.perilog_active += 1
+    elif name in ("prolog-finish",):
+        if job.perilog_active > 0:
+            job.perilog_active -= 1
+    elif name == "epilog-start":
+        if state == CLEANUP:
+            job.perilog_active += 1
+    elif name == "epilog-finish":
+        if state == CLEANUP and job.perilog_active > 0:
+            job.perilog_active -= 1
+    # memo, debug.*, and other events have no effect on state
+
+
+def apply_jobspec_update(job: Job, updates: dict) -> None:
+    import copy
+
+    js = copy.deepcopy(job.jobspec)
+    for key, value in updates.items():
+        parts = key.split(".")
+        if parts[0] not in ("attributes", "resources", "tasks"):
+            raise EventError(f"jobspec-update: invalid key {key}")
+        d = js
+        for p in parts[:-1]:
+            nxt = d.get(p) if isinstance(d, dict) else None
+            if not isinstance(nxt, dict):
+                nxt = {}
+                d[p] = nxt
+            d = nxt
+        d[parts[-1]] = value
+    job.jobspec = js
+    job.invalidate_redacted()
+    system = js.get("attributes", {}).get("system", {})
+    job.queue = system.get("queue")
+    info = job.info
+    if info is not None:
+        try:
+            from flux.job.Jobspec import validate_jobspec
+
+            job.info = validate_jobspec(js)
+        except Exception:
+            pass

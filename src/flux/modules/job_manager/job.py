@@ -1,0 +1,136 @@
+"""A job as the job-manager holds it while active."""
+
+from __future__ import annotations
+
+from typing import Any
+
+NEW = 1
+DEPEND = 2
+PRIORITY = 4
+SCHED = 8
+RUN = 16
+CLEANUP = 32
+INACTIVE = 64
+
+STATE_NAMES = {
+    NEW: "NEW",
+    DEPEND: "DEPEND",
+    PRIORITY: "PRIORITY",
+    SCHED: "SCHED",
+    RUN: "RUN",
+    CLEANUP: "CLEANUP",
+    INACTIVE: "INACTIVE",
+}
+STATE_TOPIC = {s: "job.state." + n.lower() for s, n in STATE_NAMES.items()}
+
+FLAG_DEBUG = 2
+FLAG_WAITABLE = 4
+FLAG_NOVALIDATE = 8
+
+PRIORITY_UNSET = -1
+PRIORITY_UNAVAIL = -2
+
+
+class Job:
+    """Active job state: a fold over its eventlog (see events.py)."""
+
+    __slots__ = (
+        "id",
+        "userid",
+        "urgency",
+        "priority",
+        "state",
+        "flags",
+        "t_submit",
+        "jobspec",
+        "info",
+        "R",
+        "eventlog",
+        "end_event",
+        "has_resources",
+        "alloc_queued",
+        "start_pending",
+        "perilog_active",
+        "prolog_pending",
+        "evqueue",
+        "processing",
+        "free_posted",
+        "depend_posted",
+        "deps",
+        "grudge",
+        "aux",
+        "subscribers",
+        "set_flags",
+        "readonly",
+        "finished",
+        "_redacted",
+        "queue",
+        "events_posted",
+        "t_clean",
+        "pending_updates",
+        "R_updated",
+    )
+
+    def __init__(self, jobid: int, userid: int, jobspec: dict, info: Any):
+        self.id = jobid
+        self.userid = userid
+        self.urgency = 16
+        self.priority = PRIORITY_UNSET
+        self.state = NEW
+        self.flags = 0
+        self.t_submit = 0.0
+        self.jobspec = jobspec
+        self.info = info
+        self.R: dict | None = None
+        self.eventlog: list[dict] = []
+        self.end_event: dict | None = None
+        self.has_resources = False
+        self.alloc_queued = False
+        self.start_pending = False
+        self.perilog_active = 0
+        self.prolog_pending = False
+        self.evqueue: list[dict] | None = None
+        self.processing = False
+        self.free_posted = False
+        self.depend_posted = False
+        self.deps: set[str] = set()
+        self.grudge: set[str] = set()
+        self.aux: dict | None = None
+        self.subscribers: set | None = None
+        self.set_flags: set[str] = set()
+        self.readonly = False
+        self.finished = False
+        self._redacted: dict | None = None
+        self.queue: str | None = info.queue if info is not None else None
+        self.events_posted: set[str] = set()
+        self.t_clean = 0.0
+        self.pending_updates: dict | None = None
+        self.R_updated = False
+
+    @property
+    def redacted_jobspec(self) -> dict:
+        """The jobspec without its environment, as plugins and job-list see it."""
+        r = self._redacted
+        if r is None:
+            js = self.jobspec
+            system = js.get("attributes", {}).get("system")
+            if system is not None and "environment" in system:
+                system = {k: v for k, v in system.items() if k != "environment"}
+                attrs = dict(js["attributes"])
+                attrs["system"] = system
+                r = dict(js)
+                r["attributes"] = attrs
+            else:
+                r = js
+            self._redacted = r
+        return r
+
+    def invalidate_redacted(self) -> None:
+        self._redacted = None
+
+    @property
+    def waitable(self) -> bool:
+        return bool(self.flags & FLAG_WAITABLE)
+
+    def __repr__(self) -> str:
+        return f"<Job {self.id} {STATE_NAMES.get(self.state)}>"

@@ -1,0 +1,610 @@
+"""The job-manager: job states, eventlogs, urgency and priority, jobtap, wait, raise.
+
+``post_event`` is the one way a job changes: it applies the event, appends it to
+the eventlog (memory and store), calls the jobtap stack, publishes it on the
+journal, and then takes the action the job's state asks for (which may post more
+events, processed in order through the job's FIFO).
+"""
+
+from __future__ import annotations
+
+import errno
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from flux.constants import (
+    FLUX_JOB_PRIORITY_MAX,
+    FLUX_JOB_URGENCY_DEFAULT,
+    FLUX_JOB_URGENCY_EXPEDITE,
+    FLUX_JOB_URGENCY_HOLD,
+    FLUX_JOBID_ANY,
+    FLUX_ROLE_OWNER,
+    FLUX_ROLE_USER,
+)
+from flux.modules.job_manager import events as ev
+from flux.modules.job_manager.job import (
+    CLEANUP,
+    DEPEND,
+    FLAG_WAITABLE,
+    INACTIVE,
+    NEW,
+    PRIORITY,
+    PRIORITY_UNAVAIL,
+    RUN,
+    SCHED,
+    STATE_TOPIC,
+    Job,
+)
+from flux.modules.job_manager.jobtap import JobtapCore
+
+if TYPE_CHECKING:
+    from flux.broker.broker import Broker
+    from flux.broker.message import Request
+
+USER = FLUX_ROLE_OWNER | FLUX_ROLE_USER
+_dumps = orjson.dumps
+
+
+class JobManager:
+    def __init__(self, broker: Broker):
+        self.broker = broker
+        self.store = broker.store
+        self.owner = broker.owner
+        self.active: dict[int, Job] = {}
+        self.journal_subs: list[Callable[[Job, dict], None]] = []
+        self.watchers: dict[int, list[Callable[[Job, dict | None], None]]] = {}
+        self.jobtap = JobtapCore(self, broker.plugin_searchpath())
+        self.waiters: dict[int, list[Request]] = {}
+        self.any_waiters: list[Request] = []
+        self.zombies: dict[int, dict] = {}
+        self.max_inactive_cache = 1000
+        self.stats = {"submitted": 0, "inactive": 0}
+        reg = broker.register
+        reg("job-manager.urgency", self.urgency_request, USER)
+        reg("job-manager.raise", self.raise_request, USER)
+        reg("job-manager.raiseall", self.raiseall_request, USER)
+        reg("job-manager.kill", self.kill_request, USER)
+        reg("job-manager.killall", self.killall_request, USER)
+        reg("job-manager.wait", self.wait_request, USER)
+        reg("job-manager.getinfo", self.getinfo_request, USER)
+
+    # -- plumbing ----------------------------------------------------------------
+    def log(self, msg: str) -> None:
+        self.broker.log(msg)
+
+    def journal_subscribe(self, cb: Callable[[Job, dict], None]) -> None:
+        self.journal_subs.append(cb)
+
+    def watch(self, jobid: int, cb: Callable[[Job, dict | None], None]) -> None:
+        self.watchers.setdefault(jobid, []).append(cb)
+
+    def unwatch(self, jobid: int, cb: Callable) -> None:
+        lst = self.watchers.get(jobid)
+        if lst and cb in lst:
+            lst.remove(cb)
+            if not lst:
+                del self.watchers[jobid]
+
+    # -- the one way to change a job -------------------------------------------------
+    def post_event(self, job: Job, name: str, context: dict | None = None) -> None:
+        entry: dict[str, Any] = {"timestamp": time.time(), "name": name}
+        if context:
+            entry["context"] = context
+        self.post_entry(job, entry)
+
+    def post_entry(self, job: Job, entry: dict) -> None:
+        if job.processing:
+            if job.evqueue is None:
+                job.evqueue = []
+            job.evqueue.append(entry)
+            return
+        job.processing = True
+        try:
+            self._process(job, entry)
+            q = job.evqueue
+            while q:
+                self._process(job, q.pop(0))
+        finally:
+            job.processing = False
+
+    def _process(self, job: Job, entry: dict) -> None:
+        if job.readonly:
+            self.log(f"job {job.id}: dropping event {entry['name']}: eventlog is read-only")
+            return
+        prev = job.state
+        try:
+            ev.apply_event(job, entry)
+        except (ev.EventError, KeyError, TypeError) as exc:
+            self.log(f"job {job.id}: event {entry['name']} rejected: {exc}")
+            return
+        name = entry["name"]
+        log = job.eventlog
+        log.append(entry)
+        self.store.append_event(job.id, len(log) - 1, _dumps(entry))
+        job.events_posted.add(name)
+        if name == "jobspec-update":
+            self._jobspec_updated(job, entry)
+        for cb in self.journal_subs:
+            cb(job, entry)
+        w = self.watchers.get(job.id)
+        if w:
+            for cb in list(w):
+                cb(job, entry)
+        if job.subscribers:
+            self.jobtap_event(job, entry)
+        state = job.state
+        if state != prev:
+            rc, out = self.jobtap.call(
+                STATE_TOPIC[state], job, {"entry": entry, "prev_state": prev}
+            )
+            self._state_out(job, state, rc, out)
+        self._action(job, prev)
+
+    def jobtap_event(self, job: Job, entry: dict) -> None:
+        topic = "job.event." + entry["name"]
+        for plugin in list(job.subscribers or ()):
+            self.jobtap.call(topic, job, {"entry": entry}, only=plugin)
+
+    def _jobspec_updated(self, job: Job, entry: dict) -> None:
+        self.store.kv_put(f"jobspec.{job.id}", job.jobspec)
+        self.jobtap.call("job.update", job, {"updates": entry.get("context", {})})
+
+    def _state_out(self, job: Job, state: int, rc: int, out: dict) -> None:
+        if state == PRIORITY:
+            self._priority_from_out(job, out, STATE_TOPIC[state])
+
+    def _priority_from_out(self, job: Job, out: dict, topic: str) -> None:
+        prio = out.get("priority", None)
+        urgency = job.urgency
+        if urgency == FLUX_JOB_URGENCY_HOLD:
+            prio = 0
+        elif urgency == FLUX_JOB_URGENCY_EXPEDITE:
+            prio = FLUX_JOB_PRIORITY_MAX
+        elif prio is None:
+            return
+        elif not isinstance(prio, int) or isinstance(prio, bool):
+            self.post_event(
+                job,
+                "exception",
+                {
+                    "type": topic,
+                    "severity": 4,
+                    "note": f"arg_unpack: priority must be an integer (job may be stuck in "
+                    f"{'PRIORITY' if job.state == PRIORITY else 'SCHED'} state)",
+                    "userid": self.owner,
+                },
+            )
+            return
+        if prio == PRIORITY_UNAVAIL:
+            return
+        self.reprioritize(job, prio)
+
+    def reprioritize(self, job: Job, prio: int) -> None:
+        if job.state not in (PRIORITY, SCHED):
+            return
+        if job.urgency == FLUX_JOB_URGENCY_HOLD:
+            prio = 0
+        elif job.urgency == FLUX_JOB_URGENCY_EXPEDITE:
+            prio = FLUX_JOB_PRIORITY_MAX
+        prio = max(0, min(FLUX_JOB_PRIORITY_MAX, prio))
+        if job.state == SCHED and prio == job.priority:
+            return
+        self.post_event(job, "priority", {"priority": prio})
+
+    def _action(self, job: Job, prev: int) -> None:
+        state = job.state
+        if state == SCHED:
+            sched = self.broker.sched
+            if job.priority > 0:
+                if not job.alloc_queued and not job.has_resources:
+                    job.alloc_queued = True
+                    sched.enqueue(job)
+                elif job.alloc_queued:
+                    sched.reprioritize(job)
+            elif job.alloc_queued:
+                job.alloc_queued = False
+                sched.dequeue(job)
+        elif state == DEPEND:
+            if not job.deps and not job.depend_posted:
+                job.depend_posted = True
+                self.post_event(job, "depend")
+        elif state == PRIORITY:
+            if job.alloc_queued:
+                job.alloc_queued = False
+                self.broker.sched.dequeue(job)
+        elif state == RUN:
+            if not job.start_pending and not job.finished and job.perilog_active == 0 \
+                    and not job.prolog_pending and "start" not in job.events_posted:
+                job.start_pending = True
+                self.broker.exec.start(job)
+        elif state == CLEANUP:
+            if job.alloc_queued:
+                job.alloc_queued = False
+                self.broker.sched.dequeue(job)
+            if job.start_pending and prev == RUN:
+                self.broker.exec.kill_on_exception(job)
+            if (
+                job.has_resources
+                and not job.start_pending
+                and job.perilog_active == 0
+                and not job.free_posted
+            ):
+                self.broker.sched.free(job)
+                self.post_event(job, "free")
+                return
+            if (
+                not job.alloc_queued
+                and not job.start_pending
+                and not job.has_resources
+                and job.perilog_active == 0
+                and "clean" not in job.events_posted
+            ):
+                self.post_event(job, "clean")
+        elif state == INACTIVE and prev != INACTIVE:
+            self._inactive(job)
+
+    def _inactive(self, job: Job) -> None:
+        self.active.pop(job.id, None)
+        self.store.set_inactive(job.id)
+        self.stats["inactive"] += 1
+        self.jobtap.call("job.inactive-add", job)
+        self.jobtap.call("job.destroy", job)
+        job.aux = None
+        w = self.watchers.pop(job.id, None)
+        if w:
+            for cb in w:
+                cb(job, None)
+        if job.flags & FLAG_WAITABLE:
+            result = self.wait_result(job)
+            waiters = self.waiters.pop(job.id, None)
+            if waiters:
+                for req in waiters:
+                    req.respond(result)
+            elif self.any_waiters and self._owner_any_waiter(job, result):
+                pass
+            else:
+                self.zombies[job.id] = result
+        self.broker.sched.job_inactive(job)
+
+    def _owner_any_waiter(self, job: Job, result: dict) -> bool:
+        for req in self.any_waiters:
+            if req.userid == job.userid:
+                self.any_waiters.remove(req)
+                req.respond(result)
+                return True
+        return False
+
+    # -- submission (called by job-ingest) -----------------------------------------
+    def submit(self, jobid: int, userid: int, jobspec: dict, info: Any, urgency: int,
+               flags: int) -> Job | str:
+        """Create a job; return it, or an error message if a plugin rejected it.
+        A rejected job leaves no trace."""
+        job = Job(jobid, userid, jobspec, info)
+        now = time.time()
+        job.urgency = urgency
+        job.flags = flags
+        job.t_submit = now
+        rc, out = self.jobtap.call("job.create", job)
+        if rc < 0:
+            self.jobtap.call("job.destroy", job)
+            return out.get("errmsg") or "rejected by job-manager plugin"
+        rc, out = self.jobtap.call("job.validate", job)
+        if rc < 0:
+            self.jobtap.call("job.destroy", job)
+            return out.get("errmsg") or "rejected by job-manager plugin"
+        for dep in info.dependencies or ():
+            err = self._dependency_check(job, dep)
+            if err:
+                self.jobtap.call("job.destroy", job)
+                return err
+        self.active[jobid] = job
+        self.stats["submitted"] += 1
+        self.store.add_job(jobid, userid, _dumps(jobspec))
+        self.post_entry(
+            job,
+            {
+                "timestamp": now,
+                "name": "submit",
+                "context": {"userid": userid, "urgency": urgency, "flags": flags, "version": 1},
+            },
+        )
+        self.jobtap.call("job.new", job)
+        return job
+
+    def _dependency_check(self, job: Job, dep: Any) -> str | None:
+        if not isinstance(dep, dict) or "scheme" not in dep:
+            return "dependency missing scheme"
+        scheme = dep["scheme"]
+        topic = f"job.dependency.{scheme}"
+        if not self.jobtap.has_handlers(topic):
+            return f'dependency scheme "{scheme}" not supported'
+        rc, out = self.jobtap.call(topic, job, {"dependency": dep})
+        if rc < 0:
+            return out.get("errmsg") or "rejected by job-manager dependency plugin"
+        return None
+
+    def accepted(self, job: Job) -> None:
+        """The job's submit event is on disk: let it move on."""
+        if job.state == NEW and not job.readonly:
+            self.post_event(job, "validate")
+
+    # -- lookups -------------------------------------------------------------------
+    def lookup(self, req: Request, jobid: Any, einval_inactive: bool = False) -> Job | None:
+        """Find an active job or respond with flux-core's error; None if responded."""
+        if not isinstance(jobid, int) or isinstance(jobid, bool):
+            req.respond_error(errno.EPROTO, "invalid request: id must be an integer")
+            return None
+        job = self.active.get(jobid)
+        if job is None:
+            err = errno.EINVAL if einval_inactive else errno.ENOENT
+            if self.broker.job_exists(jobid):
+                req.respond_error(errno.EINVAL if einval_inactive else errno.EINVAL,
+                                  "job is inactive")
+            else:
+                req.respond_error(err, "unknown job id" if not einval_inactive else "unknown job")
+            return None
+        return job
+
+    # -- urgency (RFC 30) ---------------------------------------------------------------
+    def urgency_request(self, req: Request) -> None:
+        p = req.payload
+        if not isinstance(p, dict) or "id" not in p or "urgency" not in p:
+            req.respond_error(errno.EPROTO, "Protocol error")
+            return
+        urgency = p["urgency"]
+        if not isinstance(urgency, int) or isinstance(urgency, bool):
+            req.respond_error(errno.EPROTO, "Protocol error")
+            return
+        if urgency < 0 or urgency > 31:
+            req.respond_error(errno.EINVAL, "urgency value is out of range")
+            return
+        job = self.lookup(req, p["id"], einval_inactive=True)
+        if job is None:
+            return
+        owner = bool(req.rolemask & FLUX_ROLE_OWNER)
+        if not owner and req.userid != job.userid:
+            req.respond_error(errno.EPERM, "guests can only reprioritize their own jobs")
+            return
+        if not owner and urgency > max(FLUX_JOB_URGENCY_DEFAULT, job.urgency):
+            req.respond_error(errno.EPERM, "guests can only adjust urgency <= default")
+            return
+        if job.has_resources or job.state in (RUN, CLEANUP):
+            req.respond_error(
+                errno.EINVAL, "urgency cannot be changed once resources are allocated"
+            )
+            return
+        old = job.urgency
+        self.post_event(job, "urgency", {"userid": req.userid, "urgency": urgency})
+        self.store.after_commit(lambda: req.respond({"old_urgency": old}))
+
+    # -- exceptions / cancel ------------------------------------------------------------
+    def raise_exception(self, job: Job, etype: str, severity: int, note: str,
+                        userid: int | None = None) -> None:
+        ctx: dict[str, Any] = {"type": etype, "severity": severity, "note": note}
+        ctx["userid"] = self.owner if userid is None else userid
+        self.post_event(job, "exception", ctx)
+
+    def raise_request(self, req: Request) -> None:
+        p = req.payload
+        if not isinstance(p, dict) or not isinstance(p.get("id"), int):
+            req.respond_error(errno.EPROTO, "Protocol error")
+            return
+        etype = p.get("type")
+        severity = p.get("severity", 0)
+        note = p.get("note") or ""
+        if not isinstance(etype, str) or not etype or any(
+            c.isspace() or c == "=" for c in etype
+        ):
+            req.respond_error(errno.EPROTO, "invalid exception type")
+            return
+        if not isinstance(severity, int) or not 0 <= severity <= 7:
+            req.respond_error(errno.EPROTO, "invalid exception severity")
+            return
+        job = self.active.get(p["id"])
+        if job is None:
+            req.respond_error(
+                errno.ENOENT,
+                "job is inactive" if self.broker.job_exists(p["id"]) else "unknown job id",
+            )
+            return
+        if not req.rolemask & FLUX_ROLE_OWNER and req.userid != job.userid:
+            req.respond_error(errno.EPERM, "guests can only raise exceptions on their own jobs")
+            return
+        if job.state == NEW:
+            req.respond_error(errno.EINVAL, "job is not yet validated")
+            return
+        self.raise_exception(job, etype, severity, note, req.userid)
+        self.store.after_commit(lambda: req.respond({}))
+
+    def raiseall_request(self, req: Request) -> None:
+        p = req.payload if isinstance(req.payload, dict) else {}
+        userid = p.get("userid", req.userid)
+        states = p.get("states", 0x3E)
+        etype = p.get("type", "cancel")
+        severity = p.get("severity", 0)
+        note = p.get("note") or ""
+        dry_run = bool(p.get("dry_run", False))
+        owner = bool(req.rolemask & FLUX_ROLE_OWNER)
+        if not owner and userid != req.userid:
+            req.respond_error(errno.EPERM, "guests can only raise exceptions on their own jobs")
+            return
+        targets = [
+            j
+            for j in self.active.values()
+            if j.state & states and j.state != NEW and (userid == 0xFFFFFFFF or j.userid == userid)
+        ]
+        if not dry_run:
+            for j in targets:
+                if j.state in (CLEANUP, INACTIVE):
+                    continue
+                self.raise_exception(j, etype, severity, note, req.userid)
+        self.store.after_commit(lambda: req.respond({"count": len(targets), "errors": 0}))
+
+    def kill_request(self, req: Request) -> None:
+        p = req.payload
+        if not isinstance(p, dict) or not isinstance(p.get("id"), int):
+            req.respond_error(errno.EPROTO, "Protocol error")
+            return
+        signum = p.get("signum", 15)
+        if not isinstance(signum, int) or signum <= 0 or signum >= 65:
+            req.respond_error(errno.EINVAL, "Invalid signal number")
+            return
+        job = self.active.get(p["id"])
+        if job is None:
+            req.respond_error(
+                errno.ENOENT,
+                "job is inactive" if self.broker.job_exists(p["id"]) else "unknown job id",
+            )
+            return
+        if not req.rolemask & FLUX_ROLE_OWNER and req.userid != job.userid:
+            req.respond_error(errno.EPERM, "guests can only kill their own jobs")
+            return
+        if job.state != RUN:
+            req.respond_error(errno.EINVAL, "job is not running")
+            return
+        self.broker.exec.kill(job, signum)
+        req.respond({})
+
+    def killall_request(self, req: Request) -> None:
+        p = req.payload if isinstance(req.payload, dict) else {}
+        userid = p.get("userid", req.userid)
+        signum = p.get("signum", 15)
+        if not req.rolemask & FLUX_ROLE_OWNER and userid != req.userid:
+            req.respond_error(errno.EPERM, "guests can only kill their own jobs")
+            return
+        count = 0
+        for j in list(self.active.values()):
+            if j.state == RUN and (userid == 0xFFFFFFFF or j.userid == userid):
+                count += 1
+                if not p.get("dry_run"):
+                    self.broker.exec.kill(j, signum)
+        req.respond({"count": count, "errors": 0})
+
+    # -- wait ----------------------------------------------------------------------------
+    def wait_result(self, job: Job) -> dict:
+        end = job.end_event
+        success = False
+        errstr = ""
+        if end is not None:
+            ctx = end.get("context", {})
+            if end["name"] == "finish":
+                status = ctx.get("status", 0)
+                if status == 0:
+                    success = True
+                elif status & 0x7F:
+                    errstr = f"task(s) terminated by signal {status & 0x7F}"
+                else:
+                    errstr = f"task(s) exited with exit code {status >> 8}"
+            else:
+                errstr = f"Fatal exception type={ctx.get('type')} {ctx.get('note', '')}".rstrip()
+        return {"id": job.id, "success": success, "errstr": errstr}
+
+    def wait_request(self, req: Request) -> None:
+        p = req.payload
+        if not isinstance(p, dict) or not isinstance(p.get("id"), int):
+            req.respond_error(errno.EPROTO, "Protocol error")
+            return
+        jobid = p["id"]
+        if jobid == FLUX_JOBID_ANY:
+            for zid, res in list(self.zombies.items()):
+                row = self.broker.job_userid(zid)
+                if row == req.userid:
+                    del self.zombies[zid]
+                    req.respond(res)
+                    return
+            if not any(j.waitable and j.userid == req.userid for j in self.active.values()):
+                req.respond_error(errno.ECHILD, "there are no more waitable jobs")
+                return
+            self.any_waiters.append(req)
+            return
+        if jobid in self.zombies:
+            if self.broker.job_userid(jobid) != req.userid:
+                req.respond_error(errno.EPERM, "Permission denied")
+                return
+            req.respond(self.zombies.pop(jobid))
+            return
+        job = self.active.get(jobid)
+        if job is None:
+            req.respond_error(errno.ECHILD, "job not found or not waitable")
+            return
+        if req.userid != job.userid:
+            req.respond_error(errno.EPERM, "Permission denied")
+            return
+        if not job.waitable:
+            req.respond_error(errno.EINVAL, "job was not submitted with FLUX_JOB_WAITABLE")
+            return
+        self.waiters.setdefault(jobid, []).append(req)
+
+    def getinfo_request(self, req: Request) -> None:
+        req.respond(
+            {
+                "active": len(self.active),
+                "submitted": self.stats["submitted"],
+                "inactive": self.stats["inactive"],
+            }
+        )
+
+    def disconnected(self, conn: Any) -> None:
+        self.any_waiters = [r for r in self.any_waiters if r.conn is not conn]
+        for jobid in list(self.waiters):
+            lst = [r for r in self.waiters[jobid] if r.conn is not conn]
+            if lst:
+                self.waiters[jobid] = lst
+            else:
+                del self.waiters[jobid]
+
+    # -- jobtap plumbing used by flux.jobtap ----------------------------------------------
+    def flush_plugin_updates(self, job: Job) -> None:
+        updates, job.pending_updates = job.pending_updates, None
+        if updates:
+            self.post_event(job, "jobspec-update", updates)
+
+    def plugin_removed(self, plugin: Any) -> None:
+        for job in self.active.values():
+            if job.aux and plugin in job.aux:
+                del job.aux[plugin]
+            if job.subscribers and plugin in job.subscribers:
+                job.subscribers.discard(plugin)
+
+    # -- restart -----------------------------------------------------------------------------
+    def restore(self, job: Job, entries: list[dict]) -> None:
+        """Rebuild a job from its stored eventlog (no actions, no plugins)."""
+        for entry in entries:
+            try:
+                ev.apply_event(job, entry)
+            except (ev.EventError, KeyError, TypeError) as exc:
+                self.log(f"job {job.id}: replay of {entry.get('name')} failed: {exc}")
+            job.eventlog.append(entry)
+            job.events_posted.add(entry["name"])
+
+    def restart_active(self, job: Job) -> None:
+        """Bring a reloaded active job back into motion."""
+        self.active[job.id] = job
+        self.jobtap.call("job.create", job)
+        self.jobtap.call("job.new", job)
+        state = job.state
+        if state == NEW:
+            self.post_event(job, "validate")
+        elif state == DEPEND:
+            self._action(job, NEW)
+        elif state == PRIORITY:
+            rc, out = self.jobtap.call(STATE_TOPIC[PRIORITY], job, {"prev_state": DEPEND})
+            self._state_out(job, PRIORITY, rc, out)
+        elif state == SCHED:
+            job.priority = -1
+            self.post_event(job, "flux-restart")
+        elif state == RUN:
+            if job.R is not None:
+                self.broker.sched.mark_allocated(job)
+            self.broker.exec.reattach(job)
+        elif state == CLEANUP:
+            if job.has_resources and job.R is not None:
+                self.broker.sched.mark_allocated(job)
+            if job.start_pending:
+                job.start_pending = False
+            if "start" in job.events_posted and "release" not in job.events_posted:
+                job.start_pending = False
+            self._action(job, CLEANUP)

@@ -1,0 +1,141 @@
+"""The scheduler: first-fit in priority order over the instance's R (sched-simple semantics).
+
+Only the head of each queue is tried; if it does not fit now, that queue waits for a
+free. Held jobs (priority 0) are never enqueued, so they never block the jobs behind
+them. Each named queue is its own ordering domain.
+"""
+
+from __future__ import annotations
+
+import errno
+import time
+from typing import TYPE_CHECKING, Any
+
+import orjson
+from sortedcontainers import SortedKeyList
+
+from flux.constants import FLUX_ROLE_OWNER, FLUX_ROLE_USER
+from flux.resource.pool import ResourcePool
+
+if TYPE_CHECKING:
+    from flux.broker.broker import Broker
+    from flux.broker.message import Request
+    from flux.modules.job_manager.job import Job
+
+
+def _key(entry: tuple) -> tuple:
+    return entry[0]
+
+
+class Sched:
+    def __init__(self, broker: Broker, R: dict, alloc_mode: str = "worst-fit"):
+        self.broker = broker
+        self.pool = ResourcePool(R, alloc_mode)
+        self.R = R
+        self.expiration = float(R.get("execution", {}).get("expiration", 0.0) or 0.0)
+        self.queues: dict[Any, SortedKeyList] = {}
+        self.entries: dict[int, tuple] = {}
+        self.stopped_queues: set = set()
+        self._scheduled = False
+        broker.register(
+            "sched.resource-status", self.status_request, FLUX_ROLE_OWNER | FLUX_ROLE_USER
+        )
+
+    # -- interface used by the job-manager ------------------------------------------
+    def request_for(self, info: Any) -> Any:
+        return self.pool.request_from_jobspec(info)
+
+    def feasible(self, info: Any) -> str | None:
+        return self.pool.feasible(self.pool.request_from_jobspec(info))
+
+    def enqueue(self, job: Job) -> None:
+        req = self.pool.request_from_jobspec(job.info)
+        entry = ((-job.priority, job.id), job, req)
+        q = self.queues.get(job.queue)
+        if q is None:
+            q = self.queues[job.queue] = SortedKeyList(key=_key)
+        q.add(entry)
+        self.entries[job.id] = entry
+        self._kick()
+
+    def dequeue(self, job: Job) -> None:
+        entry = self.entries.pop(job.id, None)
+        if entry is not None:
+            q = self.queues.get(job.queue)
+            if q is not None:
+                q.discard(entry)
+            else:
+                for q in self.queues.values():
+                    q.discard(entry)
+
+    def reprioritize(self, job: Job) -> None:
+        entry = self.entries.get(job.id)
+        if entry is None or entry[0][0] == -job.priority:
+            return
+        self.dequeue(job)
+        self.enqueue(job)
+
+    def free(self, job: Job) -> None:
+        if job.R is not None:
+            self.pool.free(job.R)
+            self._kick()
+
+    def mark_allocated(self, job: Job) -> None:
+        if job.R is not None:
+            self.pool.mark_allocated(job.R)
+
+    def job_inactive(self, job: Job) -> None:
+        pass
+
+    def queue_depth(self) -> int:
+        return len(self.entries)
+
+    # -- scheduling ---------------------------------------------------------------------
+    def _kick(self) -> None:
+        if not self._scheduled:
+            self._scheduled = True
+            self.broker.loop.call_soon(self._schedule)
+
+    def _schedule(self) -> None:
+        self._scheduled = False
+        jm = self.broker.job_manager
+        pool = self.pool
+        for name, q in list(self.queues.items()):
+            if name in self.stopped_queues:
+                continue
+            while q:
+                entry = q[0]
+                _key0, job, req = entry
+                R = pool.alloc(req)
+                if R is None:
+                    err = pool.feasible(req)
+                    if err is None:
+                        break
+                    q.pop(0)
+                    self.entries.pop(job.id, None)
+                    job.alloc_queued = False
+                    jm.raise_exception(job, "alloc", 0, err)
+                    continue
+                q.pop(0)
+                self.entries.pop(job.id, None)
+                now = time.time()
+                ex = R.setdefault("execution", {})
+                ex["starttime"] = now
+                duration = job.info.duration if job.info is not None else 0.0
+                if duration and duration > 0:
+                    expiration = now + duration
+                    if self.expiration and expiration > self.expiration:
+                        expiration = self.expiration
+                else:
+                    expiration = self.expiration
+                ex["expiration"] = expiration
+                job.R = R
+                self.broker.store.set_R(job.id, orjson.dumps(R))
+                jm.post_event(job, "alloc")
+
+    # -- requests ------------------------------------------------------------------------
+    def status_request(self, req: Request) -> None:
+        try:
+            req.respond(self.pool.status())
+        except Exception as exc:  # pragma: no cover - defensive
+            req.respond_error(errno.EINVAL, str(exc))

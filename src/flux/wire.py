@@ -1,0 +1,66 @@
+"""Message framing shared by the broker and its clients.
+
+A message travels as a 4-byte big-endian length followed by an orjson-encoded
+array ``[type, topic, matchtag, flags, userid, rolemask, payload, errnum, errstr]``.
+The payload is JSON-compatible, as in flux-core (RFC 3 in spirit).
+"""
+
+from __future__ import annotations
+
+import struct
+
+import orjson
+
+REQUEST = 1
+RESPONSE = 2
+EVENT = 4
+
+_HDR = struct.Struct(">I")
+MAX_FRAME = 256 * 1024 * 1024
+
+dumps = orjson.dumps
+loads = orjson.loads
+
+
+def encode(
+    mtype: int,
+    topic: str,
+    matchtag: int,
+    flags: int = 0,
+    payload: object = None,
+    errnum: int = 0,
+    errstr: str | None = None,
+    userid: int = 0,
+    rolemask: int = 0,
+) -> bytes:
+    body = orjson.dumps([mtype, topic, matchtag, flags, userid, rolemask, payload, errnum, errstr])
+    return _HDR.pack(len(body)) + body
+
+
+class FrameError(Exception):
+    """A peer sent bytes that are not a valid message."""
+
+
+def split_frames(buf: bytearray) -> list[list]:
+    """Remove every complete frame from ``buf`` and return the decoded messages."""
+    out: list[list] = []
+    pos = 0
+    n = len(buf)
+    while n - pos >= 4:
+        (size,) = _HDR.unpack_from(buf, pos)
+        if size > MAX_FRAME:
+            raise FrameError("frame too large")
+        if n - pos - 4 < size:
+            break
+        body = bytes(buf[pos + 4 : pos + 4 + size])
+        pos += 4 + size
+        try:
+            msg = orjson.loads(body)
+        except orjson.JSONDecodeError as exc:
+            raise FrameError(f"malformed message: {exc}") from None
+        if not isinstance(msg, list) or len(msg) != 9 or not isinstance(msg[1], str):
+            raise FrameError("malformed message")
+        out.append(msg)
+    if pos:
+        del buf[:pos]
+    return out
