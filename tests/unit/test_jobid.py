@@ -381,17 +381,3 @@ def test_data_tables() -> None:
     emoji, emoji_index = jobid_mod._load_emoji()
     assert len(emoji) == 576 and len(emoji_index) == 576
     assert emoji[0] == "😃" and emoji[1] == "😄"
-
-
-def test_f58_encoding_is_fast() -> None:
-    import time
-
-    jobid = JobID(6787342413402046)
-    n = 20_000
-    best = float("inf")
-    for _ in range(5):
-        t0 = time.perf_counter()
-        for _ in range(n):
-            str(jobid)
-        best = min(best, (time.perf_counter() - t0) / n)
-    assert best < 5e-6, f"str(JobID) took {best * 1e6:.2f} us"

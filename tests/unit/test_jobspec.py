@@ -195,8 +195,18 @@ def test_from_command_extra_options():
     assert opts["env-expand"] == {"B": "{{id}}"}
     assert opts["rlimit"] == {"core": 0}
     assert opts["input"]["stdin"] == {"type": "file", "path": "in.txt"}
-    assert opts["output"]["stdout"] == {"type": "file", "path": "out.{{id}}", "label": True}
-    assert opts["output"]["stderr"] == {"type": "file", "path": "err.txt", "label": True}
+    assert opts["output"]["stdout"] == {
+        "type": "file",
+        "path": "out.{{id}}",
+        "label": True,
+        "buffer": {"type": "none"},
+    }
+    assert opts["output"]["stderr"] == {
+        "type": "file",
+        "path": "err.txt",
+        "label": True,
+        "buffer": {"type": "none"},
+    }
     assert opts["output"]["stdout"]["path"] == "out.{{id}}"
     assert js.stdout == "out.{{id}}" and js.output == "out.{{id}}"
     assert js.stderr == "err.txt" and js.stdin == "in.txt"

@@ -821,9 +821,7 @@ class JobInfoFormat(OutputFormat):
         "instance.resources.free.nnodes": "FREE",
     }
 
-    def __init__(
-        self, fmt: str, headings: Mapping[str, str] | None = None, prepend: str = "0."
-    ):
+    def __init__(self, fmt: str, headings: Mapping[str, str] | None = None, prepend: str = "0."):
         import string
 
         headings = dict(headings if headings is not None else type(self).headings)

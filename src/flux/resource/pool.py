@@ -289,10 +289,14 @@ class Request:
     _ckey: str | None = field(default=None, repr=False, compare=False)
 
 
-def _constraint_key(c: Mapping[str, Any] | None) -> str | None:
-    if not c:
+def _constraint_key(c: Any) -> str | None:
+    """Cache key for a constraint; None means "no constraint" (match all)."""
+    if c is None or (isinstance(c, Mapping) and len(c) == 0):
         return None
-    return json.dumps(c, sort_keys=True, separators=(",", ":"))
+    try:
+        return json.dumps(c, sort_keys=True, separators=(",", ":"))
+    except (TypeError, ValueError):
+        return repr(c)
 
 
 # --------------------------------------------------------------------------
@@ -431,7 +435,7 @@ class ResourcePool:
         return sum(n.nfree for n in self._nodes if n.up)
 
     # -------------------------------------------------------- constraints
-    def _predicate(self, constraint: Mapping[str, Any] | None, key: str | None) -> Predicate:
+    def _predicate(self, constraint: Any, key: str | None) -> Predicate:
         if key is None:
             return _true
         pred = self._pred_cache.get(key)
@@ -680,7 +684,8 @@ class ResourcePool:
         None means the request does not fit right now (or is invalid; use
         :meth:`feasible` to tell the cases apart).  ``starttime`` is ``now``
         (default: current time); ``expiration`` is ``now + duration`` when the
-        duration is set, else the instance expiration (or 0).
+        duration is set (capped at the instance expiration), else the instance
+        expiration (or 0).
         """
         req = self._request(req)
         if self._basic_error(req):
@@ -711,6 +716,9 @@ class ResourcePool:
             now = time.time()
         if req.duration > 0:
             expiration = now + req.duration
+            # a job cannot outlive the instance
+            if self.expiration > 0 and expiration > self.expiration:
+                expiration = self.expiration
         else:
             expiration = self.expiration or 0.0
         return self._emit(

@@ -236,6 +236,8 @@ def format_duration(d: float, precision: int = 6) -> str:
     largest of s/m/h/d such that the value is below the next unit, printed with
     ``%.<precision>g``.  Negative or NaN durations raise ``ValueError``.
     """
+    if precision < 0:
+        precision = 6  # printf treats a negative precision as omitted
     if math.isinf(d):
         return "infinity"
     if math.isnan(d) or d < 0.0:

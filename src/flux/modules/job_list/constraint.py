@@ -246,11 +246,13 @@ def _leaf_timestamp(op: str, values: list, cnt: Counter) -> tuple[Match, int]:
     value = values[0]
     if not isinstance(value, str):
         raise ConstraintError("timestamp value must be a string")
-    for prefix, func in _OPS:
+    func = None
+    for prefix, opfunc in _OPS:
         if value.startswith(prefix):
             text = value[len(prefix) :]
+            func = opfunc
             break
-    else:
+    if func is None:
         raise ConstraintError("timestamp comparison operator not specified")
     try:
         limit = float(text)

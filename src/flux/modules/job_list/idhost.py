@@ -149,48 +149,9 @@ def hostlist_expand(text: str) -> list[str]:
     return hosts
 
 
-_HOST_RE = re.compile(r"^(.*?)(\d+)$")
-
-
-def _split_host(host: str) -> tuple[str, int, int] | None:
-    match = _HOST_RE.match(host)
-    if not match:
-        return None
-    digits = match[2]
-    width = len(digits) if digits.startswith("0") and len(digits) > 1 else 0
-    return match[1], int(digits), width
-
-
 def hostlist_encode(hosts: Iterable[str]) -> str:
-    """Compress hostnames into an RFC 29 hostlist, keeping their order."""
-    groups: list[list] = []  # [prefix, width, [[lo, hi], ...]] or [host]
-    for host in hosts:
-        parts = _split_host(host)
-        if parts is None:
-            groups.append([host])
-            continue
-        prefix, num, width = parts
-        last = groups[-1] if groups else None
-        if last is not None and len(last) == 3 and last[0] == prefix and last[1] == width:
-            ranges = last[2]
-            if num == ranges[-1][1] + 1:
-                ranges[-1][1] = num
-            else:
-                ranges.append([num, num])
-        else:
-            groups.append([prefix, width, [[num, num]]])
-    out = []
-    for group in groups:
-        if len(group) == 1:
-            out.append(group[0])
-            continue
-        prefix, width, ranges = group
-        parts = [
-            str(lo).zfill(width) if lo == hi else f"{str(lo).zfill(width)}-{str(hi).zfill(width)}"
-            for lo, hi in ranges
-        ]
-        if len(ranges) == 1 and ranges[0][0] == ranges[0][1]:
-            out.append(f"{prefix}{parts[0]}")
-        else:
-            out.append(f"{prefix}[{','.join(parts)}]")
-    return ",".join(out)
+    """Compress hostnames into an RFC 29 hostlist, keeping their order
+    (the encoding shared with ``flux R decode --nodelist``)."""
+    from flux.util.hostlist import encode
+
+    return encode(hosts)

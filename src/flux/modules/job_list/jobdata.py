@@ -303,7 +303,11 @@ def apply_jobspec_update(rec: JobRecord, updates: Mapping[str, Any]) -> None:
         elif key == "attributes.system.job.name":
             if isinstance(value, str):
                 rec.name = value
-        elif key in ("attributes.system.cwd", "attributes.system.project", "attributes.system.bank"):
+        elif key in (
+            "attributes.system.cwd",
+            "attributes.system.project",
+            "attributes.system.bank",
+        ):
             setattr(rec, key.rsplit(".", 1)[1], value if isinstance(value, str) else None)
 
 

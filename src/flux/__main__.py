@@ -1,0 +1,5 @@
+import sys
+
+from flux.cmd.main import main
+
+sys.exit(main())

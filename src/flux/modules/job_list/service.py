@@ -1,0 +1,637 @@
+"""The job-list broker service.
+
+The service keeps one :class:`~.jobdata.JobRecord` per job, updated from the
+job-manager journal, filed in one of three sorted indexes:
+
+* pending (DEPEND/PRIORITY/SCHED): priority descending, then job ID;
+* running (RUN/CLEANUP): ``t_run`` descending;
+* inactive: ``t_inactive`` descending, then job ID descending.
+
+Queries walk the indexes in that order and stop at ``max_entries``; a
+``states`` constraint that cannot match a list skips it, and ``since``
+stops the inactive walk early, so a query returning few jobs touches few.
+
+Inactive records are kept in memory for now; everything about an inactive
+job is in its record (see ``JobRecord.to_tuple``), so the inactive index can
+later be backed by an on-disk store with the same ordering.
+"""
+
+from __future__ import annotations
+
+import errno
+from collections.abc import Mapping
+from typing import Any
+
+from sortedcontainers import SortedList
+
+from flux.constants import (
+    FLUX_JOB_STATE_ACTIVE,
+    FLUX_JOB_STATE_CLEANUP,
+    FLUX_JOB_STATE_DEPEND,
+    FLUX_JOB_STATE_INACTIVE,
+    FLUX_JOB_STATE_NEW,
+    FLUX_JOB_STATE_PENDING,
+    FLUX_JOB_STATE_PRIORITY,
+    FLUX_JOB_STATE_RUN,
+    FLUX_JOB_STATE_RUNNING,
+    FLUX_JOB_STATE_SCHED,
+    FLUX_ROLE_OWNER,
+    FLUX_ROLE_USER,
+)
+
+from .constraint import ConstraintError, Counter, compile_constraint, legacy_constraint
+from .jobdata import (
+    ATTRS,
+    JobRecord,
+    apply_jobspec,
+    apply_jobspec_update,
+    apply_R,
+    check_attrs,
+    finalize_result,
+    job_to_dict,
+    merge_annotations,
+)
+from .stats import JobStats
+
+__all__ = ["DEFAULT_MAX_COMPARISONS", "JobListService"]
+
+DEFAULT_MAX_COMPARISONS = 1000000
+
+_PENDING = FLUX_JOB_STATE_PENDING
+_RUNNING = FLUX_JOB_STATE_RUNNING
+_INACTIVE = FLUX_JOB_STATE_INACTIVE
+_FATAL_FROM = FLUX_JOB_STATE_DEPEND | FLUX_JOB_STATE_PRIORITY | FLUX_JOB_STATE_SCHED
+_FATAL_FROM |= FLUX_JOB_STATE_RUN
+
+# event name -> (states it applies in, state entered)
+_TRANSITIONS: dict[str, tuple[int, int]] = {
+    "validate": (FLUX_JOB_STATE_NEW, FLUX_JOB_STATE_DEPEND),
+    "depend": (FLUX_JOB_STATE_DEPEND, FLUX_JOB_STATE_PRIORITY),
+    "priority": (FLUX_JOB_STATE_PRIORITY, FLUX_JOB_STATE_SCHED),
+    "urgency": (FLUX_JOB_STATE_SCHED, FLUX_JOB_STATE_PRIORITY),
+    "jobspec-update": (FLUX_JOB_STATE_SCHED, FLUX_JOB_STATE_PRIORITY),
+    "flux-restart": (FLUX_JOB_STATE_SCHED, FLUX_JOB_STATE_PRIORITY),
+    "alloc": (FLUX_JOB_STATE_SCHED, FLUX_JOB_STATE_RUN),
+    "finish": (FLUX_JOB_STATE_RUN, FLUX_JOB_STATE_CLEANUP),
+    "clean": (FLUX_JOB_STATE_CLEANUP, FLUX_JOB_STATE_INACTIVE),
+}
+
+_EXCESSIVE = "Excessive comparisons made, limit search via states or since"
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+class _IdWaiter:
+    __slots__ = ("msg", "attrs", "state")
+
+    def __init__(self, msg: Any, attrs: tuple[str, ...], state: int):
+        self.msg = msg
+        self.attrs = attrs
+        self.state = state
+
+
+class JobListService:
+    """The ``job-list`` service (``job-list.list``, ``.list-id``,
+    ``.list-attrs``, ``.job-stats``) fed by the job-manager journal.
+
+    Args:
+        broker: provides ``register(topic, handler, roles=...)`` and
+            ``job_manager.journal_subscribe(cb)``; optionally ``config``
+            (a mapping with ``[job-list] max_comparisons`` and
+            ``[access] private-mode``).
+    """
+
+    def __init__(self, broker: Any):
+        self.broker = broker
+        self.jobs: dict[int, JobRecord] = {}
+        self.pending = SortedList()
+        self.running = SortedList()
+        self.inactive = SortedList()
+        self.stats = JobStats()
+        self.max_comparisons = DEFAULT_MAX_COMPARISONS
+        #: guests see only their own jobs when True
+        self.private_mode = True
+        #: requests are deferred until the backlog is loaded (see set_ready)
+        self.ready = True
+        self._deferred: list[tuple[Any, Any]] = []
+        self._id_waiters: dict[int, list[_IdWaiter]] = {}
+        self._stats_watchers: list[Any] = []
+        self._need_jobspec: set[int] = set()
+        self._handlers = {
+            "submit": self._ev_submit,
+            "priority": self._ev_priority,
+            "urgency": self._ev_urgency,
+            "jobspec-update": self._ev_jobspec_update,
+            "alloc": self._ev_alloc,
+            "resource-update": self._ev_resource_update,
+            "finish": self._ev_finish,
+            "exception": self._ev_exception,
+            "dependency-add": self._ev_dependency_add,
+            "dependency-remove": self._ev_dependency_remove,
+            "memo": self._ev_memo,
+            "annotations": self._ev_annotations,
+            "invalidate": self._ev_remove,
+            "purge": self._ev_remove,
+        }
+        config = getattr(broker, "config", None)
+        if isinstance(config, Mapping):
+            self.configure(config)
+        roles = FLUX_ROLE_OWNER | FLUX_ROLE_USER
+        broker.register("job-list.list", self._h_list, roles=roles)
+        broker.register("job-list.list-id", self._h_list_id, roles=roles)
+        broker.register("job-list.list-attrs", self._h_list_attrs, roles=roles)
+        broker.register("job-list.job-stats", self._h_job_stats, roles=roles)
+        jm = getattr(broker, "job_manager", None)
+        if jm is not None:
+            self._adopt_existing(jm)
+            jm.journal_subscribe(self.journal_cb)
+
+    # -- configuration / lifecycle ---------------------------------------------
+    def configure(self, config: Mapping[str, Any]) -> None:
+        """Apply instance config (``[job-list]``, ``[access]`` tables)."""
+        section = config.get("job-list")
+        if isinstance(section, Mapping):
+            value = section.get("max_comparisons", DEFAULT_MAX_COMPARISONS)
+            if _is_int(value) and value >= 0:
+                self.max_comparisons = value
+        access = config.get("access")
+        if isinstance(access, Mapping) and "private-mode" in access:
+            self.private_mode = bool(access["private-mode"])
+
+    def set_loading(self) -> None:
+        """Defer requests until :meth:`set_ready` (backlog being loaded)."""
+        self.ready = False
+
+    def set_ready(self) -> None:
+        """Backlog loaded: answer deferred requests."""
+        self.ready = True
+        deferred, self._deferred = self._deferred, []
+        for handler, msg in deferred:
+            handler(msg)
+
+    def _adopt_existing(self, jm: Any) -> None:
+        jobs = getattr(jm, "jobs", None)
+        if not isinstance(jobs, Mapping):
+            return
+        for job in list(jobs.values()):
+            if getattr(job, "id", None) is not None and job.id not in self.jobs:
+                self.adopt(job)
+
+    # -- journal ------------------------------------------------------------------
+    def journal_cb(self, job: Any, entry: Mapping[str, Any]) -> None:
+        """Job-manager journal callback: ``entry`` has just been applied to ``job``."""
+        rec = self.jobs.get(job.id)
+        name = entry["name"]
+        if rec is None:
+            if name == "submit":
+                rec = self._create(job, entry)
+            elif name in ("invalidate", "purge"):
+                return
+            else:
+                rec = self.adopt(job, entry.get("timestamp"))
+        elif self._need_jobspec and rec.id in self._need_jobspec:
+            self._retry_jobspec(rec, job)
+        handler = self._handlers.get(name)
+        if handler is not None:
+            handler(rec, job, entry)
+        trans = _TRANSITIONS.get(name)
+        if trans is not None and rec.state & trans[0]:
+            self._set_state(rec, trans[1], entry["timestamp"])
+
+    def _create(self, job: Any, entry: Mapping[str, Any]) -> JobRecord:
+        rec = JobRecord(job.id)
+        ctx = entry.get("context") or {}
+        rec.t_submit = entry.get("timestamp", 0.0)
+        rec.userid = ctx.get("userid", getattr(job, "userid", 0))
+        rec.urgency = ctx.get("urgency", getattr(job, "urgency", 16))
+        jobspec = getattr(job, "jobspec", None)
+        if jobspec is None:
+            self._need_jobspec.add(rec.id)
+        else:
+            apply_jobspec(rec, jobspec)
+        self.jobs[rec.id] = rec
+        return rec
+
+    def _retry_jobspec(self, rec: JobRecord, job: Any) -> None:
+        jobspec = getattr(job, "jobspec", None)
+        if jobspec is None:
+            return
+        self._need_jobspec.discard(rec.id)
+        old_queue = rec.queue
+        apply_jobspec(rec, jobspec)
+        if rec.queue != old_queue:
+            self.stats.move_queue(old_queue, rec.queue, rec.state, rec.result)
+
+    def adopt(self, job: Any, timestamp: float | None = None) -> JobRecord:
+        """Index a job first seen after submission (e.g. loaded on restart),
+        from the job object's current fields."""
+        rec = JobRecord(job.id)
+        rec.userid = getattr(job, "userid", 0)
+        rec.urgency = getattr(job, "urgency", 16)
+        priority = getattr(job, "priority", -1)
+        rec.priority = priority if _is_int(priority) else -1
+        rec.t_submit = getattr(job, "t_submit", 0.0) or 0.0
+        apply_jobspec(rec, getattr(job, "jobspec", None))
+        self.jobs[rec.id] = rec
+        state = getattr(job, "state", FLUX_JOB_STATE_NEW)
+        ts = timestamp if timestamp is not None else rec.t_submit
+        if state & (FLUX_JOB_STATE_RUNNING | _INACTIVE) and getattr(job, "R", None):
+            apply_R(rec, job.R)
+            rec.states_mask |= FLUX_JOB_STATE_RUN
+            rec.t_run = ts
+        if state != FLUX_JOB_STATE_NEW:
+            for bit in (2, 4, 8):
+                if bit <= state:
+                    rec.states_mask |= bit
+            if rec.states_mask & FLUX_JOB_STATE_DEPEND and not rec.t_depend:
+                rec.t_depend = rec.t_submit
+            self._set_state(rec, state, ts)
+        return rec
+
+    def _set_state(self, rec: JobRecord, new: int, ts: float) -> None:
+        old = rec.state
+        if old == new:
+            return
+        self._unfile(rec)
+        rec.state = new
+        rec.states_mask |= new
+        if new == FLUX_JOB_STATE_DEPEND:
+            if not rec.t_depend:
+                rec.t_depend = ts
+        elif new == FLUX_JOB_STATE_PRIORITY:
+            if not rec.t_priority:
+                rec.t_priority = ts
+        elif new == FLUX_JOB_STATE_SCHED:
+            if not rec.t_sched:
+                rec.t_sched = ts
+        elif new == FLUX_JOB_STATE_RUN:
+            rec.t_run = ts
+        elif new == FLUX_JOB_STATE_CLEANUP:
+            rec.t_cleanup = ts
+        elif new == _INACTIVE:
+            rec.t_inactive = ts
+            finalize_result(rec)
+        self._file(rec)
+        self.stats.transition(rec.queue, old, new, rec.result)
+        if self._id_waiters:
+            self._check_waiters(rec)
+        if self._stats_watchers:
+            self._notify_stats()
+
+    def _file(self, rec: JobRecord) -> None:
+        state = rec.state
+        if state & _PENDING:
+            key = (-max(rec.priority, 0), rec.id, rec)
+            self.pending.add(key)
+        elif state & _RUNNING:
+            key = (-rec.t_run, rec.id, rec)
+            self.running.add(key)
+        elif state == _INACTIVE:
+            key = (-rec.t_inactive, -rec.id, rec)
+            self.inactive.add(key)
+        else:
+            key = None
+        rec.key = key
+
+    def _unfile(self, rec: JobRecord) -> None:
+        key = rec.key
+        if key is None:
+            return
+        state = rec.state
+        if state & _PENDING:
+            self.pending.remove(key)
+        elif state & _RUNNING:
+            self.running.remove(key)
+        else:
+            self.inactive.remove(key)
+        rec.key = None
+
+    # -- event handlers (state transitions are applied after these) ---------------
+    def _ev_submit(self, rec: JobRecord, job: Any, entry: Mapping[str, Any]) -> None:
+        pass
+
+    def _ev_priority(self, rec: JobRecord, job: Any, entry: Mapping[str, Any]) -> None:
+        priority = entry["context"].get("priority")
+        if not _is_int(priority) or priority == rec.priority:
+            return
+        if rec.key is not None and rec.state & _PENDING:
+            self._unfile(rec)
+            rec.priority = priority
+            self._file(rec)
+        else:
+            rec.priority = priority
+
+    def _ev_urgency(self, rec: JobRecord, job: Any, entry: Mapping[str, Any]) -> None:
+        urgency = entry["context"].get("urgency")
+        if _is_int(urgency):
+            rec.urgency = urgency
+
+    def _ev_jobspec_update(self, rec: JobRecord, job: Any, entry: Mapping[str, Any]) -> None:
+        old_queue = rec.queue
+        jobspec = getattr(job, "jobspec", None)
+        if isinstance(jobspec, Mapping):
+            apply_jobspec(rec, jobspec)
+        else:
+            apply_jobspec_update(rec, entry.get("context") or {})
+        if rec.queue != old_queue:
+            self.stats.move_queue(old_queue, rec.queue, rec.state, rec.result)
+
+    def _ev_alloc(self, rec: JobRecord, job: Any, entry: Mapping[str, Any]) -> None:
+        apply_R(rec, getattr(job, "R", None))
+        annotations = (entry.get("context") or {}).get("annotations")
+        if annotations:
+            rec.annotations = merge_annotations(rec.annotations, annotations)
+
+    def _ev_resource_update(self, rec: JobRecord, job: Any, entry: Mapping[str, Any]) -> None:
+        expiration = (entry.get("context") or {}).get("expiration")
+        if _is_number(expiration):
+            rec.expiration = float(expiration)
+
+    def _ev_finish(self, rec: JobRecord, job: Any, entry: Mapping[str, Any]) -> None:
+        status = (entry.get("context") or {}).get("status")
+        if _is_int(status) and rec.waitstatus is None:
+            rec.waitstatus = status
+
+    def _ev_exception(self, rec: JobRecord, job: Any, entry: Mapping[str, Any]) -> None:
+        ctx = entry.get("context") or {}
+        severity = ctx.get("severity", 0)
+        if not _is_int(severity):
+            return
+        if rec.exc is None or severity < rec.exc[0]:
+            rec.exc = (severity, str(ctx.get("type", "")), str(ctx.get("note", "") or ""))
+        if severity == 0:
+            rec.fatal = True
+            if rec.state & _FATAL_FROM:
+                self._set_state(rec, FLUX_JOB_STATE_CLEANUP, entry["timestamp"])
+
+    def _ev_dependency_add(self, rec: JobRecord, job: Any, entry: Mapping[str, Any]) -> None:
+        desc = (entry.get("context") or {}).get("description")
+        if not isinstance(desc, str):
+            return
+        if rec.deps is None:
+            rec.deps = []
+        if desc not in rec.deps:
+            rec.deps.append(desc)
+
+    def _ev_dependency_remove(self, rec: JobRecord, job: Any, entry: Mapping[str, Any]) -> None:
+        desc = (entry.get("context") or {}).get("description")
+        if rec.deps and desc in rec.deps:
+            rec.deps.remove(desc)
+
+    def _ev_memo(self, rec: JobRecord, job: Any, entry: Mapping[str, Any]) -> None:
+        ctx = entry.get("context")
+        if ctx:
+            rec.annotations = merge_annotations(rec.annotations, {"user": ctx})
+
+    def _ev_annotations(self, rec: JobRecord, job: Any, entry: Mapping[str, Any]) -> None:
+        annotations = (entry.get("context") or {}).get("annotations")
+        rec.annotations = merge_annotations(None, annotations) if annotations else None
+
+    def _ev_remove(self, rec: JobRecord, job: Any, entry: Mapping[str, Any]) -> None:
+        self.remove(rec.id)
+
+    def remove(self, jobid: int) -> bool:
+        """Forget a job (purged or invalidated).  Returns False if unknown."""
+        rec = self.jobs.pop(jobid, None)
+        if rec is None:
+            return False
+        self._need_jobspec.discard(jobid)
+        self._unfile(rec)
+        self.stats.remove(rec.queue, rec.state, rec.result)
+        rec.state = FLUX_JOB_STATE_NEW  # keep later events for it from refiling
+        waiters = self._id_waiters.pop(jobid, None)
+        for waiter in waiters or ():
+            waiter.msg.respond_error(errno.ENOENT)
+        if self._stats_watchers:
+            self._notify_stats()
+        return True
+
+    def purge(self, jobids: list[int]) -> None:
+        """Remove inactive jobs purged by the job-manager."""
+        for jobid in jobids:
+            self.remove(jobid)
+
+    # -- requests -------------------------------------------------------------------
+    def _guest_uid(self, msg: Any) -> int | None:
+        """Userid to restrict a request to (None = sees every job)."""
+        if not self.private_mode or (getattr(msg, "rolemask", 0) & FLUX_ROLE_OWNER):
+            return None
+        return msg.userid
+
+    def _defer(self, handler: Any, msg: Any) -> bool:
+        if self.ready:
+            return False
+        self._deferred.append((handler, msg))
+        return True
+
+    def _h_list(self, msg: Any) -> None:
+        if self._defer(self._h_list, msg):
+            return
+        payload = msg.payload
+        if not isinstance(payload, Mapping):
+            msg.respond_error(errno.EPROTO, "invalid payload: payload is not an object")
+            return
+        for key in ("max_entries", "attrs"):
+            if key not in payload:
+                msg.respond_error(errno.EPROTO, f"invalid payload: Object item not found: {key}")
+                return
+        max_entries = payload["max_entries"]
+        attrs = payload["attrs"]
+        since = payload.get("since", 0.0)
+        constraint = payload.get("constraint")
+        if not _is_int(max_entries):
+            msg.respond_error(errno.EPROTO, "invalid payload: max_entries must be an integer")
+            return
+        if not _is_number(since):
+            msg.respond_error(errno.EPROTO, "invalid payload: since must be a number")
+            return
+        if constraint is None:
+            constraint = legacy_constraint(payload)
+        if max_entries < 0:
+            msg.respond_error(errno.EPROTO, "invalid payload: max_entries < 0 not allowed")
+            return
+        if since < 0.0:
+            msg.respond_error(errno.EPROTO, "invalid payload: since < 0.0 not allowed")
+            return
+        if not isinstance(attrs, list):
+            msg.respond_error(errno.EPROTO, "invalid payload: attrs must be an array")
+            return
+        counter = Counter()
+        try:
+            match, statemask = compile_constraint(constraint, counter)
+        except ConstraintError as exc:
+            msg.respond_error(errno.EPROTO, f"invalid payload: constraint object invalid: {exc}")
+            return
+        attrlist = check_attrs(attrs)
+        if isinstance(attrlist, str):
+            msg.respond_error(errno.EINVAL, attrlist)
+            return
+        try:
+            jobs = self.query(
+                match, statemask, max_entries, since, attrlist, self._guest_uid(msg), counter
+            )
+        except OverflowError:
+            msg.respond_error(errno.E2BIG, _EXCESSIVE)
+            return
+        if msg.streaming:
+            first = True
+            for job in jobs:
+                if first:
+                    msg.respond({"jobs": [job], "version": 1})
+                    first = False
+                else:
+                    msg.respond({"jobs": [job]})
+            msg.respond_error(errno.ENODATA)
+        else:
+            msg.respond({"jobs": jobs})
+
+    def query(
+        self,
+        match: Any,
+        statemask: int,
+        max_entries: int,
+        since: float,
+        attrs: tuple[str, ...],
+        userid: int | None = None,
+        counter: Counter | None = None,
+    ) -> list[dict]:
+        """Return rendered jobs matching ``match`` in listing order.
+
+        Raises:
+            OverflowError: more than ``max_comparisons`` comparisons were made.
+        """
+        limit = self.max_comparisons
+        out: list[dict] = []
+        lists = []
+        if statemask & _PENDING:
+            lists.append(self.pending)
+        if statemask & _RUNNING:
+            lists.append(self.running)
+        if statemask & _INACTIVE:
+            lists.append(self.inactive)
+        for lst in lists:
+            inactive = lst is self.inactive
+            for entry in lst:
+                rec = entry[2]
+                if inactive and rec.t_inactive <= since:
+                    break
+                if userid is not None and rec.userid != userid:
+                    continue
+                if match(rec):
+                    out.append(job_to_dict(rec, attrs))
+                    if len(out) == max_entries:
+                        return out
+                if limit and counter is not None and counter.count > limit:
+                    raise OverflowError(_EXCESSIVE)
+        return out
+
+    def _h_list_id(self, msg: Any) -> None:
+        if self._defer(self._h_list_id, msg):
+            return
+        payload = msg.payload
+        if not isinstance(payload, Mapping):
+            msg.respond_error(errno.EPROTO, "invalid payload: payload is not an object")
+            return
+        for key in ("id", "attrs"):
+            if key not in payload:
+                msg.respond_error(errno.EPROTO, f"invalid payload: Object item not found: {key}")
+                return
+        jobid = payload["id"]
+        attrs = payload["attrs"]
+        state = payload.get("state", 0)
+        if not _is_int(jobid) or jobid < 0:
+            msg.respond_error(errno.EPROTO, "invalid payload: id must be an integer")
+            return
+        if not isinstance(attrs, list):
+            msg.respond_error(errno.EPROTO, "invalid payload: attrs must be an array")
+            return
+        if not _is_int(state) or state & ~(FLUX_JOB_STATE_ACTIVE | _INACTIVE):
+            msg.respond_error(errno.EPROTO, "invalid payload: invalid state specified")
+            return
+        attrlist = check_attrs(attrs)
+        if isinstance(attrlist, str):
+            msg.respond_error(errno.EINVAL, attrlist)
+            return
+        rec = self.jobs.get(jobid)
+        if rec is None:
+            job = self._lookup_job_manager(jobid)
+            if job is None:
+                msg.respond_error(errno.ENOENT)
+                return
+            rec = self.adopt(job)
+        waiter = _IdWaiter(msg, attrlist, state)
+        if not self._try_answer(rec, waiter):
+            self._id_waiters.setdefault(jobid, []).append(waiter)
+
+    def _try_answer(self, rec: JobRecord, waiter: _IdWaiter) -> bool:
+        if rec.state == FLUX_JOB_STATE_NEW:
+            return False
+        if rec.state != _INACTIVE and waiter.state and not rec.states_mask & waiter.state:
+            return False
+        uid = self._guest_uid(waiter.msg)
+        if uid is not None and rec.userid != uid:
+            waiter.msg.respond_error(errno.ENOENT)
+        else:
+            waiter.msg.respond({"job": job_to_dict(rec, waiter.attrs)})
+        return True
+
+    def _check_waiters(self, rec: JobRecord) -> None:
+        waiters = self._id_waiters.get(rec.id)
+        if not waiters:
+            return
+        remaining = [w for w in waiters if not self._try_answer(rec, w)]
+        if remaining:
+            self._id_waiters[rec.id] = remaining
+        else:
+            del self._id_waiters[rec.id]
+
+    def _lookup_job_manager(self, jobid: int) -> Any:
+        """Find a job the job-manager knows but the journal has not shown us."""
+        jm = getattr(self.broker, "job_manager", None)
+        if jm is None:
+            return None
+        jobs = getattr(jm, "jobs", None)
+        if isinstance(jobs, Mapping):
+            job = jobs.get(jobid)
+            if job is not None:
+                return job
+        for name in ("lookup_job", "get_job", "lookup"):
+            func = getattr(jm, name, None)
+            if callable(func):
+                try:
+                    job = func(jobid)
+                except (KeyError, LookupError, OSError, ValueError, TypeError):
+                    job = None
+                if job is not None and getattr(job, "id", None) == jobid:
+                    return job
+        return None
+
+    def _h_list_attrs(self, msg: Any) -> None:
+        if self._defer(self._h_list_attrs, msg):
+            return
+        msg.respond({"attrs": [*ATTRS, "all"]})
+
+    def _h_job_stats(self, msg: Any) -> None:
+        if self._defer(self._h_job_stats, msg):
+            return
+        if self._guest_uid(msg) is not None:
+            msg.respond_error(errno.EPERM, "Request requires owner credentials")
+            return
+        msg.respond(self.stats.to_dict())
+        if msg.streaming:
+            self._stats_watchers.append(msg)
+
+    def _notify_stats(self) -> None:
+        payload = self.stats.to_dict()
+        watchers = []
+        for msg in self._stats_watchers:
+            if getattr(msg, "connected", True):
+                msg.respond(payload)
+                watchers.append(msg)
+        self._stats_watchers = watchers

@@ -1,0 +1,201 @@
+"""The life of real jobs: success, exit codes, output, environment, timeout, cancel."""
+
+from __future__ import annotations
+
+import json
+import os
+
+from flux.job.JobID import JobID
+
+
+def eventlog(inst, jobid: str) -> list[dict]:
+    p = inst.flux("job", "eventlog", "-f", "json", jobid, check=True)
+    return [json.loads(line) for line in p.stdout.splitlines()]
+
+
+def names(inst, jobid: str) -> list[str]:
+    return [e["name"] for e in eventlog(inst, jobid)]
+
+
+def test_run_success_and_output(instance):
+    p = instance.flux("run", "sh", "-c", "echo out; echo err >&2")
+    assert p.returncode == 0
+    assert p.stdout == "out\n"
+    assert "err\n" in p.stderr
+
+
+def test_run_exit_codes(instance):
+    assert instance.flux("run", "false").returncode == 1
+    assert instance.flux("run", "sh", "-c", "exit 42").returncode == 42
+    p = instance.flux("run", "sh", "-c", "kill -9 $$")
+    assert p.returncode == 128 + 9
+
+
+def test_submit_prints_f58_and_job_completes(instance):
+    p = instance.flux("submit", "true", check=True)
+    jobid = p.stdout.strip()
+    assert jobid.startswith("f") and JobID(jobid) > 0
+    instance.flux("job", "wait-event", "-t", "30", jobid, "clean", check=True)
+    assert names(instance, jobid) == [
+        "submit", "validate", "depend", "priority", "alloc", "start", "finish",
+        "release", "free", "clean",
+    ]
+    ev = eventlog(instance, jobid)
+    assert ev[0]["context"] == {"userid": os.getuid(), "urgency": 16, "flags": 0, "version": 1}
+    assert ev[3]["context"] == {"priority": 16}
+    assert ev[6]["context"] == {"status": 0}
+    assert ev[7]["context"] == {"ranks": "all", "final": True}
+
+
+def test_eventlog_text_form(instance):
+    jobid = instance.flux("submit", "true", check=True).stdout.strip()
+    instance.flux("job", "wait-event", "-t", "30", jobid, "clean", check=True)
+    lines = instance.flux("job", "eventlog", jobid, check=True).stdout.splitlines()
+    ts, name, *ctx = lines[0].split(" ")
+    assert float(ts) > 0 and "." in ts and name == "submit"
+    assert ctx == [f"userid={os.getuid()}", "urgency=16", "flags=0", "version=1"]
+    assert lines[-1].split(" ")[1] == "clean"
+    assert lines[7].endswith('release ranks="all" final=true')
+
+
+def test_task_environment(instance, tmp_path):
+    os.chmod(tmp_path, 0o755)
+    p = instance.flux(
+        "run", "-n4", "--env=MYVAR=hello", f"--cwd={tmp_path}", "sh", "-c",
+        'echo "$FLUX_TASK_RANK $FLUX_TASK_LOCAL_ID $FLUX_JOB_SIZE $FLUX_JOB_NNODES '
+        '$MYVAR $FLUX_JOB_ID $(pwd) $FLUX_URI"',
+        check=True,
+    )
+    rows = sorted(line.split() for line in p.stdout.splitlines())
+    assert [r[0] for r in rows] == ["0", "1", "2", "3"]
+    assert all(r[2] == "4" for r in rows)
+    assert all(r[4] == "hello" for r in rows)
+    assert all(r[6] == str(tmp_path) for r in rows)
+    assert all(r[7] == instance.uri for r in rows)
+    assert len({r[5] for r in rows}) == 1 and JobID(rows[0][5]) > 0
+    # the fake machine has 4 cores per node: 4 one-core tasks fit on one node
+    assert all(r[3] == "1" for r in rows)
+
+
+def test_job_environment_is_the_submitters(instance):
+    p = instance.flux("run", "printenv", "SUBMITTER_VAR", env={"SUBMITTER_VAR": "xyz"})
+    assert p.returncode == 0 and p.stdout == "xyz\n"
+
+
+def test_output_to_file(instance, tmp_path):
+    os.chmod(tmp_path, 0o755)
+    out = tmp_path / "out.txt"
+    jobid = instance.flux(
+        "submit", f"--output={out}", "sh", "-c", "echo to-file", check=True
+    ).stdout.strip()
+    instance.flux("job", "wait-event", "-t", "30", jobid, "clean", check=True)
+    assert out.read_text() == "to-file\n"
+
+
+def test_timeout(instance):
+    p = instance.flux("run", "-t", "0.5s", "sleep", "30")
+    assert p.returncode == 128 + 15
+    assert "job.exception type=timeout severity=0 resource allocation expired" in p.stderr
+    jobid = instance.flux("submit", "-t", "0.2s", "sleep", "30", check=True).stdout.strip()
+    instance.flux("job", "wait-event", "-t", "30", jobid, "clean", check=True)
+    ev = eventlog(instance, jobid)
+    exc = [e for e in ev if e["name"] == "exception"]
+    assert exc and exc[0]["context"]["type"] == "timeout"
+    R = json.loads(instance.flux("job", "info", jobid, "R", check=True).stdout)
+    ex = R["execution"]
+    assert abs(ex["expiration"] - ex["starttime"] - 0.2) < 1e-6
+
+
+def test_cancel_running(instance):
+    jobid = instance.flux("submit", "sleep", "300", check=True).stdout.strip()
+    instance.flux("job", "wait-event", "-t", "30", jobid, "start", check=True)
+    instance.flux("cancel", "-m", "bye", jobid, check=True)
+    instance.flux("job", "wait-event", "-t", "30", jobid, "clean", check=True)
+    ev = eventlog(instance, jobid)
+    exc = [e for e in ev if e["name"] == "exception"][0]
+    assert exc["context"]["type"] == "cancel" and exc["context"]["note"] == "bye"
+    fin = [e for e in ev if e["name"] == "finish"][0]
+    assert fin["context"]["status"] == (128 + 15) << 8
+
+
+def test_cancel_pending(instance):
+    jobid = instance.flux("submit", "--urgency=hold", "true", check=True).stdout.strip()
+    instance.flux("job", "wait-event", "-t", "30", jobid, "priority", check=True)
+    instance.flux("cancel", jobid, check=True)
+    instance.flux("job", "wait-event", "-t", "30", jobid, "clean", check=True)
+    n = names(instance, jobid)
+    assert "alloc" not in n and "start" not in n
+    assert n[-2:] == ["exception", "clean"]
+
+
+def test_cancel_all(instance):
+    ids = [instance.flux("submit", "--urgency=hold", "true", check=True).stdout.strip()
+           for _ in range(3)]
+    p = instance.flux("cancel", "--all", check=True)
+    assert "Canceled 3 jobs" in p.stderr
+    for jobid in ids:
+        instance.flux("job", "wait-event", "-t", "30", jobid, "clean", check=True)
+    p = instance.flux("cancel", "--all", check=True)
+    assert "matched 0 jobs" in p.stderr
+
+
+def test_kill_running(instance):
+    jobid = instance.flux("submit", "sleep", "300", check=True).stdout.strip()
+    instance.flux("job", "wait-event", "-t", "30", jobid, "start", check=True)
+    instance.flux("job", "kill", "-s", "SIGUSR1", jobid, check=True)
+    instance.flux("job", "wait-event", "-t", "30", jobid, "clean", check=True)
+    fin = [e for e in eventlog(instance, jobid) if e["name"] == "finish"][0]
+    assert fin["context"]["status"] == (128 + 10) << 8
+    p = instance.flux("job", "kill", jobid)
+    assert p.returncode == 1 and "inactive" in p.stderr
+
+
+def test_attach_and_status(instance):
+    jobid = instance.flux("submit", "sh", "-c", "echo attached; exit 3", check=True).stdout.strip()
+    p = instance.flux("job", "attach", jobid)
+    assert p.returncode == 3 and p.stdout == "attached\n"
+    p = instance.flux("job", "status", jobid)
+    assert p.returncode == 3
+
+
+def test_command_not_found(instance):
+    p = instance.flux("run", "nosuchcommand-xyz")
+    assert p.returncode == 127
+    assert "nosuchcommand-xyz: No such file or directory" in p.stderr
+    assert "job.exception type=exec severity=0" in p.stderr
+
+
+def test_test_mode_runs_no_process(instance):
+    jobid = instance.flux(
+        "submit", "--setattr=system.exec.test.run_duration=0.01",
+        "sh", "-c", "echo should-not-run >&2; exit 5",
+        check=True,
+    ).stdout.strip()
+    p = instance.flux("job", "attach", jobid)
+    assert p.returncode == 0 and "should-not-run" not in p.stderr
+
+
+def test_submit_wait_and_cc(instance):
+    p = instance.flux("submit", "--cc=1-3", "--wait", "sh", "-c", 'exit "$FLUX_JOB_CC"')
+    ids = p.stdout.split()
+    assert len(ids) == 3 and len(set(ids)) == 3
+    assert p.returncode == 3
+
+
+def test_job_info(instance):
+    jobid = instance.flux("submit", "-n2", "true", check=True).stdout.strip()
+    instance.flux("job", "wait-event", "-t", "30", jobid, "clean", check=True)
+    js = json.loads(instance.flux("job", "info", jobid, "jobspec", check=True).stdout)
+    assert js["version"] == 1 and js["tasks"][0]["command"] == ["true"]
+    R = json.loads(instance.flux("job", "info", jobid, "R", check=True).stdout)
+    assert R["version"] == 1
+    ev = instance.flux("job", "info", jobid, "eventlog", check=True).stdout
+    assert json.loads(ev.splitlines()[0])["name"] == "submit"
+
+
+def test_resource_list(instance):
+    p = instance.flux("resource", "list", check=True)
+    lines = p.stdout.splitlines()
+    assert lines[0].split() == ["STATE", "NNODES", "NCORES", "NGPUS", "NODELIST"]
+    free = [ln for ln in lines if ln.split()[0] == "free"][0].split()
+    assert int(free[1]) <= 4 and free[-1].startswith("node")
