@@ -162,8 +162,10 @@ class Exec:
         cwd = system.get("cwd") or None
         info = job.info
         R = job.R or {}
-        placement = _place_tasks(R, info.ntasks if info is not None else 1,
-                                 info.slot_cores if info is not None else 1)
+        ntasks = info.ntasks if info is not None else 1
+        if ntasks < 0:
+            ntasks = _ntasks_from_R(R, opts_per_resource(system))
+        placement = _place_tasks(R, ntasks, info.slot_cores if info is not None else 1)
         nnodes = len({rank for rank, _gpus in placement}) or 1
         from flux.job.JobID import JobID
 
@@ -447,6 +449,28 @@ def _guest_creds(uid: int) -> dict[str, Any]:
         gid = uid
         groups = []
     return {"user": uid, "group": gid, "extra_groups": groups}
+
+
+def opts_per_resource(system: dict) -> dict:
+    opts = system.get("shell", {}).get("options", {})
+    pr = opts.get("per-resource") if isinstance(opts, dict) else None
+    return pr if isinstance(pr, dict) else {}
+
+
+def _ntasks_from_R(R: dict, per_resource: dict) -> int:
+    """Task count of a per-resource request, known only once R is: nodes or cores x count."""
+    from flux.util.idset import IDset
+
+    count = int(per_resource.get("count", 1) or 1)
+    nnodes = ncores = 0
+    for ent in R.get("execution", {}).get("R_lite", []):
+        n = len(IDset(ent["rank"]))
+        nnodes += n
+        core = ent.get("children", {}).get("core")
+        ncores += n * (len(IDset(core)) if core else 0)
+    if per_resource.get("type") == "core":
+        return max(1, ncores * count)
+    return max(1, nnodes * count)
 
 
 def _place_tasks(R: dict, ntasks: int, slot_cores: int) -> list[tuple[int, str]]:
