@@ -237,3 +237,52 @@ def wait_state(inst: Instance, jobid: str, event: str, timeout: float = 30) -> N
 
 def now() -> float:
     return time.time()
+
+
+def start_broker_as(uid: int, config: str | None = None) -> tuple[int, Instance]:
+    """Start a broker whose instance owner is ``uid`` (forked from this root process)."""
+    need_root()
+    _preload()
+    import flux.broker.broker  # noqa: F401
+    import flux.modules.job_exec  # noqa: F401
+    import flux.modules.job_info  # noqa: F401
+    import flux.modules.job_ingest  # noqa: F401
+    import flux.modules.job_manager.builtins.priority_default  # noqa: F401
+    import flux.modules.job_manager.manager  # noqa: F401
+    import flux.modules.kvs  # noqa: F401
+    import flux.modules.sched  # noqa: F401
+
+    try:
+        import flux.modules.job_list  # noqa: F401
+    except ImportError:
+        pass
+    inst = Instance(config)
+    os.chown(inst.rundir, uid, uid)
+    rfd, wfd = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.close(rfd)
+            os.setsid()
+            os.setgroups([])
+            os.setgid(uid)
+            os.setuid(uid)
+            devnull = os.open(os.devnull, os.O_RDWR)
+            os.dup2(devnull, 0)
+            from flux.broker.broker import Broker
+
+            b = Broker(inst.rundir, None, inst.confdir)
+            rc = b.run(wfd)
+            os._exit(rc)
+        except BaseException:
+            import traceback
+
+            traceback.print_exc()
+            os._exit(99)
+    os.close(wfd)
+    with os.fdopen(rfd, "rb") as r:
+        line = r.readline()
+    if not line.startswith(b"ready"):
+        os.waitpid(pid, 0)
+        raise RuntimeError("broker failed to start")
+    return pid, inst

@@ -1,0 +1,126 @@
+"""Bad input gets a clear error and the right exit code, and changes nothing."""
+
+from __future__ import annotations
+
+import errno
+import json
+import socket
+import struct
+
+import pytest
+
+import flux
+from flux.job import JobspecV1
+
+
+def active_count(inst) -> int:
+    return inst.handle().rpc("job-manager.getinfo", {}).get()["active"]
+
+
+def test_bad_fsd(instance):
+    p = instance.flux("submit", "-t", "foo", "true")
+    assert p.returncode == 1 and "invalid Flux standard duration" in p.stderr
+
+
+def test_unknown_option(instance):
+    p = instance.flux("submit", "--no-such-option", "true")
+    assert p.returncode == 2
+
+
+def test_bad_and_unknown_jobids(instance):
+    p = instance.flux("job", "eventlog", "boo")
+    assert p.returncode == 1 and 'error parsing jobid: "boo"' in p.stderr
+    p = instance.flux("job", "eventlog", "f1234")
+    assert p.returncode == 1 and "not found" in p.stderr
+    p = instance.flux("cancel", "f1234")
+    assert p.returncode == 1 and "unknown job id" in p.stderr
+    p = instance.flux("job", "id", "boo")
+    assert p.returncode == 1 and "malformed input" in p.stderr
+
+
+def test_cancel_inactive(instance):
+    jobid = instance.flux("submit", "true", check=True).stdout.strip()
+    instance.flux("job", "wait-event", "-t", "30", jobid, "clean", check=True)
+    p = instance.flux("cancel", jobid)
+    assert p.returncode == 1 and "job is inactive" in p.stderr
+
+
+def test_malformed_jobspecs_leave_no_trace(instance):
+    h = flux.Flux(instance.uri)
+    before = h.rpc("job-manager.getinfo", {}).get()["submitted"]
+    bad = [
+        {},
+        {"version": 2, "resources": [], "tasks": [], "attributes": {}},
+        {"version": 1, "resources": [{"type": "slot", "count": 0, "label": "task",
+                                      "with": [{"type": "core", "count": 1}]}],
+         "tasks": [{"command": ["true"], "slot": "task", "count": {"per_slot": 1}}],
+         "attributes": {"system": {"duration": 0}}},
+        {"version": 1, "resources": [{"type": "slot", "count": 1, "label": "task",
+                                      "with": [{"type": "core", "count": 1}]}],
+         "tasks": [{"command": [], "slot": "task", "count": {"per_slot": 1}}],
+         "attributes": {"system": {"duration": 0}}},
+    ]
+    for js in bad:
+        with pytest.raises(OSError) as e:
+            h.rpc("job-ingest.submit", {"jobspec": js}).get()
+        assert e.value.errno == errno.EINVAL and e.value.strerror
+    with pytest.raises(OSError) as e:
+        h.rpc("job-ingest.submit", {"J": "{not json"}).get()
+    assert e.value.errno == errno.EINVAL
+    with pytest.raises(OSError) as e:
+        h.rpc("job-ingest.submit", "[1,2]").get()
+    assert e.value.errno == errno.EPROTO
+    assert h.rpc("job-manager.getinfo", {}).get()["submitted"] == before
+
+
+def test_unknown_topic(instance):
+    with pytest.raises(OSError) as e:
+        instance.handle().rpc("no.such.service", {}).get()
+    assert e.value.errno == errno.ENOSYS
+
+
+def _raw(inst) -> socket.socket:
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(inst.uri[len("local://"):])
+    return s
+
+
+def test_garbage_and_disconnects(instance):
+    # garbage bytes: the broker drops that client and keeps serving others
+    s = _raw(instance)
+    s.sendall(struct.pack(">I", 5) + b"xxxxx")
+    s.settimeout(10)
+    assert s.recv(100) == b""
+    s.close()
+    # a partial frame, then a disconnect
+    s = _raw(instance)
+    s.sendall(struct.pack(">I", 1000) + b"[1,")
+    s.close()
+    # a request whose sender goes away before the answer
+    s = _raw(instance)
+    js = JobspecV1.from_command(["true"]).jobspec
+    body = json.dumps([1, "job-ingest.submit", 7, 0, 0, 0, {"jobspec": js}, 0, None]).encode()
+    s.sendall(struct.pack(">I", len(body)) + body)
+    s.close()
+    # a streaming watch that disconnects mid-stream
+    h = flux.Flux(instance.uri)
+    jobid = flux.job.submit(h, JobspecV1.from_command(["sleep", "300"]))
+    flux.job.event_watch_async(h, jobid).get()
+    h.close()
+    # the instance still works
+    p = instance.flux("run", "echo", "still-here")
+    assert p.returncode == 0 and p.stdout == "still-here\n"
+    instance.flux("cancel", str(jobid), check=True)
+
+
+def test_raise_errors(instance):
+    h = flux.Flux(instance.uri)
+    jobid = flux.job.submit(h, JobspecV1.from_command(["true"]), urgency=0)
+    for payload, msg in (
+        ({"id": jobid, "type": "bad type", "severity": 0}, "invalid exception type"),
+        ({"id": jobid, "type": "x", "severity": 9}, "invalid exception severity"),
+    ):
+        with pytest.raises(OSError) as e:
+            h.rpc("job-manager.raise", payload).get()
+        assert e.value.errno == errno.EPROTO and e.value.strerror == msg
+    flux.job.cancel(h, jobid)
