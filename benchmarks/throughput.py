@@ -1,0 +1,146 @@
+#!/usr/bin/env python3
+"""Jobs through their whole life (submit to INACTIVE) per second.
+
+Starts a private instance, submits N jobs through the Python API (pipelined, as a
+workflow tool would), waits until every one is INACTIVE and prints jobs/s and the
+broker's RSS.  Test mode (``attributes.system.exec.test.run_duration=0``) runs no
+process; ``--real`` runs ``true`` for each job.
+
+    python benchmarks/throughput.py                 # test mode, 1000 and 10000 jobs
+    python benchmarks/throughput.py --real          # real `true` processes
+    python benchmarks/throughput.py -n 10000 --plugins 10
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+
+def start_broker(R: dict | None, config: str = "") -> tuple[subprocess.Popen, str, str]:
+    top = tempfile.mkdtemp(prefix="flux-bench-")
+    conf = os.path.join(top, "conf")
+    os.makedirs(conf)
+    if R is not None:
+        with open(os.path.join(conf, "R.json"), "w") as f:
+            json.dump(R, f)
+        config += '\n[resource]\npath = "R.json"\n'
+    with open(os.path.join(conf, "bench.toml"), "w") as f:
+        f.write(config)
+    rundir = os.path.join(top, "run")
+    os.makedirs(rundir)
+    rfd, wfd = os.pipe()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "flux.broker", "--rundir", rundir, "--config-path", conf,
+         "--ready-fd", str(wfd)],
+        pass_fds=(wfd,),
+    )
+    os.close(wfd)
+    with os.fdopen(rfd, "rb") as r:
+        if not r.readline().startswith(b"ready"):
+            raise SystemExit("broker failed to start")
+    return proc, "local://" + os.path.join(rundir, "local-0"), top
+
+
+def rss_kb(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def run(n: int, real: bool, R: dict | None, plugins: int = 0, config: str = "") -> dict:
+    import flux
+    from flux.job import JobspecV1
+
+    proc, uri, top = start_broker(R, config)
+    try:
+        h = flux.Flux(uri)
+        if plugins:
+            plugdir = os.path.join(top, "plugins")
+            os.makedirs(plugdir)
+            for i in range(plugins):
+                path = os.path.join(plugdir, f"noop{i}.py")
+                with open(path, "w") as f:
+                    f.write(
+                        "def cb(p, topic, args, arg):\n    return 0\n\n"
+                        "def flux_plugin_init(p):\n    p.add_handler('job.*', cb)\n"
+                    )
+                h.rpc("job-manager.jobtap", {"load": path}).get()
+        js = JobspecV1.from_command(["true"])
+        if not real:
+            js.setattr("system.exec.test.run_duration", 0)
+        js.environment = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+        payload = {"jobspec": js.jobspec, "urgency": 16, "flags": 0}
+        base = h.rpc("job-manager.getinfo", {}).get()["inactive"]
+        rss0 = rss_kb(proc.pid)
+        t0 = time.perf_counter()
+        batch = 500
+        futs = []
+        for i in range(0, n, batch):
+            futs.extend(h.request_many([("job-ingest.submit", payload)] *
+                                       min(batch, n - i)))
+        for f in futs:
+            f.get()
+        t_submit = time.perf_counter() - t0
+        while True:
+            info = h.rpc("job-manager.getinfo", {}).get()
+            if info["inactive"] - base >= n:
+                break
+            time.sleep(0.005)
+        elapsed = time.perf_counter() - t0
+        return {
+            "jobs": n,
+            "mode": "real" if real else "test",
+            "plugins": plugins,
+            "submit_per_s": n / t_submit,
+            "jobs_per_s": n / elapsed,
+            "elapsed_s": elapsed,
+            "rss_mb_before": rss0 / 1024,
+            "rss_mb_after": rss_kb(proc.pid) / 1024,
+        }
+    finally:
+        proc.terminate()
+        proc.wait()
+        shutil.rmtree(top, ignore_errors=True)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("-n", "--jobs", type=int, action="append",
+                    help="job counts to run (default 1000 and 10000)")
+    ap.add_argument("--real", action="store_true", help="run real `true` processes")
+    ap.add_argument("--plugins", type=int, default=0, help="no-op jobtap plugins on job.*")
+    ap.add_argument("--repeat", type=int, default=3, help="runs per count; median is printed")
+    ap.add_argument("--nodes", type=int, default=64)
+    ap.add_argument("--cores", type=int, default=32)
+    args = ap.parse_args()
+    from flux.resource.Rv1 import encode
+
+    R = None if args.real else encode(hosts=f"node[0-{args.nodes - 1}]",
+                                       cores=f"0-{args.cores - 1}")
+    counts = args.jobs or [1000, 10000]
+    for n in counts:
+        results = [run(n, args.real, R, args.plugins) for _ in range(args.repeat)]
+        results.sort(key=lambda r: r["jobs_per_s"])
+        med = results[len(results) // 2]
+        rates = ", ".join(f"{r['jobs_per_s']:.0f}" for r in results)
+        print(
+            f"{med['mode']:>4} mode  jobs={n:<6} plugins={args.plugins:<2} "
+            f"median {med['jobs_per_s']:7.0f} jobs/s  (runs: {rates})  "
+            f"submit {med['submit_per_s']:7.0f}/s  broker RSS {med['rss_mb_after']:.1f} MB "
+            f"(start {med['rss_mb_before']:.1f} MB)",
+            flush=True,
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
