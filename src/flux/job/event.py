@@ -39,7 +39,7 @@ class EventLogEvent(dict):
         return json.dumps(self.context, ensure_ascii=False, separators=(",", ":"))
 
     def __str__(self) -> str:
-        return "{0.timestamp:<0.5f}: {0.name} {1}".format(self, self.context_string)
+        return f"{self.timestamp:<0.5f}: {self.name} {self.context_string}"
 
 
 class JobException(Exception):

@@ -70,6 +70,9 @@ class JobManager:
         reg("job-manager.killall", self.killall_request, USER)
         reg("job-manager.wait", self.wait_request, USER)
         reg("job-manager.getinfo", self.getinfo_request, USER)
+        from flux.modules.job_manager.jobtap_service import JobtapService
+
+        self.jobtap_service = JobtapService(self)
 
     # -- plumbing ----------------------------------------------------------------
     def log(self, msg: str) -> None:

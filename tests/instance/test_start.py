@@ -1,0 +1,48 @@
+"""``flux start``: exit status, state directories, and no stray processes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+
+def flux_start(*args, timeout=120):
+    env = dict(os.environ)
+    env.pop("FLUX_URI", None)
+    env["FLUX_F58_FORCE_ASCII"] = "1"
+    return subprocess.run([sys.executable, "-m", "flux", "start", *args], capture_output=True,
+                          text=True, timeout=timeout, env=env)
+
+
+def test_exit_status_and_uri():
+    p = flux_start("sh", "-c", 'test -S "${FLUX_URI#local://}" && exit 7')
+    assert p.returncode == 7
+    p = flux_start("flux", "run", "echo", "hi")
+    assert p.returncode == 0 and p.stdout == "hi\n"
+
+
+def test_statedir_across_starts():
+    sd = tempfile.mkdtemp(prefix="flux-state-", dir="/tmp")
+    p = flux_start(f"-Sstatedir={sd}", "sh", "-c",
+                   "flux submit --urgency=hold true; "
+                   "flux submit --wait sh -c 'exit 4' >/dev/null; true")
+    assert p.returncode == 0, p.stderr
+    held = p.stdout.strip()
+    p = flux_start(f"-Sstatedir={sd}", "flux", "job", "eventlog", held)
+    assert p.returncode == 0, p.stderr
+    names = [line.split()[1] for line in p.stdout.splitlines()]
+    assert names[:4] == ["submit", "validate", "depend", "priority"]
+    assert "flux-restart" in names
+
+
+def test_no_stray_processes():
+    marker = f"stray-{os.getpid()}-{time.time_ns()}"
+    p = flux_start("sh", "-c", f"flux submit sh -c 'exec -a {marker} sleep 300' && "
+                               "sleep 1")
+    assert p.returncode == 0, p.stderr
+    time.sleep(0.5)
+    ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+    assert marker not in ps
