@@ -226,8 +226,12 @@ def make_jobspec(
     total=None,
     **system,
 ):
-    slot = {"type": "slot", "count": ntasks, "label": "task",
-            "with": [{"type": "core", "count": cores}]}
+    slot = {
+        "type": "slot",
+        "count": ntasks,
+        "label": "task",
+        "with": [{"type": "core", "count": cores}],
+    }
     if nnodes:
         per_node = -(-ntasks // nnodes)
         slot["count"] = per_node
@@ -322,9 +326,24 @@ def test_lifecycle_attributes(broker):
     assert d["name"] == "hostname" and d["queue"] == "batch" and d["cwd"] == "/home/x"
     assert d["duration"] == 300.0 and d["ntasks"] == 1 and d["ncores"] == 1
     assert d["t_submit"] == job.t_submit and d["t_depend"] > d["t_submit"]
-    for key in ("priority", "t_priority", "t_sched", "t_run", "nnodes", "ranks", "nodelist",
-                "success", "result", "exception_occurred", "expiration", "waitstatus",
-                "annotations", "dependencies", "project", "bank"):
+    for key in (
+        "priority",
+        "t_priority",
+        "t_sched",
+        "t_run",
+        "nnodes",
+        "ranks",
+        "nodelist",
+        "success",
+        "result",
+        "exception_occurred",
+        "expiration",
+        "waitstatus",
+        "annotations",
+        "dependencies",
+        "project",
+        "bank",
+    ):
         assert key not in d, key
     jm.to_sched(job)
     d = list_id(broker, job.id)
@@ -360,17 +379,25 @@ def test_attrs_selection(broker):
         ({"ntasks": 4}, {"ntasks": 4, "ncores": 4}, {"nnodes": 1}),
         ({"ntasks": 2, "cores": 2}, {"ntasks": 2, "ncores": 4}, {}),
         ({"ntasks": 6, "nnodes": 2}, {"ntasks": 6, "nnodes": 2, "ncores": 6}, {}),
-        ({"ntasks": 2, "nnodes": 2, "per_resource": {"type": "node", "count": 3}},
-         {"ntasks": 6, "nnodes": 2}, {}),
-        ({"ntasks": 4, "per_resource": {"type": "core", "count": 2}},
-         {"ntasks": 8, "ncores": 4}, {}),
+        (
+            {"ntasks": 2, "nnodes": 2, "per_resource": {"type": "node", "count": 3}},
+            {"ntasks": 6, "nnodes": 2},
+            {},
+        ),
+        (
+            {"ntasks": 4, "per_resource": {"type": "core", "count": 2}},
+            {"ntasks": 8, "ncores": 4},
+            {},
+        ),
         ({"ntasks": 3}, {"ntasks": 3, "ncores": 3}, {}),
-        ({"ntasks": 1, "nnodes": 1, "exclusive": True}, {"ntasks": 1, "nnodes": 1},
-         {"ncores": 4}),
+        ({"ntasks": 1, "nnodes": 1, "exclusive": True}, {"ntasks": 1, "nnodes": 1}, {"ncores": 4}),
         ({"ntasks": 3, "nnodes": 3}, {"nnodes": 3}, {}),
         ({"ntasks": 3, "total": 5}, {"ntasks": 5}, {}),
-        ({"ntasks": 4, "per_resource": {"type": "node", "count": 2}}, {"ncores": 4},
-         {"ntasks": 2, "nnodes": 1}),
+        (
+            {"ntasks": 4, "per_resource": {"type": "node", "count": 2}},
+            {"ncores": 4},
+            {"ntasks": 2, "nnodes": 1},
+        ),
     ],
 )
 def test_task_and_resource_counts(broker, kw, pending, after):
@@ -420,10 +447,16 @@ def test_project_bank_and_jobspec_update(broker):
     job.jobspec["attributes"]["system"].update(
         {"duration": 3600.0, "queue": "q2", "project": "foo", "bank": "bar"}
     )
-    jm.post(job, "jobspec-update", {"attributes.system.duration": 3600.0,
-                                    "attributes.system.queue": "q2",
-                                    "attributes.system.project": "foo",
-                                    "attributes.system.bank": "bar"})
+    jm.post(
+        job,
+        "jobspec-update",
+        {
+            "attributes.system.duration": 3600.0,
+            "attributes.system.queue": "q2",
+            "attributes.system.project": "foo",
+            "attributes.system.bank": "bar",
+        },
+    )
     d = list_id(broker, job.id)
     assert d["state"] == 4 and d["duration"] == 3600.0 and d["queue"] == "q2"
     assert d["project"] == "foo" and d["bank"] == "bar"
@@ -436,8 +469,11 @@ def test_jobspec_update_without_jobspec(broker):
     job = jm.submit()
     jm.to_sched(job)
     job.jobspec = None
-    jm.post(job, "jobspec-update", {"attributes.system.duration": 10.0,
-                                    "attributes.system.job.name": "renamed"})
+    jm.post(
+        job,
+        "jobspec-update",
+        {"attributes.system.duration": 10.0, "attributes.system.job.name": "renamed"},
+    )
     d = list_id(broker, job.id)
     assert d["duration"] == 10.0 and d["name"] == "renamed"
 
@@ -507,11 +543,13 @@ def test_annotations_and_memo(broker):
     d = list_id(broker, job.id)
     assert d["annotations"] == {"sched": {"reason_pending": "busy"}, "user": {"foo": 42}}
     job.R = make_R()
-    jm.post(job, "alloc", {"annotations": {"sched": {"resource_summary": "rank0/core0",
-                                                     "reason_pending": None}}})
+    jm.post(
+        job,
+        "alloc",
+        {"annotations": {"sched": {"resource_summary": "rank0/core0", "reason_pending": None}}},
+    )
     d = list_id(broker, job.id)
-    assert d["annotations"] == {"sched": {"resource_summary": "rank0/core0"},
-                                "user": {"foo": 42}}
+    assert d["annotations"] == {"sched": {"resource_summary": "rank0/core0"}, "user": {"foo": 42}}
     jm.post(job, "annotations", {"annotations": None})
     assert "annotations" not in list_id(broker, job.id)
 
@@ -578,7 +616,7 @@ def test_reprioritize_resorts(broker):
 
 def test_since(broker):
     _, _, inact, jobs = make_mix(broker.job_manager)
-    stamps = [list_id(broker, j)["t_inactive"] for j in inactive_ids(inact)]
+    stamps = [list_id(broker, j)["t_inactive"] for j in inact]
     inactive_only = {"states": ["inactive"]}
     assert ids(list_jobs(broker, inactive_only, since=0.0)) == inact
     assert ids(list_jobs(broker, inactive_only, since=stamps[2])) == inact[:2]
@@ -588,19 +626,19 @@ def test_since(broker):
     assert len(list_jobs(broker, since=stamps[0])) == 7
 
 
-def inactive_ids(ids_):
-    return ids_
-
-
 def test_payload_errors(broker):
     cases = [
         ({"max_entries": -1, "attrs": []}, "invalid payload: max_entries < 0 not allowed"),
-        ({"max_entries": 0, "attrs": [], "since": -1.0},
-         "invalid payload: since < 0.0 not allowed"),
+        (
+            {"max_entries": 0, "attrs": [], "since": -1.0},
+            "invalid payload: since < 0.0 not allowed",
+        ),
         ({"max_entries": 0, "attrs": "all"}, "invalid payload: attrs must be an array"),
         ({"attrs": []}, "invalid payload: Object item not found: max_entries"),
-        ({"max_entries": 0, "attrs": [], "constraint": []},
-         "invalid payload: constraint object invalid: constraint must be JSON object"),
+        (
+            {"max_entries": 0, "attrs": [], "constraint": []},
+            "invalid payload: constraint object invalid: constraint must be JSON object",
+        ),
     ]
     for payload, message in cases:
         req = broker.request("job-list.list", payload)
@@ -698,16 +736,19 @@ def test_other_constraints(broker, mixed):
     ],
 )
 def test_constraint_errors(broker, constraint, message):
-    req = broker.request(
-        "job-list.list", {"max_entries": 0, "attrs": [], "constraint": constraint}
-    )
+    req = broker.request("job-list.list", {"max_entries": 0, "attrs": [], "constraint": constraint})
     assert req.error == (errno.EPROTO, f"invalid payload: constraint object invalid: {message}")
 
 
 def test_legacy_payload(broker, mixed):
     m = mixed
-    payload = {"max_entries": 0, "attrs": [], "userid": FLUX_USERID_UNKNOWN, "states": 0,
-               "results": 0}
+    payload = {
+        "max_entries": 0,
+        "attrs": [],
+        "userid": FLUX_USERID_UNKNOWN,
+        "states": 0,
+        "results": 0,
+    }
     req = broker.request("job-list.list", payload)
     assert len(req.responses[0]["jobs"]) == 5
     payload.update(userid=UID, states=FLUX_JOB_STATE_PENDING)
@@ -723,11 +764,13 @@ def test_max_comparisons():
     JobListService(b)
     for _ in range(5):
         b.job_manager.lifecycle()
-    req = b.request("job-list.list", {"max_entries": 0, "attrs": [],
-                                      "constraint": {"name": ["nomatch"]}})
+    req = b.request(
+        "job-list.list", {"max_entries": 0, "attrs": [], "constraint": {"name": ["nomatch"]}}
+    )
     assert req.error[1] == "Excessive comparisons made, limit search via states or since"
-    req = b.request("job-list.list", {"max_entries": 2, "attrs": [],
-                                      "constraint": {"name": ["sleep"]}})
+    req = b.request(
+        "job-list.list", {"max_entries": 2, "attrs": [], "constraint": {"name": ["sleep"]}}
+    )
     assert req.error is None
 
 
@@ -786,9 +829,10 @@ def test_list_id_waits_for_unseen_job(broker):
     jm.jobs[4242] = job  # known to the job-manager, not yet journaled
     req = broker.request("job-list.list-id", {"id": 4242, "attrs": ["state"]})
     assert req.responses == []
-    jm.post(job, "submit", {"userid": UID, "urgency": 16, "flags": 0, "version": 1})
+    job.t_submit = jm.post(job, "submit", {"userid": UID, "urgency": 16, "flags": 0, "version": 1})
     jm.post(job, "validate")
     assert req.responses == [{"job": {"id": 4242, "state": 2}}]
+    assert list_id(broker, 4242)["t_submit"] == job.t_submit == jm.clock - 1.0
 
 
 def test_list_id_invalidated_waiter(broker):
@@ -820,10 +864,21 @@ def test_adopt_existing_jobs():
 def test_job_stats(broker, mixed):
     req = broker.request("job-list.job-stats", {})
     stats = req.responses[0]
-    assert stats["job_states"] == {"depend": 0, "priority": 0, "sched": 1, "run": 1,
-                                   "cleanup": 0, "inactive": 3, "total": 5}
+    assert stats["job_states"] == {
+        "depend": 0,
+        "priority": 0,
+        "sched": 1,
+        "run": 1,
+        "cleanup": 0,
+        "inactive": 3,
+        "total": 5,
+    }
     assert (stats["successful"], stats["failed"], stats["canceled"], stats["timeout"]) == (
-        1, 1, 1, 0)
+        1,
+        1,
+        1,
+        0,
+    )
     assert stats["inactive_purged"] == 0
     queues = {q["name"]: q for q in stats["queues"]}
     assert queues["q1"]["successful"] == 1 and queues["q1"]["job_states"]["total"] == 1
@@ -852,6 +907,7 @@ def test_job_stats_streaming(broker):
 
 
 def test_guest_sees_own_jobs(broker, mixed):
+    broker.service.private_mode = True
     guest = {"userid": OTHER, "rolemask": FLUX_ROLE_USER}
     assert ids(list_jobs(broker, **guest)) == [mixed["run"]]
     assert ids(list_jobs(broker, {"userid": [UID]}, **guest)) == []
@@ -927,8 +983,9 @@ def test_python_job_list(broker, handle, mixed):
     from flux.job.list import JobList, get_job, job_list, job_list_id, job_list_inactive
 
     jobs = job_list(handle).get_jobs()
-    assert {j["id"] for j in jobs} == {mixed[k] for k in ("completed", "failed", "canceled",
-                                                          "sched")}
+    assert {j["id"] for j in jobs} == {
+        mixed[k] for k in ("completed", "failed", "canceled", "sched")
+    }
     assert len(jobs[0]) >= 10
     assert job_list(handle, attrs=["userid"], max_entries=1).get_jobs() == [
         {"id": mixed["sched"], "userid": UID}
@@ -1024,8 +1081,9 @@ def test_flux_jobs_ids(broker, handle, mixed, capsys):
     from flux.job.JobID import JobID
 
     jobid = JobID(mixed["sched"])
-    rc, out, _ = flux_jobs(capsys, "-no", "{id}", jobid.f58, jobid.hex, jobid.dothex, jobid.kvs,
-                           jobid.words)
+    rc, out, _ = flux_jobs(
+        capsys, "-no", "{id}", jobid.f58, jobid.hex, jobid.dothex, jobid.kvs, jobid.words
+    )
     assert out.split() == [jobid.f58] * 5
     rc, out, err = flux_jobs(capsys, "-n", "0", "1", "2")
     assert rc == 1 and err.count("unknown") == 3 and "JobID 0 unknown" in err
@@ -1063,8 +1121,17 @@ def test_flux_jobs_stats(broker, handle, mixed, capsys):
 def test_flux_jobs_default_listing(broker, handle, mixed, capsys):
     rc, out, _ = flux_jobs(capsys, "-A")
     header, sched_row, run_row = out.splitlines()
-    assert header.split() == ["JOBID", "QUEUE", "USER", "NAME", "ST", "NTASKS", "NNODES", "TIME",
-                              "INFO"]
+    assert header.split() == [
+        "JOBID",
+        "QUEUE",
+        "USER",
+        "NAME",
+        "ST",
+        "NTASKS",
+        "NNODES",
+        "TIME",
+        "INFO",
+    ]
     assert "  S " in sched_row and "  R " in run_row and run_row.endswith(" node3")
 
 
@@ -1073,6 +1140,27 @@ def test_flux_jobs_from_stdin_roundtrip(broker, handle, mixed, capsys, monkeypat
     lines = "".join(json.dumps(list_id(broker, j["id"])) + "\n" for j in json.loads(out)["jobs"])
     monkeypatch.setattr(sys, "stdin", io.StringIO(lines))
     rc, out2, _ = flux_jobs(capsys, "--from-stdin", "-n", "-o", "{id.dec} {status}")
-    assert [line.split()[1] for line in out2.splitlines()] == [
-        "SCHED", "COMPLETED", "CANCELED", "FAILED"
-    ][:1] + ["CANCELED", "FAILED", "COMPLETED"]
+    statuses = [line.split()[1] for line in out2.splitlines()]
+    assert statuses == ["SCHED", "CANCELED", "FAILED", "COMPLETED"]
+
+
+def test_flux_jobs_recursive(broker, handle, capsys):
+    jm = broker.job_manager
+    job = jm.submit(make_jobspec(command=["flux", "start"]))
+    jm.to_sched(job)
+    jm.run(job)
+    jm.post(job, "memo", {"uri": "local:///tmp/fake/local-0"})
+    rc, out, _ = flux_jobs(capsys, "-R", "-L", "1", "-n", "-o", "{id.f58} {uri}")
+    from flux.job.JobID import JobID
+
+    f58 = JobID(job.id).f58
+    assert out.splitlines() == [
+        f"{f58} local:///tmp/fake/local-0",
+        "",
+        f"{f58}:",
+        f"{f58} local:///tmp/fake/local-0",
+    ]
+    rc, out, _ = flux_jobs(capsys, "-R", "-L", "1", "--json")
+    (parent,) = json.loads(out)["jobs"]
+    assert parent["uri"] == "local:///tmp/fake/local-0"
+    assert [child["id"] for child in parent["jobs"]] == [job.id]

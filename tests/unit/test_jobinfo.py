@@ -145,8 +145,11 @@ def exc(type_, note, severity=0):
     [
         (2, {"waitstatus": 32512, **exc("exec", "No such file or directory")}, "command not found"),
         (2, {"waitstatus": 36608}, "Terminated"),
-        (2, {"waitstatus": 36608, **exc("myexception", "myexception")},
-         "Exception: type=myexception note=myexception"),
+        (
+            2,
+            {"waitstatus": 36608, **exc("myexception", "myexception")},
+            "Exception: type=myexception note=myexception",
+        ),
         (2, {"waitstatus": 36608, **exc("oops", "")}, "Exception: type=oops"),
         (2, {"waitstatus": 256}, "Exit 1"),
         (2, {"waitstatus": 32256}, "Command invoked cannot execute"),

@@ -38,36 +38,57 @@ UID = os.getuid()
 
 
 def pending(**kw):
-    job = {"id": JOBID, "userid": UID, "urgency": 16, "priority": 16, "t_submit": 1000.0,
-           "t_depend": 1000.0, "state": 8, "name": "sleep", "ntasks": 1, "duration": 300.0}
+    job = {
+        "id": JOBID,
+        "userid": UID,
+        "urgency": 16,
+        "priority": 16,
+        "t_submit": 1000.0,
+        "t_depend": 1000.0,
+        "state": 8,
+        "name": "sleep",
+        "ntasks": 1,
+        "duration": 300.0,
+    }
     job.update(kw)
     return job
 
 
 def running(**kw):
-    job = pending(state=16, t_run=time.time() - 5, nnodes=1, ranks="0", nodelist="node0",
-                  expiration=0.0)
+    job = pending(
+        state=16, t_run=time.time() - 5, nnodes=1, ranks="0", nodelist="node0", expiration=0.0
+    )
     job.update(kw)
     return job
 
 
 def finished(result, waitstatus=None, exception=None, ran=True, **kw):
-    job = pending(state=64, result=result, t_cleanup=1002.0, t_inactive=1003.0,
-                  duration=0.0, success=result == 1, exception_occurred=exception is not None)
+    job = pending(
+        state=64,
+        result=result,
+        t_cleanup=1002.0,
+        t_inactive=1003.0,
+        duration=0.0,
+        success=result == 1,
+        exception_occurred=exception is not None,
+    )
     if ran:
         job.update(t_run=1001.0, nnodes=1, ranks="0", nodelist="node0", expiration=0.0)
     if waitstatus is not None:
         job["waitstatus"] = waitstatus
     if exception is not None:
-        job.update(exception_type=exception[0], exception_severity=0,
-                   exception_note=exception[1])
+        job.update(exception_type=exception[0], exception_severity=0, exception_note=exception[1])
     job.update(kw)
     return job
 
 
 COMPLETED = finished(1, 0)
-FAILED_EXEC = finished(2, 32512, ("exec", "task 0: start failed: nosuchcommand: "
-                                  "No such file or directory"), name="nosuchcommand")
+FAILED_EXEC = finished(
+    2,
+    32512,
+    ("exec", "task 0: start failed: nosuchcommand: No such file or directory"),
+    name="nosuchcommand",
+)
 TERMINATED = finished(2, 36608)
 EXCEPTION = finished(2, 36608, ("myexception", "myexception"))
 TIMEOUT = finished(8, 36352, ("timeout", "resource allocation expired"))
@@ -138,8 +159,11 @@ def test_duration_conversions(monkeypatch, capsys):
 
 
 def test_urgency_priority(monkeypatch, capsys):
-    jobs = [pending(urgency=31, priority=4294967295), pending(urgency=25, priority=25),
-            pending(urgency=0, priority=0)]
+    jobs = [
+        pending(urgency=31, priority=4294967295),
+        pending(urgency=25, priority=25),
+        pending(urgency=0, priority=0),
+    ]
     assert lines(monkeypatch, capsys, jobs, "{urgency},{priority}") == [
         "31,4294967295",
         "25,25",
@@ -247,8 +271,7 @@ def test_waitstatus_returncode(monkeypatch, capsys):
 
 
 def test_inactive_reason(monkeypatch, capsys):
-    jobs = [pending(), running(), FAILED_EXEC, TERMINATED, EXCEPTION, TIMEOUT, COMPLETED,
-            CANCELED]
+    jobs = [pending(), running(), FAILED_EXEC, TERMINATED, EXCEPTION, TIMEOUT, COMPLETED, CANCELED]
     assert lines(monkeypatch, capsys, jobs, "{inactive_reason:h}") == [
         "-",
         "-",
@@ -262,8 +285,7 @@ def test_inactive_reason(monkeypatch, capsys):
 
 
 def test_contextual_info_held(monkeypatch, capsys):
-    jobs = [pending(urgency=0, priority=0), {"id": JOBID, "state": 8, "priority": 0,
-                                             "urgency": 16}]
+    jobs = [pending(urgency=0, priority=0), {"id": JOBID, "state": 8, "priority": 0, "urgency": 16}]
     assert lines(monkeypatch, capsys, jobs, "{priority}:{contextual_info}") == [
         "0:held",
         "0:priority-hold",
@@ -424,8 +446,7 @@ def test_empty_annotations(monkeypatch, capsys):
 
 
 def test_annotation_shorthands(monkeypatch, capsys):
-    job = pending(annotations={"sched": {"resource_summary": "rank0/core0"},
-                               "user": {"foo": 42}})
+    job = pending(annotations={"sched": {"resource_summary": "rank0/core0"}, "user": {"foo": 42}})
     long = lines(monkeypatch, capsys, [job], "{annotations.sched},{annotations.user.foo}")
     short = lines(monkeypatch, capsys, [job], "{sched},{user.foo}")
     assert long == short == ['{"resource_summary": "rank0/core0"},42']
@@ -507,8 +528,9 @@ returncode==RC
 
 
 def test_all_headers(monkeypatch, capsys):
-    fmt = "\n".join(f"{line.split('==')[0]}=={{{line.split('==')[0]}}}"
-                    for line in HEADERS.splitlines())
+    fmt = "\n".join(
+        f"{line.split('==')[0]}=={{{line.split('==')[0]}}}" for line in HEADERS.splitlines()
+    )
     rc, out, _ = run(monkeypatch, capsys, [], f"--format={fmt}", stdin="")
     assert rc == 0
     assert out == HEADERS
@@ -518,8 +540,12 @@ def test_all_headers(monkeypatch, capsys):
 
 
 def test_named_formats(monkeypatch, capsys):
-    for name, heading in (("cute", "STATUS"), ("long", "T_REMAINING"), ("deps", "URG"),
-                          ("endreason", "INACTIVE-REASON")):
+    for name, heading in (
+        ("cute", "STATUS"),
+        ("long", "T_REMAINING"),
+        ("deps", "URG"),
+        ("endreason", "INACTIVE-REASON"),
+    ):
         rc, out, _ = run(monkeypatch, capsys, [pending(), COMPLETED], "-o", name)
         assert rc == 0 and heading in out.splitlines()[0]
 

@@ -86,6 +86,10 @@ class Broker:
         self.jobtap_load_builtins()
 
     # -- configuration ----------------------------------------------------------------
+    @property
+    def config(self) -> dict:
+        return self.conf
+
     def plugin_searchpath(self) -> list[str]:
         path = self.attrs.get("conf.jobtap_pluginpath") or os.environ.get(
             "FLUX_JOBTAP_PLUGINPATH", ""
@@ -121,10 +125,18 @@ class Broker:
 
     def jobtap_load_builtins(self) -> None:
         jt = self.job_manager.jobtap
-        from flux.modules.job_manager.jobtap import BUILTINS
+        from flux.modules.job_manager.jobtap import BUILTINS, LATE_BUILTINS
 
         for name in BUILTINS:
-            jt.load(name)
+            if name not in LATE_BUILTINS:
+                jt.load(name)
+        try:
+            self.job_manager.jobtap_service.load_config_plugins(self.conf)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+        for name in LATE_BUILTINS:
+            if name in BUILTINS:
+                jt.load(name)
 
     # -- message routing --------------------------------------------------------------
     def register(self, topic: str, handler: Callable[[Request], None], roles: int = USER) -> None:

@@ -40,7 +40,7 @@ def check_access(conf: dict) -> tuple[bool, bool]:
     access = conf.get("access", {})
     if not isinstance(access, dict):
         raise ConfigError("[access]: must be a table")
-    allowed = {"allow-guest-user", "allow-root-owner"}
+    allowed = {"allow-guest-user", "allow-root-owner", "private-mode"}
     for k in access:
         if k not in allowed:
             raise ConfigError(f"[access]: unknown key {k}")

@@ -379,7 +379,7 @@ class JobList:
         if ids:
             from flux.job.JobID import JobID
 
-            self.ids: list[Any] | None = [JobID(x) for x in ids]
+            self.ids: list[Any] | None = [x if isinstance(x, JobID) else JobID(x) for x in ids]
         else:
             self.ids = None
         self.errors: list[str] = []

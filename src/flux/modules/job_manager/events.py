@@ -121,10 +121,12 @@ def apply_event(job: Job, entry: dict) -> None:
             job.set_flags.add(f)
     elif name in ("prolog-start",):
         job.perilog_active += 1
+        job.prolog_pending = False
     elif name in ("prolog-finish",):
         if job.perilog_active > 0:
             job.perilog_active -= 1
     elif name == "epilog-start":
+        job.epilog_pending = False
         if state == CLEANUP:
             job.perilog_active += 1
     elif name == "epilog-finish":

@@ -69,6 +69,8 @@ class Job:
         "t_clean",
         "pending_updates",
         "R_updated",
+        "epilog_pending",
+        "annotations",
     )
 
     def __init__(self, jobid: int, userid: int, jobspec: dict, info: Any):
@@ -106,6 +108,8 @@ class Job:
         self.t_clean = 0.0
         self.pending_updates: dict | None = None
         self.R_updated = False
+        self.epilog_pending = False
+        self.annotations: dict | None = None
 
     @property
     def redacted_jobspec(self) -> dict:

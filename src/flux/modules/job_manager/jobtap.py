@@ -21,9 +21,18 @@ if TYPE_CHECKING:
     from flux.modules.job_manager.job import Job
     from flux.modules.job_manager.manager import JobManager
 
+_B = "flux.modules.job_manager.builtins."
+# builtins in flux-core's load order; LATE_BUILTINS load after [job-manager] plugins
 BUILTINS: dict[str, str] = {
-    ".priority-default": "flux.modules.job_manager.builtins.priority_default",
+    ".priority-default": _B + "priority_default",
+    ".dependency-after": _B + "dependency_after",
+    ".dependency-singleton": _B + "dependency_singleton",
+    ".begin-time": _B + "begin_time",
+    ".validate-duration": _B + "validate_duration",
+    ".history": _B + "history",
+    ".post-event": _B + "post_event",
 }
+LATE_BUILTINS: tuple[str, ...] = (".update-queue",)
 
 # topics whose handler failure is reported as a job exception named after the topic
 _NOJOB = object()

@@ -20,6 +20,37 @@ class JobtapService:
         jm.broker.register("job-manager.jobtap", self.jobtap_request, FLUX_ROLE_OWNER)
         jm.broker.register("job-manager.jobtap-query", self.query_request, FLUX_ROLE_OWNER)
 
+    def load_config_plugins(self, conf: dict) -> None:
+        """Process ``[job-manager] plugins`` (at start only); raise ValueError on error."""
+        jmconf = conf.get("job-manager", {})
+        if not isinstance(jmconf, dict) or "plugins" not in jmconf:
+            return
+        plugins = jmconf["plugins"]
+        if not isinstance(plugins, list):
+            raise ValueError("[job-manager.plugins] config must be an array")
+        for i, entry in enumerate(plugins):
+            where = f"[job-manager.plugins][{i}]"
+            if not isinstance(entry, dict):
+                raise ValueError(f"{where}: expected object, got {_jtype(entry)}")
+            for key in entry:
+                if key not in ("load", "remove", "conf"):
+                    raise ValueError(f"{where}: unknown key {key}")
+            for key in ("load", "remove"):
+                if key in entry and not isinstance(entry[key], str):
+                    raise ValueError(f"{where}: expected string, got {_jtype(entry[key])}")
+            if "conf" in entry and not isinstance(entry["conf"], dict):
+                raise ValueError(f"{where}: expected object, got {_jtype(entry['conf'])}")
+            if "remove" in entry:
+                try:
+                    self.jm.jobtap.remove(entry["remove"])
+                except OSError as exc:
+                    raise ValueError(f"{where}: remove {entry['remove']}: {exc.strerror}") from None
+            if "load" in entry:
+                try:
+                    self.load(entry["load"], entry.get("conf"))
+                except OSError as exc:
+                    raise ValueError(f"{where}: load: {exc.strerror}") from None
+
     def load(self, path: str, conf: Any = None) -> Plugin:
         jm = self.jm
         jt = jm.jobtap
@@ -30,7 +61,13 @@ class JobtapService:
             jt._cache.clear()
             msg = out.get("errmsg") or f"config rejected by {p.name} jobtap plugin"
             raise OSError(errno.EINVAL, msg)
-        for job in sorted(jm.active.values(), key=lambda j: j.id):
+        jobs = list(jm.active.values())
+        order = getattr(p, "load_sort_order", "none")
+        if order == "state":
+            jobs.sort(key=lambda j: (j.state, j.id))
+        elif order == "-state":
+            jobs.sort(key=lambda j: (-j.state, j.id))
+        for job in jobs:
             jt.call("job.create", job, only=p)
             jt.call("job.new", job, only=p)
             if job.state == DEPEND:
@@ -93,3 +130,19 @@ class JobtapService:
         result = {"name": plugin.name, "path": plugin.path}
         result.update(out)
         req.respond(result)
+
+
+def _jtype(v: Any) -> str:
+    if isinstance(v, bool):
+        return "boolean"
+    if isinstance(v, int):
+        return "integer"
+    if isinstance(v, float):
+        return "real"
+    if isinstance(v, str):
+        return "string"
+    if isinstance(v, list):
+        return "array"
+    if isinstance(v, dict):
+        return "object"
+    return "null"

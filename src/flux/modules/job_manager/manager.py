@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import errno
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -61,6 +62,7 @@ class JobManager:
         self.any_waiters: list[Request] = []
         self.zombies: dict[int, dict] = {}
         self.max_inactive_cache = 1000
+        self.inactive_cache: OrderedDict[int, Job] = OrderedDict()
         self.stats = {"submitted": 0, "inactive": 0}
         reg = broker.register
         reg("job-manager.urgency", self.urgency_request, USER)
@@ -156,8 +158,36 @@ class JobManager:
         self.jobtap.call("job.update", job, {"updates": entry.get("context", {})})
 
     def _state_out(self, job: Job, state: int, rc: int, out: dict) -> None:
+        if not out:
+            return
         if state == PRIORITY:
             self._priority_from_out(job, out, STATE_TOPIC[state])
+        if "annotations" in out:
+            self.annotate(job, out["annotations"])
+        if state == SCHED and "R" in out and job.R is None:
+            R = out["R"]
+            if isinstance(R, dict):
+                job.R = R
+                self.store.set_R(job.id, _dumps(R))
+
+    def annotate(self, job: Job, annotations: Any) -> None:
+        """Merge plugin annotations into the job's (journal only, not the eventlog)."""
+        if annotations is None:
+            changed = job.annotations is not None
+            job.annotations = None
+        elif isinstance(annotations, dict):
+            cur = dict(job.annotations or {})
+            _merge_annotations(cur, annotations)
+            changed = cur != (job.annotations or {})
+            job.annotations = cur or None
+        else:
+            self.log(f"job {job.id}: ignoring annotations that are not an object")
+            return
+        if changed:
+            entry = {"timestamp": time.time(), "name": "annotations",
+                     "context": {"annotations": job.annotations}}
+            for cb in self.journal_subs:
+                cb(job, entry)
 
     def _priority_from_out(self, job: Job, out: dict, topic: str) -> None:
         prio = out.get("priority", None)
@@ -229,6 +259,8 @@ class JobManager:
                 self.broker.sched.dequeue(job)
             if job.start_pending and prev == RUN:
                 self.broker.exec.kill_on_exception(job)
+            if job.epilog_pending:
+                return
             if (
                 job.has_resources
                 and not job.start_pending
@@ -256,6 +288,11 @@ class JobManager:
         self.jobtap.call("job.inactive-add", job)
         self.jobtap.call("job.destroy", job)
         job.aux = None
+        job.subscribers = None
+        cache = self.inactive_cache
+        cache[job.id] = job
+        if len(cache) > self.max_inactive_cache:
+            cache.popitem(last=False)
         w = self.watchers.pop(job.id, None)
         if w:
             for cb in w:
@@ -284,28 +321,24 @@ class JobManager:
     def submit(self, jobid: int, userid: int, jobspec: dict, info: Any, urgency: int,
                flags: int) -> Job | str:
         """Create a job; return it, or an error message if a plugin rejected it.
-        A rejected job leaves no trace."""
+        A rejected job leaves no trace: events that plugins post while it is being
+        validated are held back and posted after its submit event."""
         job = Job(jobid, userid, jobspec, info)
         now = time.time()
         job.urgency = urgency
         job.flags = flags
         job.t_submit = now
-        rc, out = self.jobtap.call("job.create", job)
-        if rc < 0:
+        job.processing = True
+        err = self._validate_new(job, info)
+        if err is not None:
             self.jobtap.call("job.destroy", job)
-            return out.get("errmsg") or "rejected by job-manager plugin"
-        rc, out = self.jobtap.call("job.validate", job)
-        if rc < 0:
-            self.jobtap.call("job.destroy", job)
-            return out.get("errmsg") or "rejected by job-manager plugin"
-        for dep in info.dependencies or ():
-            err = self._dependency_check(job, dep)
-            if err:
-                self.jobtap.call("job.destroy", job)
-                return err
+            return err
         self.active[jobid] = job
         self.stats["submitted"] += 1
         self.store.add_job(jobid, userid, _dumps(jobspec))
+        held, job.evqueue = job.evqueue, None
+        job.processing = False
+        job.evqueue = held
         self.post_entry(
             job,
             {
@@ -314,8 +347,23 @@ class JobManager:
                 "context": {"userid": userid, "urgency": urgency, "flags": flags, "version": 1},
             },
         )
-        self.jobtap.call("job.new", job)
+        rc, out = self.jobtap.call("job.new", job)
+        if out and "annotations" in out:
+            self.annotate(job, out["annotations"])
         return job
+
+    def _validate_new(self, job: Job, info: Any) -> str | None:
+        rc, out = self.jobtap.call("job.create", job)
+        if rc < 0:
+            return out.get("errmsg") or "rejected by job-manager plugin"
+        rc, out = self.jobtap.call("job.validate", job)
+        if rc < 0:
+            return out.get("errmsg") or "rejected by job-manager plugin"
+        for dep in info.dependencies or ():
+            err = self._dependency_check(job, dep)
+            if err:
+                return err
+        return None
 
     def _dependency_check(self, job: Job, dep: Any) -> str | None:
         if not isinstance(dep, dict) or "scheme" not in dep:
@@ -349,6 +397,35 @@ class JobManager:
             else:
                 req.respond_error(err, "unknown job id" if not einval_inactive else "unknown job")
             return None
+        return job
+
+    def lookup_any(self, jobid: int) -> Job | None:
+        """An active job, a recently inactive one, or one rebuilt from the store."""
+        job = self.active.get(jobid) or self.inactive_cache.get(jobid)
+        if job is not None:
+            return job
+        self.store.flush()
+        row = self.store.job_row(jobid)
+        if row is None:
+            return None
+        import orjson
+
+        from flux.job.Jobspec import validate_jobspec
+
+        userid, jobspec_b, R_b, _inactive = row
+        jobspec = orjson.loads(jobspec_b)
+        try:
+            info = validate_jobspec(jobspec)
+        except (ValueError, TypeError, KeyError):
+            info = None
+        job = Job(jobid, userid, jobspec, info)
+        self.restore(job, [orjson.loads(e) for e in self.store.eventlog(jobid)])
+        if R_b is not None:
+            job.R = orjson.loads(R_b)
+        if job.state == INACTIVE:
+            self.inactive_cache[jobid] = job
+            if len(self.inactive_cache) > self.max_inactive_cache:
+                self.inactive_cache.popitem(last=False)
         return job
 
     # -- urgency (RFC 30) ---------------------------------------------------------------
@@ -592,6 +669,11 @@ class JobManager:
         if state == NEW:
             self.post_event(job, "validate")
         elif state == DEPEND:
+            for dep in (job.info.dependencies if job.info is not None else None) or ():
+                err = self._dependency_check(job, dep)
+                if err:
+                    self.raise_exception(job, "dependency", 0, err)
+                    return
             self._action(job, NEW)
         elif state == PRIORITY:
             rc, out = self.jobtap.call(STATE_TOPIC[PRIORITY], job, {"prev_state": DEPEND})
@@ -611,3 +693,18 @@ class JobManager:
             if "start" in job.events_posted and "release" not in job.events_posted:
                 job.start_pending = False
             self._action(job, CLEANUP)
+
+
+def _merge_annotations(dst: dict, src: dict) -> None:
+    for k, v in src.items():
+        if v is None:
+            dst.pop(k, None)
+        elif isinstance(v, dict) and isinstance(dst.get(k), dict):
+            sub = dict(dst[k])
+            _merge_annotations(sub, v)
+            if sub:
+                dst[k] = sub
+            else:
+                dst.pop(k, None)
+        else:
+            dst[k] = v
