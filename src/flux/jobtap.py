@@ -125,6 +125,9 @@ def dependency_add(p: Any, jobid: int, description: str) -> None:
         raise OSError(errno.EINVAL, "job is not in NEW or DEPEND state")
     if description in job.deps:
         return
+    for e in job.evqueue or ():
+        if e["name"] == "dependency-add" and e["context"]["description"] == description:
+            return
     _jm(p).post_event(job, "dependency-add", {"description": description})
 
 
@@ -370,6 +373,31 @@ class BrokerHandle:
 
     def time(self) -> float:
         return time.time()
+
+    def spawn(self, argv: list[str], callback: Callable[[int], None],
+              env: dict | None = None, cwd: str | None = None) -> int:
+        """Start a process without blocking the broker; ``callback(exit_code)`` runs when it
+        exits (128+N if killed by signal N, 127 if it could not start). Returns its pid."""
+        import os
+        import subprocess
+
+        loop = self._broker.loop
+        try:
+            proc = subprocess.Popen(argv, env=env, cwd=cwd, stdin=subprocess.DEVNULL,
+                                    start_new_session=True)
+        except OSError:
+            loop.call_soon(callback, 127)
+            return -1
+        pidfd = os.pidfd_open(proc.pid)
+
+        def reaped() -> None:
+            loop.remove_reader(pidfd)
+            os.close(pidfd)
+            rc = proc.wait()
+            callback(128 - rc if rc < 0 else rc)
+
+        loop.add_reader(pidfd, reaped)
+        return proc.pid
 
     def instance_expiration(self) -> float:
         """The instance's own expiration (0.0 = none), from its R."""

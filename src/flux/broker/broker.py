@@ -70,6 +70,9 @@ class Broker:
         self.register("broker.shutdown", self._shutdown_request, FLUX_ROLE_OWNER)
         self.register("log.dmesg", self._dmesg, FLUX_ROLE_OWNER)
         self.register("config.get", self._config_get, USER)
+        from flux.broker.reconfig import ConfigService
+
+        self.config_service = ConfigService(self)  # config.reload / config.load
         self.sched = Sched(self, R)
         self.exec = Exec(self)
         self.exec.pool_has_gpus = self.sched.pool.status is not None and _has_gpus(R)
@@ -242,6 +245,8 @@ class Broker:
             n += 1
             if job.state != INACTIVE:
                 restart.append(job)
+            elif jm.jobtap.has_handlers("job.inactive-add"):
+                jm.jobtap.call("job.inactive-add", job)
         for job in restart:
             jm.restart_active(job)
         self.log(f"restart: {n} jobs reloaded, {len(restart)} active")

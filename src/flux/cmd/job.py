@@ -7,7 +7,7 @@ import sys
 
 SUBCOMMANDS = [
     "id", "urgency", "cancel", "kill", "raise", "wait", "wait-event", "eventlog",
-    "attach", "info", "status", "killall", "raiseall", "cancelall",
+    "attach", "info", "status", "last",
 ]
 
 

@@ -38,6 +38,8 @@ class Attach:
         self.out_done = False
         self.last_sigint = 0.0
         self.error: str | None = None
+        self.notify_stopped_queue = notify_stopped_queue
+        self.allocated = False
         self.ev_fut = h.rpc(
             "job-info.eventlog-watch", {"id": jobid, "path": "eventlog", "flags": 0},
             flags=FLUX_RPC_STREAMING,
@@ -64,6 +66,13 @@ class Attach:
         if self.show_events:
             extra = " ".join(f"{k}={json.dumps(v)}" for k, v in ctx.items())
             print(f"{self._elapsed(ts)}: job.{name} {extra}".rstrip(), file=sys.stderr)
+        if name == "alloc":
+            self.allocated = True
+        elif name == "priority" and self.notify_stopped_queue:
+            self.notify_stopped_queue = False
+            from flux.cmd.queue_notice import check_stopped_queue
+
+            check_stopped_queue(self)
         if name == "start" and self.out_fut is None:
             self._watch_output()
         elif name == "exception":

@@ -20,6 +20,8 @@ COMMANDS = {
     "ping": "check that the broker answers",
     "getattr": "print a broker attribute",
     "shutdown": "stop the instance",
+    "queue": "list and manage job queues",
+    "config": "show or change the instance configuration",
 }
 
 

@@ -34,5 +34,5 @@ def main(argv: list[str]) -> int:
     rc = 0
     for jobid in ids:
         rc = max(rc, Attach(h, jobid, label_io=bool(getattr(args, "label_io", False)),
-                            prog=PROG).run())
+                            prog=PROG, notify_stopped_queue=True).run())
     return rc

@@ -67,19 +67,18 @@ class JobInfo:
                     self.broker.store.flush()
                     out[key] = _eventlog_text(self.broker.store.eventlog(jobid))
             elif key in ("jobspec", "R", "J"):
-                if job is not None:
-                    val = job.jobspec if key != "R" else job.R
-                    if key == "jobspec":
-                        val = job.jobspec
-                    out[key] = None if val is None else orjson.dumps(val).decode()
-                else:
+                if job is None and (key == "R" or not p.get("original")):
+                    job = self.broker.job_manager.lookup_any(jobid)
+                if key == "R":
+                    val = job.R if job is not None else None
+                elif p.get("original") or key == "J" or job is None:
                     if row is None:
                         self.broker.store.flush()
                         row = self.broker.store.job_row(jobid)
-                    if key == "R":
-                        out[key] = row[2].decode() if row and row[2] else None
-                    else:
-                        out[key] = row[1].decode() if row else None
+                    val = orjson.loads(row[1]) if row else None
+                else:
+                    val = job.jobspec
+                out[key] = None if val is None else orjson.dumps(val).decode()
                 if out[key] is None:
                     req.respond_error(errno.ENOENT, f"key {key} not found")
                     return

@@ -20,6 +20,7 @@ from flux.constants import (
     FLUX_ROLE_USER,
 )
 from flux.job.Jobspec import validate_jobspec
+from flux.modules.job_ingest.frobnicator import FrobError, frobnicate
 from flux.util.fluid import FluidGenerator
 
 if TYPE_CHECKING:
@@ -79,11 +80,22 @@ class Ingest:
         except (ValueError, TypeError, KeyError) as exc:
             req.respond_error(errno.EINVAL, str(exc) or "invalid jobspec")
             return
+        jm = self.broker.job_manager
+        queues = jm.queues  # RFC 33: queue defaults/constraints, then the queue gate
+        if queues.frobnicate:
+            try:
+                jobspec, info = frobnicate(queues.config, jobspec, info)
+            except FrobError as exc:
+                req.respond_error(exc.errnum, exc.msg)
+                return
         err = self.broker.sched.feasible(info)
         if err is not None:
             req.respond_error(errno.EINVAL, err)
             return
-        jm = self.broker.job_manager
+        qerr = queues.submit_error(req.userid, info.queue)
+        if qerr is not None:
+            req.respond_error(*qerr)
+            return
         jobid = self.fluid.next()
         job = jm.submit(jobid, req.userid, jobspec, info, urgency, flags & ~1)
         if isinstance(job, str):

@@ -25,6 +25,8 @@ _B = "flux.modules.job_manager.builtins."
 # builtins in flux-core's load order; LATE_BUILTINS load after [job-manager] plugins
 BUILTINS: dict[str, str] = {
     ".priority-default": _B + "priority_default",
+    ".limit-job-size": _B + "limit_job_size",
+    ".limit-duration": _B + "limit_duration",
     ".dependency-after": _B + "dependency_after",
     ".dependency-singleton": _B + "dependency_singleton",
     ".begin-time": _B + "begin_time",

@@ -75,6 +75,9 @@ class JobManager:
         from flux.modules.job_manager.jobtap_service import JobtapService
 
         self.jobtap_service = JobtapService(self)
+        from flux.modules.job_manager.queues import QueueManager
+
+        self.queues = QueueManager(self)  # RFC 33 queue state; see queues.py
 
     # -- plumbing ----------------------------------------------------------------
     def log(self, msg: str) -> None:
@@ -154,7 +157,6 @@ class JobManager:
             self.jobtap.call(topic, job, {"entry": entry}, only=plugin)
 
     def _jobspec_updated(self, job: Job, entry: dict) -> None:
-        self.store.kv_put(f"jobspec.{job.id}", job.jobspec)
         self.jobtap.call("job.update", job, {"updates": entry.get("context", {})})
 
     def _state_out(self, job: Job, state: int, rc: int, out: dict) -> None:
@@ -232,7 +234,8 @@ class JobManager:
         if state == SCHED:
             sched = self.broker.sched
             if job.priority > 0:
-                if not job.alloc_queued and not job.has_resources:
+                if not job.alloc_queued and not job.has_resources \
+                        and job.queue in self.queues.started:
                     job.alloc_queued = True
                     sched.enqueue(job)
                 elif job.alloc_queued:

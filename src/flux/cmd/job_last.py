@@ -1,0 +1,29 @@
+"""``flux job last [SLICE]``: your most recently submitted job ids (newest first)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from flux.cmd.common import errmsg, handle
+
+
+def main(argv: list[str]) -> int:
+    ap = argparse.ArgumentParser(prog="flux-job last")
+    ap.add_argument("slice", nargs="?", default="[:1]")
+    args = ap.parse_args(argv)
+    text = args.slice if args.slice.startswith("[") else f"[{args.slice}]"
+    h = handle("flux-job")
+    try:
+        jobs = h.rpc("job-manager.history.get", {"slice": text}).get()["jobs"]
+    except OSError as exc:
+        print(f"flux-job: {errmsg(exc)}", file=sys.stderr)
+        return 1
+    if not jobs:
+        print("flux-job: job history is empty", file=sys.stderr)
+        return 1
+    from flux.job.JobID import JobID
+
+    for jobid in jobs:
+        print(JobID(jobid).f58)
+    return 0
