@@ -58,6 +58,10 @@ class Broker:
         os.makedirs(dbdir, exist_ok=True)
         self.store = Store(os.path.join(dbdir, "content.sqlite"), self.loop)
 
+        from flux.broker import parent
+
+        self.parent = parent.parent_job()
+        self.parent_R = parent.fetch_R(*self.parent) if self.parent else None
         R = self._load_resources()
         from flux.modules.job_exec import Exec
         from flux.modules.job_info import JobInfo
@@ -118,6 +122,9 @@ class Broker:
                 raise ConfigError(f"[resource] path {path}: {exc}") from None
         elif "config" in rconf:
             R = Rv1.Rv1.from_config(rconf["config"]).to_dict()
+        elif self.parent_R is not None:
+            R = self.parent_R
+            self.attrs["parent-uri"] = self.parent[0] if self.parent else ""
         else:
             R = Rv1.discover_local()
         try:
@@ -260,7 +267,17 @@ class Broker:
         if ready_fd is not None:
             os.write(ready_fd, b"ready\n")
             os.close(ready_fd)
+        follower = None
+        if self.parent is not None and self.parent_R is not None:
+            from flux.broker.parent import follow
+
+            follower = self.loop.create_task(
+                follow(self.parent[0], self.parent[1], self.sched.set_instance_expiration,
+                       self.log)
+            )
         await self._stopping.wait()
+        if follower is not None:
+            follower.cancel()
         server.close()
 
     def stop(self) -> None:

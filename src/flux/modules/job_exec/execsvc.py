@@ -56,6 +56,7 @@ class ExecJob:
         "files",
         "test",
         "t_start",
+        "signal_timer",
     )
 
     def __init__(self, job: Job):
@@ -76,6 +77,7 @@ class ExecJob:
         self.files: list[Any] = []
         self.test = False
         self.t_start = 0.0
+        self.signal_timer: Any = None
 
 
 class Exec:
@@ -130,17 +132,25 @@ class Exec:
     def _arm_expiration(self, ej: ExecJob) -> None:
         R = ej.job.R or {}
         expiration = R.get("execution", {}).get("expiration", 0.0) or 0.0
-        if ej.expire_timer is not None:
-            ej.expire_timer.cancel()
-            ej.expire_timer = None
+        for t in (ej.expire_timer, ej.signal_timer):
+            if t is not None:
+                t.cancel()
+        ej.expire_timer = ej.signal_timer = None
         if expiration > 0:
             delay = max(0.0, expiration - time.time())
             ej.expire_timer = self.loop.call_later(delay, self._expired, ej)
+            sig = _signal_option(ej.job)
+            if sig is not None and not ej.test:
+                signum, timeleft = sig
+                sdelay = max(0.0, expiration - timeleft - time.time())
+                ej.signal_timer = self.loop.call_later(sdelay, self._signal, ej, signum)
 
     def update_expiration(self, job: Job) -> None:
         ej = self.jobs.get(job.id)
         if ej is not None and not ej.done:
             self._arm_expiration(ej)
+            exp = (job.R or {}).get("execution", {}).get("expiration", 0.0)
+            self.broker.log(f"job-exec: updated expiration of {job.id} to {exp:.3f}")
 
     def _expired(self, ej: ExecJob) -> None:
         ej.expire_timer = None
@@ -326,7 +336,7 @@ class Exec:
         if ej.done:
             return
         ej.done = True
-        for t in (ej.timer, ej.expire_timer, ej.kill_timer):
+        for t in (ej.timer, ej.expire_timer, ej.kill_timer, ej.signal_timer):
             if t is not None:
                 t.cancel()
         for f in ej.files:
@@ -434,6 +444,16 @@ class _SpawnError(Exception):
         super().__init__(msg)
         self.rank = rank
         self.status = status
+
+
+def _signal_option(job: Job) -> tuple[int, float] | None:
+    opts = job.jobspec.get("attributes", {}).get("system", {}).get("shell", {}).get("options", {})
+    sig = opts.get("signal") if isinstance(opts, dict) else None
+    if sig is None:
+        return None
+    if isinstance(sig, dict):
+        return int(sig.get("signum", signal.SIGUSR1)), float(sig.get("timeleft", 60))
+    return int(signal.SIGUSR1), 60.0
 
 
 def _ascii_only() -> bool:

@@ -31,6 +31,8 @@ BUILTINS: dict[str, str] = {
     ".dependency-singleton": _B + "dependency_singleton",
     ".begin-time": _B + "begin_time",
     ".validate-duration": _B + "validate_duration",
+    ".update-duration": _B + "update_duration",
+    ".update-name": _B + "update_name",
     ".history": _B + "history",
     ".post-event": _B + "post_event",
 }

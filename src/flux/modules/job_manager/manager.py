@@ -75,6 +75,9 @@ class JobManager:
         from flux.modules.job_manager.jobtap_service import JobtapService
 
         self.jobtap_service = JobtapService(self)
+        from flux.modules.job_manager.update import UpdateService
+
+        self.update_service = UpdateService(self)
         from flux.modules.job_manager.queues import QueueManager
 
         self.queues = QueueManager(self)  # RFC 33 queue state; see queues.py
@@ -135,6 +138,9 @@ class JobManager:
         job.events_posted.add(name)
         if name == "jobspec-update":
             self._jobspec_updated(job, entry)
+        elif name == "resource-update" and job.R is not None:
+            self.store.set_R(job.id, _dumps(job.R))
+            self.broker.exec.update_expiration(job)
         for cb in self.journal_subs:
             cb(job, entry)
         w = self.watchers.get(job.id)

@@ -84,6 +84,20 @@ class Sched:
         if job.R is not None:
             self.pool.mark_allocated(job.R)
 
+    def check_expiration(self, job: Job, expiration: float) -> str | None:
+        """May a running job's expiration change to ``expiration``? (None = yes)."""
+        if self.expiration > 0 and (expiration == 0 or expiration > self.expiration):
+            return "expiration would exceed the instance's own expiration"
+        return None
+
+    def set_instance_expiration(self, expiration: float) -> None:
+        """The instance's own expiration changed (e.g. its enclosing job was updated)."""
+        old = self.expiration
+        self.expiration = float(expiration)
+        ex = self.R.setdefault("execution", {})
+        ex["expiration"] = self.expiration
+        self.broker.job_manager.update_service.instance_expiration_changed(old, self.expiration)
+
     def job_inactive(self, job: Job) -> None:
         pass
 
