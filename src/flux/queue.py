@@ -21,6 +21,9 @@ import math
 from collections.abc import Iterator
 from typing import Any
 
+from flux.broker.config import ConfigError
+from flux.broker.policy import parse_queue_config
+
 __all__ = ["QueueInfo", "QueueList"]
 
 _STATES = ("all", "up", "down", "allocated", "free")
@@ -151,9 +154,6 @@ class QueueList:
     """All queues of an instance (or those named in ``queues``)."""
 
     def __init__(self, handle: Any, queues: list[str] | None = None):
-        from flux.broker.config import ConfigError
-        from flux.broker.policy import parse_queue_config
-
         f_conf = handle.rpc("config.get", {})
         f_res = handle.rpc("sched.resource-status", {})
         conf = f_conf.get()

@@ -432,6 +432,49 @@ def test_two_queues_on_disjoint_nodes_run_side_by_side(make_instance):
     wait(inst, later)
 
 
+def test_pending_job_moved_to_another_queue(make_instance):
+    """A jobspec-update of attributes.system.queue moves the job's alloc request."""
+    inst = make_instance("[queues.a]\n[queues.b]\n", R=encode(hosts="n0", cores="0"))
+    plugin = os.path.join(inst.top, "mover.py")
+    with open(plugin, "w") as f:
+        f.write(
+            "from flux import jobtap\n\n"
+            "def move(p, msg, arg):\n"
+            "    q = {'attributes.system.queue': msg.payload['queue']}\n"
+            "    jobtap.jobspec_update_id(p, msg.payload['id'], q)\n"
+            "    msg.respond({})\n\n"
+            "def flux_plugin_init(p):\n"
+            "    jobtap.service_register(p, 'move', move)\n"
+        )
+    ok(inst, "jobtap", "load", plugin)
+    h = inst.handle()
+
+    def move(jobid: str, queue: str) -> None:
+        from flux.job import JobID
+
+        h.rpc("job-manager.mover.move", {"id": int(JobID(jobid)), "queue": queue}).get()
+
+    ok(inst, "queue", "stop", "a")
+    j = submit(inst, "-q", "a", TEST, "true")
+    wait(inst, j, "priority")
+    move(j, "b")
+    wait(inst, j)  # b is started: it runs
+    # and back: a job waiting for resources in b leaves the scheduler when moved to a
+    blocker = submit(inst, "-q", "b", LONG, "true")
+    wait(inst, blocker, "alloc")
+    k = submit(inst, "-q", "b", TEST, "true")
+    wait(inst, k, "priority")
+    assert lines(ok(inst, "queue", "status", "-v"))[-2] == "1 alloc requests pending to scheduler"
+    move(k, "a")
+    assert lines(ok(inst, "queue", "status", "-v"))[-3:] == [
+        "1 alloc requests queued", "0 alloc requests pending to scheduler", "1 running jobs"]
+    ok(inst, "cancel", blocker)
+    wait(inst, blocker)
+    assert state(inst, k) == "SCHED"
+    ok(inst, "queue", "start", "a")
+    wait(inst, k)
+
+
 def test_overlapping_queues(make_instance):
     conf = "[queues.all]\n[queues.debug]\nrequires = [\"debug\"]\n"
     inst = make_instance(conf, R=R4)

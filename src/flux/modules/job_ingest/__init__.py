@@ -88,7 +88,7 @@ class Ingest:
             except FrobError as exc:
                 req.respond_error(exc.errnum, exc.msg)
                 return
-        err = self.broker.sched.feasible(info)
+        sreq, err = self.broker.sched.feasible_request(info)
         if err is not None:
             req.respond_error(errno.EINVAL, err)
             return
@@ -101,6 +101,7 @@ class Ingest:
         if isinstance(job, str):
             req.respond_error(errno.EINVAL, job)
             return
+        job.sched_req = sreq
 
         def ack() -> None:
             req.respond({"id": jobid})

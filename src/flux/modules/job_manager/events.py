@@ -153,6 +153,7 @@ def apply_jobspec_update(job: Job, updates: dict) -> None:
         d[parts[-1]] = value
     job.jobspec = js
     job.invalidate_redacted()
+    job.sched_req = None
     system = js.get("attributes", {}).get("system", {})
     job.queue = system.get("queue")
     info = job.info

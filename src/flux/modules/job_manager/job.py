@@ -71,6 +71,7 @@ class Job:
         "R_updated",
         "epilog_pending",
         "annotations",
+        "sched_req",
     )
 
     def __init__(self, jobid: int, userid: int, jobspec: dict, info: Any):
@@ -110,6 +111,7 @@ class Job:
         self.R_updated = False
         self.epilog_pending = False
         self.annotations: dict | None = None
+        self.sched_req: Any = None
 
     @property
     def redacted_jobspec(self) -> dict:

@@ -108,9 +108,7 @@ class Args(Mapping):
             d = {}
             job = self._job
             if job is not None:
-                from flux.job.JobID import JobID
-
-                d["id"] = JobID(job.id)
+                d["id"] = job.id
                 d["userid"] = job.userid
                 d["urgency"] = job.urgency
                 d["state"] = job.state
@@ -157,6 +155,7 @@ class Args(Mapping):
 
 
 _FAST: dict[str, Callable[[Any], Any]] = {
+    "id": lambda j: j.id,
     "urgency": lambda j: j.urgency,
     "userid": lambda j: j.userid,
     "state": lambda j: j.state,

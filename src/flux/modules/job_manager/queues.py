@@ -19,7 +19,6 @@ only parses it).
 from __future__ import annotations
 
 import errno
-import grp
 import os
 import pwd
 from typing import TYPE_CHECKING, Any
@@ -101,7 +100,6 @@ class QueueManager:
         self._access_cache: dict[tuple[int, str | None], bool] = {}
         self._drain_waiters: list[Request] = []
         self._idle_waiters: list[Request] = []
-        self._journal_hooked = False
         self._check_pending = False
         self._build(restore=self.broker.store.kv_get(CHECKPOINT_KEY))
         reg = self.broker.register
@@ -113,6 +111,7 @@ class QueueManager:
         reg("job-manager.idle", self.idle_request, FLUX_ROLE_OWNER)
         reg("job-manager.alloc-query", self.alloc_query_request, FLUX_ROLE_OWNER)
         self.broker.disconnect_subscribe(self._disconnected)
+        self.jm.journal_subscribe(self._journal_cb)
 
     # -- configuration ------------------------------------------------------------
     @property
@@ -323,7 +322,6 @@ class QueueManager:
             req.respond({})
             return
         self._drain_waiters.append(req)
-        self._hook_journal()
 
     def idle_request(self, req: Request) -> None:
         pending = self._idle_pending()
@@ -331,7 +329,6 @@ class QueueManager:
             req.respond({"pending": pending})
             return
         self._idle_waiters.append(req)
-        self._hook_journal()
 
     def _idle_pending(self) -> int | None:
         """Pending job count if the instance is idle (nothing running, no allocs), else None."""
@@ -343,14 +340,20 @@ class QueueManager:
                 return None
         return len(active)
 
-    def _hook_journal(self) -> None:
-        if not self._journal_hooked:
-            self._journal_hooked = True
-            self.jm.journal_subscribe(self._journal_cb)
-
     def _journal_cb(self, job: Job, entry: dict) -> None:
+        if entry["name"] == "jobspec-update" and job.state == SCHED:
+            if "attributes.system.queue" in (entry.get("context") or {}):
+                self._queue_changed(job)
         if self._drain_waiters or self._idle_waiters:
             self._kick_waiters()
+
+    def _queue_changed(self, job: Job) -> None:
+        """A pending job moved to another queue: move its alloc request (if any) too."""
+        if job.alloc_queued:
+            job.alloc_queued = False
+            self.broker.sched.dequeue(job)
+        if job.priority > 0 and job.queue in self.started:
+            self.jm._action(job, SCHED)
 
     def _kick_waiters(self) -> None:
         if not self._check_pending and (self._drain_waiters or self._idle_waiters):
@@ -393,6 +396,8 @@ def _user_allowed(uid: int, pol: QueuePolicy) -> bool:
     if pol.allow_user is not None and pw.pw_name in pol.allow_user:
         return True
     if pol.allow_group:
+        import grp
+
         try:
             gids = set(os.getgrouplist(pw.pw_name, pw.pw_gid))
         except OSError:

@@ -48,8 +48,15 @@ class Sched:
     def feasible(self, info: Any) -> str | None:
         return self.pool.feasible(self.pool.request_from_jobspec(info))
 
+    def feasible_request(self, info: Any) -> tuple[Any, str | None]:
+        """The scheduler's request for ``info`` and why it can never fit (None if it can)."""
+        req = self.pool.request_from_jobspec(info)
+        return req, self.pool.feasible(req)
+
     def enqueue(self, job: Job) -> None:
-        req = self.pool.request_from_jobspec(job.info)
+        req = job.sched_req
+        if req is None:
+            req = job.sched_req = self.pool.request_from_jobspec(job.info)
         entry = ((-job.priority, job.id), job, req)
         q = self.queues.get(job.queue)
         if q is None:
@@ -62,9 +69,9 @@ class Sched:
         entry = self.entries.pop(job.id, None)
         if entry is not None:
             q = self.queues.get(job.queue)
-            if q is not None:
-                q.discard(entry)
-            else:
+            if q is not None and entry in q:
+                q.remove(entry)
+            else:  # not found under job.queue (e.g. the job's queue was updated)
                 for q in self.queues.values():
                     q.discard(entry)
 

@@ -27,6 +27,8 @@ class _State:
         self.waiting: dict[int, list[tuple[int, str, str]]] = {}
         # dependent job id -> failure message to raise once it is validated
         self.doomed: dict[int, str] = {}
+        # jobs that used the deprecated "after" scheme, warned once validated
+        self.deprecated: set[int] = set()
 
 
 def _satisfied(scheme: str, info: dict) -> bool | None:
@@ -65,8 +67,7 @@ def _dependency(p: Any, topic: str, args: Any, st: _State) -> int:
         return jobtap.reject_job(p, args, f"{scheme}: Permission denied for job {value}")
     desc = f"{PREFIX[scheme]}={JobID(target).f58}"
     if scheme == "after" and args["state"] == 1:
-        st.doomed.pop(jobid, None)
-        jobtap.job_aux_set(p, jobtap.CURRENT_JOB, "deprecated", True)
+        st.deprecated.add(jobid)
     ok = _satisfied(scheme, info)
     if ok is True:
         if args["state"] != 1:  # reloaded in DEPEND: drop a dependency now satisfied
@@ -85,15 +86,15 @@ def _dependency(p: Any, topic: str, args: Any, st: _State) -> int:
 
 
 def _depend(p: Any, topic: str, args: Any, st: _State) -> int:
-    jobid = int(args["id"])
-    try:
-        if jobtap.job_aux_get(p, jobtap.CURRENT_JOB, "deprecated"):
-            jobtap.raise_exception(
-                p, jobtap.CURRENT_JOB, "dependency", 3,
-                "after: dependency scheme is deprecated, use 'afterstart'",
-            )
-    except OSError:
-        pass
+    if not st.deprecated and not st.doomed:
+        return 0
+    jobid = args["id"]
+    if jobid in st.deprecated:
+        st.deprecated.discard(jobid)
+        jobtap.raise_exception(
+            p, jobtap.CURRENT_JOB, "dependency", 3,
+            "after: dependency scheme is deprecated, use 'afterstart'",
+        )
     msg = st.doomed.pop(jobid, None)
     if msg is not None:
         jobtap.raise_exception(p, jobtap.CURRENT_JOB, "dependency", 0, msg)
@@ -101,7 +102,9 @@ def _depend(p: Any, topic: str, args: Any, st: _State) -> int:
 
 
 def _target_changed(p: Any, topic: str, args: Any, st: _State) -> int:
-    target = int(args["id"])
+    if not st.waiting:
+        return 0
+    target = args["id"]
     waiters = st.waiting.get(target)
     if not waiters:
         return 0
@@ -130,7 +133,9 @@ def _target_changed(p: Any, topic: str, args: Any, st: _State) -> int:
 
 
 def _forget(p: Any, topic: str, args: Any, st: _State) -> int:
-    st.doomed.pop(int(args["id"]), None)
+    if st.doomed or st.deprecated:
+        st.doomed.pop(args["id"], None)
+        st.deprecated.discard(args["id"])
     return 0
 
 
