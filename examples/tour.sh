@@ -19,7 +19,8 @@ flux job status "$job" || echo "exit code $?"
 echo "== a job that runs past its time limit"
 flux run -t 0.5s sleep 10 || echo "timed out with exit code $?"
 echo "== 1000 test-mode jobs (no processes, only the job model)"
-flux submit --cc=1-1000 --quiet --setattr=system.exec.test.run_duration=0 true
+flux submit --cc=1-1000 --quiet --wait --setattr=system.exec.test.run_duration=0 true
+flux jobs --stats-only -a || true
 echo "== job listing"
-flux jobs -a -c 5 2>/dev/null || true
+flux jobs -a -c 5 2>/dev/null
 echo "tour done"

@@ -308,7 +308,6 @@ def test_dependency_after_and_begin_time(make_instance):
     wait(inst, bt)
     names = [e["name"] for e in events(inst, bt)]
     assert names.index("dependency-remove") < names.index("depend")
-    rc, out, err = 0, "", ""
 
 
 def test_dependency_permission(instance):

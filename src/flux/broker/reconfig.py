@@ -13,7 +13,8 @@ all succeed:
 3. ``broker.conf`` is replaced and the job-manager's queues are reconfigured
    (existing queues keep their enable/start state).
 
-``[resource]`` and ``[access]`` are read at start only, as in flux-core.
+``[resource]`` and ``[access]`` are used as read at start, as in flux-core (a bad
+``[access]`` table is still refused).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from __future__ import annotations
 import errno
 from typing import TYPE_CHECKING, Any
 
-from flux.broker.config import ConfigError, load_config
+from flux.broker.config import ConfigError, check_access, load_config
 from flux.broker.policy import parse_job_manager_options, parse_queue_config
 from flux.constants import FLUX_ROLE_OWNER
 
@@ -41,6 +42,7 @@ class ConfigService:
         broker = self.broker
         qconf = parse_queue_config(conf)
         parse_job_manager_options(conf)
+        check_access(conf)  # validated only: [access] is read at start
         jm = broker.job_manager
         old = broker.conf
         rc, out = jm.jobtap.call("conf.update", None, {"conf": conf})
