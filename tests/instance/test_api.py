@@ -41,10 +41,11 @@ def test_wait_any(instance):
 
 def test_wait_requires_waitable(instance):
     h = flux.Flux(instance.uri)
-    jobid = flux.job.submit(h, JobspecV1.from_command(["true"]))
+    jobid = flux.job.submit(h, JobspecV1.from_command(["true"]), urgency=0)
     with pytest.raises(OSError) as e:
         flux.job.wait(h, jobid)
     assert e.value.errno == errno.EINVAL
+    flux.job.cancel(h, jobid)
 
 
 def test_submit_async_and_event_watch(instance):
