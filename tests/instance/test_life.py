@@ -199,3 +199,29 @@ def test_resource_list(instance):
     assert lines[0].split() == ["STATE", "NNODES", "NCORES", "NGPUS", "NODELIST"]
     free = [ln for ln in lines if ln.split()[0] == "free"][0].split()
     assert int(free[1]) <= 4 and free[-1].startswith("node")
+
+
+def test_job_raise_and_wait_cli(instance):
+    jobid = instance.flux("submit", "--flags=waitable", "--urgency=hold", "true",
+                          check=True).stdout.strip()
+    instance.flux("job", "raise", "--type=mytype", "--severity=0", jobid, "went", "wrong",
+                  check=True)
+    p = instance.flux("job", "wait", jobid)
+    assert p.returncode == 1 and "type=mytype" in p.stderr
+    ev = [json.loads(x) for x in instance.flux("job", "eventlog", "-f", "json", jobid,
+                                               check=True).stdout.splitlines()]
+    exc = [e for e in ev if e["name"] == "exception"][0]["context"]
+    assert exc["type"] == "mytype" and exc["note"] == "went wrong"
+    ok = instance.flux("submit", "--flags=waitable", "true", check=True).stdout.strip()
+    assert instance.flux("job", "wait", ok).returncode == 0
+    p = instance.flux("job", "raise", "--severity=9", ok)
+    assert p.returncode == 1
+
+
+def test_job_cancel_subcommand(instance):
+    jobid = instance.flux("submit", "--urgency=hold", "true", check=True).stdout.strip()
+    instance.flux("job", "cancel", jobid, "no", "longer", "needed", check=True)
+    instance.flux("job", "wait-event", "-t", "30", jobid, "clean", check=True)
+    p = instance.flux("job", "wait-event", "-t", "5", "-m", "type=cancel", jobid, "exception",
+                      check=True)
+    assert 'note="no longer needed"' in p.stdout

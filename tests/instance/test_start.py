@@ -46,3 +46,11 @@ def test_no_stray_processes():
     time.sleep(0.5)
     ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
     assert marker not in ps
+
+
+def test_shell_when_no_command():
+    env = dict(os.environ)
+    env.pop("FLUX_URI", None)
+    p = subprocess.run([sys.executable, "-m", "flux", "start"], input="flux run echo from-shell\n",
+                       capture_output=True, text=True, timeout=120, env=env)
+    assert p.returncode == 0 and p.stdout == "from-shell\n"
