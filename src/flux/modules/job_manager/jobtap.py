@@ -35,6 +35,7 @@ BUILTINS: dict[str, str] = {
     ".update-name": _B + "update_name",
     ".history": _B + "history",
     ".post-event": _B + "post_event",
+    ".update-queue": _B + "update_queue",
 }
 LATE_BUILTINS: tuple[str, ...] = (".update-queue",)
 
