@@ -224,7 +224,13 @@ def job_list_id(
     to obtain the job data as a dict or a JobInfo object.  An unknown jobid
     raises ``FileNotFoundError`` from those methods.
     """
-    payload: dict[str, Any] = {"id": int(jobid), "attrs": list(attrs)}
+    if isinstance(jobid, str):
+        from flux.job.JobID import JobID
+
+        jobid_int = int(JobID(jobid))
+    else:
+        jobid_int = int(jobid)
+    payload: dict[str, Any] = {"id": jobid_int, "attrs": list(attrs)}
     if state is not None:
         payload["state"] = int(state)
     rpc = JobListIdRPC(flux_handle, "job-list.list-id", payload)

@@ -293,6 +293,10 @@ def _constraint_key(c: Any) -> str | None:
     """Cache key for a constraint; None means "no constraint" (match all)."""
     if c is None or (isinstance(c, Mapping) and len(c) == 0):
         return None
+    if type(c) is dict and len(c) == 1:
+        props = c.get("properties")
+        if type(props) is list and all(type(x) is str for x in props):
+            return "properties\0" + "\0".join(props)
     try:
         return json.dumps(c, sort_keys=True, separators=(",", ":"))
     except (TypeError, ValueError):

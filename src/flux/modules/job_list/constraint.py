@@ -22,7 +22,9 @@ __all__ = [
     "ALL_STATES",
     "ConstraintError",
     "Counter",
+    "IndexHints",
     "compile_constraint",
+    "index_hints",
     "legacy_constraint",
     "parse_result",
     "parse_state",
@@ -352,3 +354,75 @@ def legacy_constraint(payload: Mapping[str, Any]) -> dict:
     if payload.get("results"):
         terms.append({"results": [payload["results"]]})
     return {"and": terms}
+
+
+class IndexHints:
+    """What every job matching a constraint has, usable to narrow a search.
+
+    ``userids``, ``names``, ``queues``, ``results``: a set of values one of
+    which every match has (None: no requirement); ``times``: ``(attribute,
+    operator, value)`` comparisons every match satisfies.  ``exact`` is true
+    when these requirements are the whole constraint for an inactive job (so
+    a search narrowed by them needs no further test).
+    """
+
+    __slots__ = ("userids", "names", "queues", "results", "times", "exact")
+
+    def __init__(self) -> None:
+        self.userids: set[int] | None = None
+        self.names: set[str] | None = None
+        self.queues: set[str] | None = None
+        self.results: set[int] | None = None
+        self.times: list[tuple[str, str, float]] = []
+        self.exact = True
+
+    def __repr__(self) -> str:
+        return (f"IndexHints(userids={self.userids}, names={self.names}, "
+                f"queues={self.queues}, results={self.results}, times={self.times}, "
+                f"exact={self.exact})")
+
+
+def _narrow(current: set | None, values: set) -> set:
+    return values if current is None else current & values
+
+
+def _collect(obj: Any, hints: IndexHints) -> None:
+    op, values = next(iter(obj.items()))
+    if op == "and":
+        for value in values:
+            if value:
+                _collect(value, hints)
+    elif op == "userid":
+        if FLUX_USERID_UNKNOWN not in values:
+            hints.userids = _narrow(hints.userids, set(values))
+    elif op == "name":
+        hints.names = _narrow(hints.names, set(values))
+    elif op == "queue":
+        hints.queues = _narrow(hints.queues, set(values))
+    elif op == "results":
+        mask = 0
+        for value in values:
+            mask |= parse_result(value)
+        hints.results = _narrow(hints.results, {b for b in (1, 2, 4, 8) if mask & b})
+    elif op == "states":
+        pass  # exact for inactive jobs once the search is limited to matching states
+    elif op in _TIMESTAMPS:
+        if not values:
+            hints.results = set()  # matches nothing
+            return
+        text = values[0]
+        for prefix, _func in _OPS:
+            if text.startswith(prefix):
+                hints.times.append((op, prefix, float(text[len(prefix):])))
+                break
+    else:
+        hints.exact = False
+
+
+def index_hints(obj: Any) -> IndexHints:
+    """The :class:`IndexHints` of a constraint already accepted by
+    :func:`compile_constraint` (``None`` is the empty constraint)."""
+    hints = IndexHints()
+    if obj:
+        _collect(obj, hints)
+    return hints

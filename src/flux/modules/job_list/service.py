@@ -1,27 +1,32 @@
 """The job-list broker service.
 
-The service keeps one :class:`~.jobdata.JobRecord` per job, updated from the
-job-manager journal, filed in one of three sorted indexes:
+The service keeps one :class:`~.jobdata.JobRecord` per *active* job, updated
+from the job-manager journal, filed in one of two sorted indexes:
 
 * pending (DEPEND/PRIORITY/SCHED): priority descending, then job ID;
 * running (RUN/CLEANUP): ``t_run`` descending;
-* inactive: ``t_inactive`` descending, then job ID descending.
 
-Queries walk the indexes in that order and stop at ``max_entries``; a
-``states`` constraint that cannot match a list skips it, and ``since``
-stops the inactive walk early, so a query returning few jobs touches few.
+plus per-user, per-name and per-queue sets of active records.  When a job
+becomes inactive its record is rendered once and moved to the store
+(:mod:`.inactive`): inactive jobs, ``t_inactive`` descending then job ID
+descending, live in SQLite with indexes on user, name, queue and result, so the
+broker holds nothing in memory per inactive job and no query walks the whole
+history.
 
-Inactive records are kept in memory for now; everything about an inactive
-job is in its record (see ``JobRecord.to_tuple``), so the inactive index can
-later be backed by an on-disk store with the same ordering.
+Queries walk pending, running, then inactive and stop at ``max_entries``; a
+``states`` constraint that cannot match a list skips it, ``since`` bounds the
+inactive walk, and what the constraint requires of every match (user, name,
+queue, result, timestamps) narrows each walk through an index.
 """
 
 from __future__ import annotations
 
 import errno
-from collections.abc import Mapping
+import struct
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
+import orjson
 from sortedcontainers import SortedList
 
 from flux.constants import (
@@ -39,7 +44,14 @@ from flux.constants import (
     FLUX_ROLE_USER,
 )
 
-from .constraint import ConstraintError, Counter, compile_constraint, legacy_constraint
+from .constraint import (
+    ConstraintError,
+    Counter,
+    IndexHints,
+    compile_constraint,
+    index_hints,
+    legacy_constraint,
+)
 from .jobdata import (
     ATTRS,
     JobRecord,
@@ -51,6 +63,7 @@ from .jobdata import (
     job_to_dict,
     merge_annotations,
 )
+from .inactive import InactiveStore
 from .stats import JobStats
 
 __all__ = ["DEFAULT_MAX_COMPARISONS", "JobListService"]
@@ -87,6 +100,10 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
+_HDR = struct.Struct(">I")
+_CHUNK = 512  # jobs per socket write when streaming
+
+
 class _IdWaiter:
     __slots__ = ("msg", "attrs", "state")
 
@@ -94,6 +111,91 @@ class _IdWaiter:
         self.msg = msg
         self.attrs = attrs
         self.state = state
+
+
+def _pick(data: bytes, attrs: tuple[str, ...]) -> dict:
+    """The requested attributes of a stored job dict."""
+    full = orjson.loads(data)
+    out = {"id": full["id"]}
+    for attr in attrs:
+        if attr in full:
+            out[attr] = full[attr]
+    return out
+
+
+class _Responder:
+    """Sends job lists, splicing stored (already encoded) jobs into frames.
+
+    A real broker request gets raw frames; any other message object (the
+    fakes of unit tests) gets decoded payloads through ``respond()``.
+    """
+
+    def __init__(self, msg: Any):
+        self.msg = msg
+        conn = getattr(msg, "conn", None)
+        self.raw = (
+            conn is not None
+            and hasattr(conn, "send")
+            and isinstance(getattr(msg, "matchtag", None), int)
+            and isinstance(getattr(msg, "topic", None), str)
+            and not getattr(msg, "noresponse", False)
+        )
+        if self.raw:
+            head = orjson.dumps([2, msg.topic, msg.matchtag, 0, 0, 0])
+            self.head = head[:-1] + b","
+        self.tail = b",0,null]"
+
+    @staticmethod
+    def encode(item: Any) -> bytes:
+        return item if isinstance(item, bytes) else orjson.dumps(item)
+
+    def _frame(self, payload: bytes) -> bytes:
+        body = self.head + payload + self.tail
+        return _HDR.pack(len(body)) + body
+
+    def send_all(self, items: list) -> None:
+        """One response ``{"jobs": [...]}``."""
+        msg = self.msg
+        if not self.raw:
+            msg.respond({"jobs": [_decode(item) for item in items]})
+            return
+        payload = b'{"jobs":[' + b",".join(map(self.encode, items)) + b"]}"
+        msg.responded = True
+        msg.conn.send(self._frame(payload))
+
+    def stream(self, items: Iterable) -> None:
+        """One response per job (the first with ``"version":1``), then ENODATA."""
+        msg = self.msg
+        first = True
+        if not self.raw:
+            for item in items:
+                if first:
+                    msg.respond({"jobs": [_decode(item)], "version": 1})
+                    first = False
+                else:
+                    msg.respond({"jobs": [_decode(item)]})
+            msg.respond_error(errno.ENODATA)
+            return
+        frames: list[bytes] = []
+        encode = self.encode
+        frame = self._frame
+        conn = msg.conn
+        for item in items:
+            if first:
+                frames.append(frame(b'{"jobs":[' + encode(item) + b'],"version":1}'))
+                first = False
+            else:
+                frames.append(frame(b'{"jobs":[' + encode(item) + b"]}"))
+            if len(frames) >= _CHUNK:
+                conn.send(b"".join(frames))
+                frames = []
+        if frames:
+            conn.send(b"".join(frames))
+        msg.respond_error(errno.ENODATA)
+
+
+def _decode(item: Any) -> Any:
+    return orjson.loads(item) if isinstance(item, bytes) else item
 
 
 class JobListService:
@@ -104,16 +206,22 @@ class JobListService:
         broker: provides ``register(topic, handler, roles=...)`` and
             ``job_manager.journal_subscribe(cb)``; optionally ``config``
             (a mapping with ``[job-list] max_comparisons`` and
-            ``[access] private-mode``).
+            ``[access] private-mode``) and ``store`` (inactive jobs are kept
+            there; without one, in a private in-memory database).
     """
 
     def __init__(self, broker: Any):
         self.broker = broker
+        #: active jobs (and jobs not yet validated)
         self.jobs: dict[int, JobRecord] = {}
         self.pending = SortedList()
         self.running = SortedList()
-        self.inactive = SortedList()
+        #: active records by userid / name / queue (for narrowed searches)
+        self._by: dict[str, dict[Any, set[JobRecord]]] = {"userid": {}, "name": {}, "queue": {}}
+        self.inactive = InactiveStore(getattr(broker, "store", None))
         self.stats = JobStats()
+        for queue, result, count in self.inactive.counts():
+            self.stats.add_inactive(queue, result, count)
         self.max_comparisons = DEFAULT_MAX_COMPARISONS
         #: guests see only their own jobs when True
         self.private_mode = False
@@ -176,10 +284,10 @@ class JobListService:
             handler(msg)
 
     def _adopt_existing(self, jm: Any) -> None:
-        jobs = getattr(jm, "jobs", None)
-        if not isinstance(jobs, Mapping):
+        active = getattr(jm, "active", None)
+        if not isinstance(active, Mapping):
             return
-        for job in list(jobs.values()):
+        for job in list(active.values()):
             if getattr(job, "id", None) is not None and job.id not in self.jobs:
                 self.adopt(job)
 
@@ -193,6 +301,8 @@ class JobListService:
                 rec = self._create(job, entry)
             elif name in ("invalidate", "purge"):
                 return
+            elif getattr(job, "state", 0) == _INACTIVE and self.inactive.contains(job.id):
+                return  # already retired to the store
             else:
                 rec = self.adopt(job, entry.get("timestamp"))
         elif self._need_jobspec and rec.id in self._need_jobspec:
@@ -214,6 +324,7 @@ class JobListService:
         else:
             apply_jobspec(rec, jobspec)
         self.jobs[rec.id] = rec
+        self._index_add(rec)
         return rec
 
     def _retry_jobspec(self, rec: JobRecord, job: Any) -> None:
@@ -222,7 +333,9 @@ class JobListService:
             return
         self._need_jobspec.discard(rec.id)
         old_queue = rec.queue
+        self._index_remove(rec)
         apply_jobspec(rec, jobspec)
+        self._index_add(rec)
         if rec.queue != old_queue:
             self.stats.move_queue(old_queue, rec.queue, rec.state, rec.result)
 
@@ -237,6 +350,7 @@ class JobListService:
         rec.t_submit = getattr(job, "t_submit", 0.0) or 0.0
         apply_jobspec(rec, getattr(job, "jobspec", None))
         self.jobs[rec.id] = rec
+        self._index_add(rec)
         state = getattr(job, "state", FLUX_JOB_STATE_NEW)
         ts = timestamp if timestamp is not None else rec.t_submit
         if state & (FLUX_JOB_STATE_RUNNING | _INACTIVE) and getattr(job, "R", None):
@@ -251,6 +365,27 @@ class JobListService:
                 rec.t_depend = rec.t_submit
             self._set_state(rec, state, ts)
         return rec
+
+    # -- active indexes -----------------------------------------------------------
+    def _index_add(self, rec: JobRecord) -> None:
+        by = self._by
+        for field, key in (("userid", rec.userid), ("name", rec.name), ("queue", rec.queue)):
+            index = by[field]
+            members = index.get(key)
+            if members is None:
+                index[key] = {rec}
+            else:
+                members.add(rec)
+
+    def _index_remove(self, rec: JobRecord) -> None:
+        by = self._by
+        for field, key in (("userid", rec.userid), ("name", rec.name), ("queue", rec.queue)):
+            index = by[field]
+            members = index.get(key)
+            if members is not None:
+                members.discard(rec)
+                if not members:
+                    del index[key]
 
     def _set_state(self, rec: JobRecord, new: int, ts: float) -> None:
         old = rec.state
@@ -279,8 +414,17 @@ class JobListService:
         self.stats.transition(rec.queue, old, new, rec.result)
         if self._id_waiters:
             self._check_waiters(rec)
+        if new == _INACTIVE:
+            self._retire(rec)
         if self._stats_watchers:
             self._notify_stats()
+
+    def _retire(self, rec: JobRecord) -> None:
+        """An inactive job leaves memory for the store."""
+        self.jobs.pop(rec.id, None)
+        self._index_remove(rec)
+        self._need_jobspec.discard(rec.id)
+        self.inactive.add(rec, orjson.dumps(job_to_dict(rec, ATTRS)))
 
     def _file(self, rec: JobRecord) -> None:
         state = rec.state
@@ -290,9 +434,6 @@ class JobListService:
         elif state & _RUNNING:
             key = (-rec.t_run, rec.id, rec)
             self.running.add(key)
-        elif state == _INACTIVE:
-            key = (-rec.t_inactive, -rec.id, rec)
-            self.inactive.add(key)
         else:
             key = None
         rec.key = key
@@ -301,13 +442,10 @@ class JobListService:
         key = rec.key
         if key is None:
             return
-        state = rec.state
-        if state & _PENDING:
+        if rec.state & _PENDING:
             self.pending.remove(key)
-        elif state & _RUNNING:
-            self.running.remove(key)
         else:
-            self.inactive.remove(key)
+            self.running.remove(key)
         rec.key = None
 
     # -- event handlers (state transitions are applied after these) ---------------
@@ -339,11 +477,13 @@ class JobListService:
 
     def _ev_jobspec_update(self, rec: JobRecord, job: Any, entry: Mapping[str, Any]) -> None:
         old_queue = rec.queue
+        self._index_remove(rec)
         jobspec = getattr(job, "jobspec", None)
         if isinstance(jobspec, Mapping):
             apply_jobspec(rec, jobspec)
         else:
             apply_jobspec_update(rec, entry.get("context") or {})
+        self._index_add(rec)
         if rec.queue != old_queue:
             self.stats.move_queue(old_queue, rec.queue, rec.state, rec.result)
 
