@@ -432,3 +432,26 @@ def test_example_site_perilog(make_instance, tmp_path):
     wait(inst, jobid)
     p = inst.flux("jobs", "-n", "-o", "{result}", jobid, check=True)
     assert p.stdout.strip() == "FAILED"
+
+
+def test_perilog_errors_and_several_prologs(probe):
+    import errno
+
+    jobid = submit(probe, "perilog-errors").stdout.strip()
+    wait(probe, jobid)
+    assert records(probe, jobid, "perilog-errors")[0]["errnos"] == [errno.EINVAL, errno.EINVAL]
+    jobid = submit(probe, "perilog2").stdout.strip()
+    wait(probe, jobid)
+    ev = events(probe, jobid)
+    names = [e["name"] for e in ev]
+    fins = [i for i, n in enumerate(names) if n == "prolog-finish"]
+    assert len(fins) == 2 and max(fins) < names.index("start")
+
+
+def test_job_update_topic(probe):
+    jobid = probe.flux("submit", "--urgency=hold", "-t", "1m", "true", check=True).stdout.strip()
+    wait(probe, jobid, "priority")
+    probe.flux("update", jobid, "duration=2m", check=True)
+    rec = records(probe, jobid, "job.update")
+    assert rec and rec[0]["updates"] == {"attributes.system.duration": 120.0}
+    probe.flux("cancel", jobid, check=True)

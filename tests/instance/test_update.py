@@ -267,3 +267,16 @@ def test_subinstance_expiration_follows_update(make_instance):
     assert len(lines) == 2
     assert abs(lines[1]["execution"]["expiration"] - lines[0]["execution"]["expiration"]
                - 300) < 1e-3
+
+
+def test_scheduler_refuses_expiration_beyond_instance(make_instance):
+    inst = make_instance()
+    d = tempfile.mkdtemp(prefix="flux-nest-", dir="/tmp")
+    out = os.path.join(d, "child.out")
+    child = ("j=$(flux submit -t 1m sleep 300); flux job wait-event -t 30 $j start >/dev/null; "
+             "flux update $j duration=1h; echo rc=$?; flux cancel $j")
+    job = inst.flux("submit", "-t", "5m", f"--output={out}", "flux", "start", "sh", "-c",
+                    child, check=True).stdout.strip()
+    inst.flux("job", "wait-event", "-t", "60", job, "clean", check=True)
+    text = open(out).read()
+    assert "scheduler refused expiration update" in text and "rc=1" in text

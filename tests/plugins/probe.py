@@ -89,6 +89,26 @@ def state(p, topic, args, arg):
     if topic == "job.state.sched" and "raise" in w:
         jobtap.raise_exception(p, jobtap.CURRENT_JOB, "probe", 3, "just a warning")
         jobtap.event_post(p, jobtap.CURRENT_JOB, "probe-event", {"x": 1}, y="two")
+    if topic == "job.state.sched" and "perilog-errors" in w:
+        errs = []
+        for fn in (lambda: jobtap.epilog_start(p, "x"),
+                   lambda: jobtap.epilog_finish(p, jobtap.CURRENT_JOB, "x", 0)):
+            try:
+                fn()
+                errs.append(0)
+            except OSError as exc:
+                errs.append(exc.errno)
+        _log(p, "perilog-errors", args, errnos=errs)
+    if topic == "job.state.run" and "perilog2" in w:
+        jobid = int(args["id"])
+        h = jobtap.get_flux(p)
+        for name, delay in (("p1", 0.1), ("p2", 0.3)):
+            jobtap.prolog_start(p, name)
+
+            def fin(h, w_, rev, arg, name=name):
+                jobtap.prolog_finish(p, jobid, name, 0)
+
+            h.timer_watcher_create(delay, fin).start()
     if topic == "job.state.run" and "perilog" in w:
         jobid = int(args["id"])
         jobtap.prolog_start(p, "probe-prolog")
@@ -131,6 +151,11 @@ def simple(p, topic, args, arg):
     return 0
 
 
+def update(p, topic, args, arg):
+    _log(p, topic, args, updates=args["updates"])
+    return 0
+
+
 def conf_update(p, topic, args, arg):
     _log(p, topic, None, has_conf=isinstance(args["conf"], dict))
     if p.conf.get("fail"):
@@ -166,6 +191,7 @@ def flux_plugin_init(p):
     p.add_handler("job.state.*", state)
     p.add_handler("job.event.*", event)
     p.add_handler("job.inactive-add", simple)
+    p.add_handler("job.update", update)
     p.add_handler("job.destroy", simple)
     p.add_handler("conf.update", conf_update)
     p.add_handler("plugin.query", query)
