@@ -71,6 +71,47 @@ class Future:
         return self._done and not self._responses
 
 
+class WaitAllFuture:
+    """A composite future fulfilled once every child future has a response
+    (flux-core's ``flux.future.WaitAllFuture``); children stay reachable as
+    ``.children``."""
+
+    def __init__(self, children: list | None = None) -> None:
+        self.children: list = list(children or [])
+
+    def push(self, child: Any) -> WaitAllFuture:
+        self.children.append(child)
+        return self
+
+    def is_ready(self) -> bool:
+        return all(child.is_ready() for child in self.children)
+
+    def wait_for(self, timeout: float = -1.0) -> WaitAllFuture:
+        for child in self.children:
+            child.wait_for(timeout)
+        return self
+
+    def get(self) -> None:
+        """Wait for every child (errors are raised by each child's own get())."""
+        self.wait_for()
+
+    def then(self, cb: Callable, *args: Any) -> WaitAllFuture:
+        """Call ``cb(self, *args)`` once, when every child has a response."""
+        remaining = [len(self.children)]
+        if not self.children:
+            cb(self, *args)
+            return self
+
+        def child_done(child: Any) -> None:
+            remaining[0] -= 1
+            if remaining[0] == 0:
+                cb(self, *args)
+
+        for child in self.children:
+            child.then(child_done)
+        return self
+
+
 def _errno_str(errnum: int) -> str:
     import os
 

@@ -304,12 +304,23 @@ def test_get_job_and_get_jobinfo(js, h):
 
 
 def test_job_list_ids_future(js, h):
+    from flux.future import WaitAllFuture
+
     fut = JobListIdsFuture()
+    assert isinstance(fut, WaitAllFuture)
     for jobid in (js["run1"], 1, js["held"]):
         fut.push(job_list_id(h, jobid, ["state"]))
     infos = fut.get_jobinfos()
     assert keys(js, infos) == ["run1", "held"]
     assert fut.errors == ["JobID 1 unknown"]
+    # asynchronously: one callback once all have answered
+    fut = JobListIdsFuture()
+    for jobid in (js["run2"], js["dep"]):
+        fut.push(job_list_id(h, jobid, ["state"]))
+    calls = []
+    fut.then(lambda f: calls.append(keys(js, f.get_jobs())))
+    h.reactor_run()
+    assert calls == [["run2", "dep"]] and fut.is_ready()
 
 
 # -- JobInfo fields ------------------------------------------------------------------------
@@ -603,6 +614,22 @@ def test_list_id_waits_for_a_job_not_seen_yet(tmp_path):
         answers.clear()
         list_id(jobid + 1)
         assert len(answers) == 1 and answers[0][6]["job"]["id"] == jobid + 1
+        # ... and an inactive one from its eventlog (exact end time and exception)
+        jm.journal_subs.remove(broker.job_list.journal_cb)
+        gone = jm.submit(jobid + 2, os.getuid(), jobspec, validate_jobspec(jobspec), 16, 0)
+        broker.store.flush()
+        jm.accepted(gone)
+        jm.raise_exception(gone, "cancel", 0, "bye")
+        assert gone.state == 64
+        jm.journal_subs.append(broker.job_list.journal_cb)
+        answers.clear()
+        req = Request(Conn(), "job-list.list-id", 1, 0, os.getuid(), 3,
+                      {"id": jobid + 2, "attrs": ["all"]})
+        broker.dispatch(req)
+        job = answers[0][6]["job"]
+        assert job["state"] == 64 and job["exception_note"] == "bye" and job["result"] == 4
+        assert job["t_inactive"] == gone.eventlog[-1]["timestamp"]
+        assert broker.job_list.inactive.contains(jobid + 2)
         answers.clear()
         list_id(987654321)
         assert answers[0][7] == errno.ENOENT

@@ -226,37 +226,11 @@ class Broker:
 
     # -- life cycle ------------------------------------------------------------------------
     def restore(self) -> None:
-        """Reload every job from the store (restart with a statedir)."""
-        from flux.job.Jobspec import validate_jobspec
-        from flux.modules.job_manager.job import INACTIVE, Job
+        """Reload every job from the store (restart with a statedir); see
+        flux.modules.job_manager.restart."""
+        from flux.modules.job_manager.restart import restore_jobs
 
-        jm = self.job_manager
-        restart: list[Job] = []
-        n = 0
-        for jobid, userid, jobspec_b, R_b, _inactive, entries_b in self.store.load_jobs():
-            jobspec = orjson.loads(jobspec_b)
-            entries = [orjson.loads(e) for e in entries_b]
-            try:
-                info = validate_jobspec(jobspec)
-            except (ValueError, TypeError, KeyError):
-                info = None
-            job = Job(jobid, userid, jobspec, info)
-            jm.restore(job, entries)
-            if job.jobspec is not jobspec:
-                pass
-            if R_b is not None:
-                job.R = orjson.loads(R_b)
-            for cb in jm.journal_subs:
-                for e in job.eventlog:
-                    cb(job, e)
-            n += 1
-            if job.state != INACTIVE:
-                restart.append(job)
-            elif jm.jobtap.has_handlers("job.inactive-add"):
-                jm.jobtap.call("job.inactive-add", job)
-        for job in restart:
-            jm.restart_active(job)
-        self.log(f"restart: {n} jobs reloaded, {len(restart)} active")
+        restore_jobs(self)
 
     async def _serve(self, ready_fd: int | None) -> None:
         if os.path.exists(self.sockpath):

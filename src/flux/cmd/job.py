@@ -7,7 +7,7 @@ import sys
 
 SUBCOMMANDS = [
     "id", "urgency", "cancel", "kill", "raise", "wait", "wait-event", "eventlog",
-    "attach", "info", "status", "last",
+    "attach", "info", "status", "last", "purge",
 ]
 
 

@@ -146,6 +146,12 @@ class Flux:
                     fut._cb(fut, *fut._cb_args)
                     progressed = True
                     if fut._responses and fut._responses[0] is head:
+                        if not fut.streaming:
+                            # fulfilled for good: get() keeps returning it (flux-core)
+                            self._watched.pop(id(fut), None)
+                            if self._stopped:
+                                return 0
+                            break
                         fut._responses.popleft()
                     if self._stopped:
                         return 0

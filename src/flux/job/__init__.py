@@ -1,4 +1,12 @@
-"""flux.job: the job API with flux-core's names and signatures."""
+"""flux.job: the job API with flux-core's names and signatures.
+
+The jobspec classes and the listing API are imported on first use (PEP 562):
+``flux jobs`` and other tools that never build a jobspec start faster.
+"""
+
+import sys
+import types
+from typing import Any
 
 from flux.job.event import (
     EventLogEvent,
@@ -9,7 +17,6 @@ from flux.job.event import (
     event_watch_async,
 )
 from flux.job.JobID import JobID, id_encode, id_parse
-from flux.job.Jobspec import Jobspec, JobspecV1, validate_jobspec
 from flux.job.kill import cancel, cancel_async, kill, kill_async, raise_async, raise_job
 from flux.job.result import result, result_async
 from flux.job.submit import SubmitFuture, submit, submit_async, submit_get_id
@@ -47,15 +54,38 @@ __all__ = [
     "wait_get_status",
 ]
 
+_LAZY = {
+    "Jobspec": "flux.job.Jobspec",
+    "JobspecV1": "flux.job.Jobspec",
+    "validate_jobspec": "flux.job.Jobspec",
+    "JobList": "flux.job.list",
+    "job_list": "flux.job.list",
+    "job_list_inactive": "flux.job.list",
+    "job_list_id": "flux.job.list",
+    "get_job": "flux.job.list",
+    "JobInfo": "flux.job.info",
+}
 
-def __getattr__(name: str):  # lazy access to the listing API
-    if name in ("JobList", "job_list", "job_list_inactive", "job_list_id", "get_job",
-                "JobInfo"):
-        if name == "JobInfo":
-            from flux.job.info import JobInfo
 
-            return JobInfo
-        from flux.job import list as _list
+def __getattr__(name: str) -> Any:
+    modname = _LAZY.get(name)
+    if modname is None:
+        raise AttributeError(f"module 'flux.job' has no attribute '{name}'")
+    import importlib
 
-        return getattr(_list, name)
-    raise AttributeError(name)
+    value = getattr(importlib.import_module(modname), name)
+    globals()[name] = value
+    return value
+
+
+class _Package(types.ModuleType):
+    """Keeps ``flux.job.Jobspec`` the class when the submodule of the same name
+    is imported (as it was when this package imported it eagerly)."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name == "Jobspec" and isinstance(value, types.ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package

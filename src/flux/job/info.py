@@ -151,13 +151,25 @@ def statustoemoji(stateid: int, resultid: int | str) -> str:
     return resulttoemoji(resultid)
 
 
+_USERNAMES: dict[Any, str] = {}
+
+
 def get_username(userid: int) -> str:
+    """User name of ``userid`` (its decimal form if it has none); cached."""
+    name = _USERNAMES.get(userid)
+    if name is not None:
+        return name
     import pwd
 
     try:
-        return pwd.getpwuid(userid).pw_name
+        name = pwd.getpwuid(userid).pw_name
     except (KeyError, TypeError, OverflowError):
-        return str(userid)
+        name = str(userid)
+    try:
+        _USERNAMES[userid] = name
+    except TypeError:  # unhashable
+        pass
+    return name
 
 
 class ExceptionInfo:
@@ -192,6 +204,9 @@ class EmptyObject:
         return format("", spec.rstrip("bcdoxXeEfFgGn%"))
 
 
+_MISSING = object()
+
+
 class AnnotationsInfo:
     """Attribute navigation over an annotations dict.
 
@@ -206,9 +221,8 @@ class AnnotationsInfo:
     def __getattr__(self, attr: str) -> Any:
         if attr.startswith("__") or attr == "annotationsDict":
             raise AttributeError(attr)
-        try:
-            value = self.annotationsDict[attr]
-        except KeyError:
+        value = self.annotationsDict.get(attr, _MISSING)
+        if value is _MISSING:
             return EmptyObject()
         if isinstance(value, dict):
             return AnnotationsInfo(value)
@@ -353,6 +367,18 @@ class InstanceInfo:
         return ""
 
 
+_JOBID_CLASS: Any = None
+
+
+def _jobid_class() -> Any:
+    global _JOBID_CLASS
+    if _JOBID_CLASS is None:
+        from flux.job.JobID import JobID
+
+        _JOBID_CLASS = JobID
+    return _JOBID_CLASS
+
+
 class JobInfo:
     """A job-list job dict with derived fields, for use with output formats."""
 
@@ -399,8 +425,7 @@ class JobInfo:
     )
 
     def __init__(self, info_resp: Mapping[str, Any]):
-        from flux.job.JobID import JobID
-
+        JobID = _jobid_class()  # noqa: N806
         data = dict(self.defaults)
         data.update(info_resp)
         data["id"] = JobID(data["id"])
@@ -408,17 +433,22 @@ class JobInfo:
             data["state_id"] = data.pop("state")
         if "result" in data:
             data["result_id"] = data.pop("result")
+        get = data.get
         data["exception"] = ExceptionInfo(
-            data.get("exception_occurred", ""),
-            data.get("exception_severity", ""),
-            data.get("exception_type", ""),
-            data.get("exception_note", ""),
+            get("exception_occurred", ""),
+            get("exception_severity", ""),
+            get("exception_type", ""),
+            get("exception_note", ""),
         )
-        annotations = AnnotationsInfo(data.get("annotations") or {})
+        annotations = AnnotationsInfo(get("annotations"))
         data["annotations"] = annotations
-        data["sched"] = annotations.sched
-        data["user"] = annotations.user
-        data["dependencies"] = DependencyList(data.get("dependencies") or [])
+        if annotations.annotationsDict:
+            data["sched"] = annotations.sched
+            data["user"] = annotations.user
+        else:
+            data["sched"] = data["user"] = EmptyObject()
+        deps = get("dependencies")
+        data["dependencies"] = DependencyList(deps) if deps else DependencyList(())
         self._data = data
 
     def __getattr__(self, attr: str) -> Any:

@@ -7,6 +7,7 @@ is the user-friendly front end used by ``flux jobs``.
 from __future__ import annotations
 
 import errno
+import gc
 import os
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
@@ -29,6 +30,7 @@ from flux.constants import (
     FLUX_RPC_STREAMING,
     FLUX_USERID_UNKNOWN,
 )
+from flux.future import WaitAllFuture
 from flux.job.info import JobInfo
 
 __all__ = [
@@ -42,6 +44,23 @@ __all__ = [
     "job_list_id",
     "job_list_inactive",
 ]
+
+
+class _GCPaused:
+    """Pause the cyclic garbage collector while building many small objects.
+
+    Tens of thousands of job dicts (and JobInfo objects) would otherwise
+    trigger repeated collections that scan everything built so far; none of
+    these objects form cycles.
+    """
+
+    def __enter__(self) -> None:
+        self.was_enabled = gc.isenabled()
+        gc.disable()
+
+    def __exit__(self, *exc: object) -> None:
+        if self.was_enabled:
+            gc.enable()
 
 
 class _RPCWrapper:
@@ -108,18 +127,20 @@ class JobListRPC(_RPCWrapper):
             return self._jobs
         jobs: list[dict] = []
         first = True
-        while True:
-            try:
-                resp = self._future.get()
-            except OSError as exc:
-                if exc.errno == errno.ENODATA:
+        future = self._future
+        with _GCPaused():
+            while True:
+                try:
+                    resp = future.get()
+                except OSError as exc:
+                    if exc.errno == errno.ENODATA:
+                        break
+                    raise
+                jobs.extend((resp or {}).get("jobs", []))
+                if first and not (resp or {}).get("version"):
                     break
-                raise
-            jobs.extend((resp or {}).get("jobs", []))
-            if first and not (resp or {}).get("version"):
-                break
-            first = False
-            self._future.reset()
+                first = False
+                future.reset()
         self._jobs = jobs
         return jobs
 
@@ -258,43 +279,17 @@ def get_jobinfo(flux_handle: Any, jobid: Any) -> JobInfo | None:
         return None
 
 
-class JobListIdsFuture:
+class JobListIdsFuture(WaitAllFuture):
     """Simulate interface of JobListRPC for listing multiple jobids
     (a "wait all" composite of ``job-list.list-id`` futures)."""
 
     def __init__(self) -> None:
-        self.children: list[JobListIdRPC] = []
+        super().__init__()
         self.errors: list[str] = []
         self._jobs: list[dict] | None = None
 
-    def push(self, child: JobListIdRPC) -> JobListIdsFuture:
-        self.children.append(child)
-        return self
-
-    def is_ready(self) -> bool:
-        return all(child.is_ready() for child in self.children)
-
-    def wait_for(self, timeout: float = -1.0) -> JobListIdsFuture:
-        for child in self.children:
-            waiter = getattr(child, "wait_for", None)
-            if waiter is not None:
-                waiter(timeout)
-        return self
-
-    def then(self, callback: Callable[..., Any], *args: Any) -> JobListIdsFuture:
-        """Call ``callback(self, *args)`` once every child has a response."""
-        remaining = [len(self.children)]
-        if not self.children:
-            callback(self, *args)
-            return self
-
-        def child_done(_child: Any) -> None:
-            remaining[0] -= 1
-            if remaining[0] == 0:
-                callback(self, *args)
-
-        for child in self.children:
-            child.then(child_done)
+    def push(self, child: JobListIdRPC) -> JobListIdsFuture:  # type: ignore[override]
+        super().push(child)
         return self
 
     def get_jobs(self) -> list[dict]:
@@ -466,4 +461,5 @@ class JobList:
         jobs = rpc.get_jobs()
         if hasattr(rpc, "errors"):
             self.errors = rpc.errors
-        return [JobInfo(job) for job in jobs]
+        with _GCPaused():
+            return [JobInfo(job) for job in jobs]

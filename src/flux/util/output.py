@@ -292,6 +292,44 @@ def _getattr_path(obj: Any, path: str) -> Any:
     return obj
 
 
+_Segments = list[tuple[str, "tuple[str, ...] | None", "str | None", str]]
+
+
+def _compile(fmt: str) -> _Segments | None:
+    """Pre-parse ``fmt`` whose fields are all ``0.attr[.attr...]`` into
+    ``(literal, attribute path, conversion, spec)`` segments, or None when
+    it needs the general string.Formatter (nested or indexed fields)."""
+    segments: _Segments = []
+    for text, field, spec, conv in string.Formatter().parse(fmt):
+        if field is None:
+            segments.append((text, None, None, ""))
+            continue
+        spec = spec or ""
+        if "{" in spec or "[" in field:
+            return None
+        parts = field.split(".")
+        if parts[0] != "0" or len(parts) < 2 or not all(parts[1:]):
+            return None
+        segments.append((text, tuple(parts[1:]), conv, spec))
+    return segments
+
+
+def _render(segments: _Segments, obj: Any, formatter: UtilFormatter) -> str:
+    out = []
+    for text, path, conv, spec in segments:
+        if text:
+            out.append(text)
+        if path is None:
+            continue
+        value = obj
+        for part in path:
+            value = getattr(value, part)
+        if conv:
+            value = formatter.convert_field(value, conv)
+        out.append(formatter.format_field(value, spec))
+    return "".join(out)
+
+
 class OutputFormat:
     """A parsed output format for a class of objects.
 
@@ -432,8 +470,15 @@ class OutputFormat:
     # -- formatting -----------------------------------------------------------
     def format(self, obj: Any) -> str:
         """Format one object."""
+        compiled = self.__dict__.get("_compiled")
+        if compiled is None or compiled[0] != self.fmt:
+            compiled = (self.fmt, _compile(self.fmt), self.formatter())
+            self._compiled = compiled
+        segments = compiled[1]
+        if segments is not None:
+            return _render(segments, obj, compiled[2])
         try:
-            return self.formatter().format(self.fmt, obj)
+            return compiled[2].format(self.fmt, obj)
         except KeyError as exc:
             raise KeyError(f"Invalid format field {exc} for {type(obj)}") from None
 
@@ -469,9 +514,15 @@ class OutputFormat:
 
         formatter = self.formatter()
         empty = empty_outputs()
+        for entry in entries:
+            entry["segments"] = _compile(entry["fmt"])
         for item in items:
             for entry in entries:
-                result = formatter.format(entry["fmt"], item)
+                segments = entry["segments"]
+                if segments is not None:
+                    result = _render(segments, item, formatter)
+                else:
+                    result = formatter.format(entry["fmt"], item)
                 width = 0 if result in empty else display_width(result)
                 if width > entry["maxwidth"]:
                     entry["maxwidth"] = width

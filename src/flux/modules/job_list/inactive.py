@@ -24,8 +24,6 @@ import sqlite3
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-import orjson
-
 from flux.constants import FLUX_JOB_STATE_INACTIVE
 
 from .constraint import IndexHints
@@ -74,6 +72,9 @@ CREATE INDEX IF NOT EXISTS {TABLE}_name ON {TABLE} (name, t_inactive, id);
 CREATE INDEX IF NOT EXISTS {TABLE}_queue ON {TABLE} (queue, t_inactive, id);
 CREATE INDEX IF NOT EXISTS {TABLE}_result ON {TABLE} (result, t_inactive, id);
 """
+
+ANALYZE_FIRST = 1000  # rows before the first ANALYZE
+ANALYSIS_LIMIT = 20000  # rows sampled per index by ANALYZE
 
 _INSERT = f"INSERT OR REPLACE INTO {TABLE} VALUES ({','.join('?' * (len(COLUMNS) + 1))})"
 _DELETE = f"DELETE FROM {TABLE} WHERE id=?"
@@ -126,8 +127,19 @@ class InactiveStore:
         self.db.executescript(_SCHEMA)
         self._adds: list[tuple] = []
         self._deletes: list[tuple[int]] = []
-        #: ids added but not yet committed (visible to lookups through _sync)
+        #: stored jobs, those queued for the next commit included
         self._count = self.db.execute(f"SELECT COUNT(*) FROM {TABLE}").fetchone()[0]
+        # index statistics let SQLite pick the most selective index (a name
+        # over a result, say); refreshed (sampled) each time the table doubles
+        self.db.execute(f"PRAGMA analysis_limit={ANALYSIS_LIMIT}")
+        self._next_analyze = max(ANALYZE_FIRST, 2 * self._count)
+        analyzed = self.db.execute(
+            "SELECT 1 FROM sqlite_master WHERE name='sqlite_stat1'"
+        ).fetchone() and self.db.execute(
+            "SELECT 1 FROM sqlite_stat1 WHERE tbl=?", (TABLE,)
+        ).fetchone()
+        if self._count >= ANALYZE_FIRST and not analyzed:
+            self.db.execute(f"ANALYZE {TABLE}")
         if store is not None:
             store.add_writer(self._write)
 
@@ -140,6 +152,9 @@ class InactiveStore:
         if self._deletes:
             db.executemany(_DELETE, self._deletes)
             self._deletes = []
+        if self._count >= self._next_analyze:
+            self._next_analyze = 2 * self._count
+            db.execute(f"ANALYZE {TABLE}")
 
     def _queued(self) -> None:
         if self.store is not None:
@@ -249,10 +264,9 @@ class InactiveStore:
                 params.extend(values)
             for column, op, value in hints.times:
                 if column in _TIME_COLS and op in (">", ">=", "<", "<="):
-                    where.append(f"{column} {op} ?")
+                    # a job lacking the timestamp (0.0) never matches
+                    where.append(f"{column} > 0 AND {column} {op} ?")
                     params.append(value)
-                    if op in ("<", "<=") and column != "t_inactive":
-                        where.append(f"{column} > 0")
         cols = f"{_VIEW_COLS}, data" if views else "data"
         sql = f"SELECT {cols} FROM {TABLE} WHERE {' AND '.join(where)}{_ORDER}"
         cur = self.db.execute(sql, params)
@@ -296,6 +310,3 @@ class InactiveStore:
         self._sync()
         return dict(self.db.execute(f"SELECT id, t_submit FROM {TABLE}"))
 
-
-def decode(data: bytes) -> dict:
-    return orjson.loads(data)

@@ -52,6 +52,7 @@ from .constraint import (
     index_hints,
     legacy_constraint,
 )
+from .inactive import InactiveStore
 from .jobdata import (
     ATTRS,
     JobRecord,
@@ -63,7 +64,6 @@ from .jobdata import (
     job_to_dict,
     merge_annotations,
 )
-from .inactive import InactiveStore
 from .stats import JobStats
 
 __all__ = ["DEFAULT_MAX_COMPARISONS", "JobListService"]
@@ -545,22 +545,45 @@ class JobListService:
         """Forget a job (purged or invalidated).  Returns False if unknown."""
         rec = self.jobs.pop(jobid, None)
         if rec is None:
-            return False
+            return bool(self.purge([jobid]))
         self._need_jobspec.discard(jobid)
         self._unfile(rec)
+        self._index_remove(rec)
         self.stats.remove(rec.queue, rec.state, rec.result)
         rec.state = FLUX_JOB_STATE_NEW  # keep later events for it from refiling
-        waiters = self._id_waiters.pop(jobid, None)
-        for waiter in waiters or ():
-            waiter.msg.respond_error(errno.ENOENT)
+        self._fail_waiters(jobid)
         if self._stats_watchers:
             self._notify_stats()
         return True
 
-    def purge(self, jobids: list[int]) -> None:
-        """Remove inactive jobs purged by the job-manager."""
-        for jobid in jobids:
-            self.remove(jobid)
+    def _fail_waiters(self, jobid: int) -> None:
+        waiters = self._id_waiters.pop(jobid, None)
+        for waiter in waiters or ():
+            waiter.msg.respond_error(errno.ENOENT)
+
+    def purge(self, jobids: Iterable[int]) -> int:
+        """Remove inactive jobs purged by the job-manager; returns how many
+        job-list had (they count as ``inactive_purged`` in the statistics)."""
+        found = self.inactive.remove(jobids)
+        for jobid, queue, result in found:
+            self.stats.remove(queue, _INACTIVE, result)
+            self._fail_waiters(jobid)
+        if found and self._stats_watchers:
+            self._notify_stats()
+        return len(found)
+
+    # -- inactive jobs, for the job-manager's purge ------------------------------------
+    def inactive_count(self) -> int:
+        """Number of inactive jobs."""
+        return len(self.inactive)
+
+    def inactive_oldest(self, limit: int) -> list[tuple[int, float]]:
+        """``(id, t_inactive)`` of the ``limit`` oldest inactive jobs, oldest first."""
+        return self.inactive.oldest(limit)
+
+    def inactive_count_before(self, t: float) -> int:
+        """Number of jobs that became inactive before ``t``."""
+        return self.inactive.count_before(t)
 
     # -- requests -------------------------------------------------------------------
     def _guest_uid(self, msg: Any) -> int | None:
@@ -610,6 +633,7 @@ class JobListService:
         counter = Counter()
         try:
             match, statemask = compile_constraint(constraint, counter)
+            hints = index_hints(constraint)
         except ConstraintError as exc:
             msg.respond_error(errno.EPROTO, f"invalid payload: constraint object invalid: {exc}")
             return
@@ -617,24 +641,19 @@ class JobListService:
         if isinstance(attrlist, str):
             msg.respond_error(errno.EINVAL, attrlist)
             return
+        items = self.iter_jobs(
+            match, statemask, max_entries, float(since), attrlist, self._guest_uid(msg),
+            counter, hints,
+        )
+        responder = _Responder(msg)
         try:
-            jobs = self.query(
-                match, statemask, max_entries, since, attrlist, self._guest_uid(msg), counter
-            )
+            if msg.streaming:
+                # stream as found; an error raised mid-way ends the stream
+                responder.stream(items)
+            else:
+                responder.send_all(list(items))
         except OverflowError:
             msg.respond_error(errno.E2BIG, _EXCESSIVE)
-            return
-        if msg.streaming:
-            first = True
-            for job in jobs:
-                if first:
-                    msg.respond({"jobs": [job], "version": 1})
-                    first = False
-                else:
-                    msg.respond({"jobs": [job]})
-            msg.respond_error(errno.ENODATA)
-        else:
-            msg.respond({"jobs": jobs})
 
     def query(
         self,
@@ -645,36 +664,123 @@ class JobListService:
         attrs: tuple[str, ...],
         userid: int | None = None,
         counter: Counter | None = None,
+        hints: IndexHints | None = None,
     ) -> list[dict]:
-        """Return rendered jobs matching ``match`` in listing order.
+        """Return rendered jobs matching ``match`` in listing order (as dicts).
+
+        Raises:
+            OverflowError: more than ``max_comparisons`` comparisons were made.
+        """
+        return [
+            _decode(item)
+            for item in self.iter_jobs(
+                match, statemask, max_entries, since, attrs, userid, counter, hints
+            )
+        ]
+
+    def iter_jobs(
+        self,
+        match: Any,
+        statemask: int,
+        max_entries: int,
+        since: float,
+        attrs: tuple[str, ...],
+        userid: int | None = None,
+        counter: Counter | None = None,
+        hints: IndexHints | None = None,
+    ) -> Iterator[Any]:
+        """Yield rendered jobs in listing order: dicts, or bytes (an encoded
+        dict) for stored inactive jobs.  ``max_entries`` 0 means no limit.
 
         Raises:
             OverflowError: more than ``max_comparisons`` comparisons were made.
         """
         limit = self.max_comparisons
-        out: list[dict] = []
+        if counter is None:
+            counter = Counter()
+        if hints is None:
+            hints = IndexHints()
+            hints.exact = False
+        count = 0
+        if statemask & (_PENDING | _RUNNING):
+            for rec in self._active(statemask, hints, userid):
+                if match(rec):
+                    yield job_to_dict(rec, attrs)
+                    count += 1
+                    if count == max_entries:
+                        return
+                if limit and counter.count > limit:
+                    raise OverflowError(_EXCESSIVE)
+        if not statemask & _INACTIVE:
+            return
+        all_attrs = attrs == ATTRS
+        if hints.exact:
+            # the SQL search is the whole constraint: no per-job test
+            for data in self.inactive.query(since, hints, userid, views=False):
+                yield data if all_attrs else _pick(data, attrs)
+                count += 1
+                if count == max_entries:
+                    return
+            return
+        for view in self.inactive.query(since, hints, userid, views=True):
+            if match(view):
+                yield view.data if all_attrs else _pick(view.data, attrs)
+                count += 1
+                if count == max_entries:
+                    return
+            if limit and counter.count > limit:
+                raise OverflowError(_EXCESSIVE)
+
+    def _active(self, statemask: int, hints: IndexHints, userid: int | None) -> Iterator[Any]:
+        """Active records that may match, in listing order."""
         lists = []
         if statemask & _PENDING:
             lists.append(self.pending)
         if statemask & _RUNNING:
             lists.append(self.running)
-        if statemask & _INACTIVE:
-            lists.append(self.inactive)
-        for lst in lists:
-            inactive = lst is self.inactive
-            for entry in lst:
-                rec = entry[2]
-                if inactive and rec.t_inactive <= since:
-                    break
-                if userid is not None and rec.userid != userid:
+        total = sum(len(lst) for lst in lists)
+        candidates = self._candidates(hints, userid)
+        if candidates is not None and len(candidates) * 8 < total:
+            chosen = []
+            for rec in candidates:
+                key = rec.key
+                if key is None:
                     continue
-                if match(rec):
-                    out.append(job_to_dict(rec, attrs))
-                    if len(out) == max_entries:
-                        return out
-                if limit and counter is not None and counter.count > limit:
-                    raise OverflowError(_EXCESSIVE)
-        return out
+                if rec.state & _PENDING:
+                    if statemask & _PENDING:
+                        chosen.append((0, key[0], key[1], rec))
+                elif statemask & _RUNNING:
+                    chosen.append((1, key[0], key[1], rec))
+            chosen.sort(key=lambda entry: entry[:3])
+            for entry in chosen:
+                yield entry[3]
+            return
+        for lst in lists:
+            if userid is None:
+                for entry in lst:
+                    yield entry[2]
+            else:
+                for entry in lst:
+                    rec = entry[2]
+                    if rec.userid == userid:
+                        yield rec
+
+    def _candidates(self, hints: IndexHints, userid: int | None) -> list[JobRecord] | None:
+        """The active records of the narrowest index the request allows (None: no index)."""
+        best: list[JobRecord] | None = None
+        choices = [("userid", hints.userids), ("name", hints.names), ("queue", hints.queues)]
+        if userid is not None:
+            choices.append(("userid", {userid}))
+        for field, values in choices:
+            if values is None:
+                continue
+            index = self._by[field]
+            found = [rec for value in values for rec in index.get(value, ())]
+            if best is None or len(found) < len(best):
+                best = found
+        if best is not None and userid is not None:
+            best = [rec for rec in best if rec.userid == userid]
+        return best
 
     def _h_list_id(self, msg: Any) -> None:
         if self._defer(self._h_list_id, msg):
@@ -705,14 +811,47 @@ class JobListService:
             return
         rec = self.jobs.get(jobid)
         if rec is None:
+            view = self.inactive.get(jobid)
+            if view is not None:
+                self._answer_inactive(msg, view, attrlist)
+                return
             job = self._lookup_job_manager(jobid)
             if job is None:
                 msg.respond_error(errno.ENOENT)
                 return
-            rec = self.adopt(job)
+            rec = self._index_unseen(job)
+            if rec is None:
+                view = self.inactive.get(jobid)
+                if view is None:
+                    msg.respond_error(errno.ENOENT)
+                else:
+                    self._answer_inactive(msg, view, attrlist)
+                return
         waiter = _IdWaiter(msg, attrlist, state)
         if not self._try_answer(rec, waiter):
             self._id_waiters.setdefault(jobid, []).append(waiter)
+
+    def _index_unseen(self, job: Any) -> JobRecord | None:
+        """Index a job the journal has not shown us, from its eventlog when it
+        has one (exact timestamps), else from its current fields.  Returns its
+        active record, or None if it went straight to the inactive store."""
+        eventlog = getattr(job, "eventlog", None)
+        if isinstance(eventlog, list) and eventlog and eventlog[0].get("name") == "submit":
+            for entry in list(eventlog):
+                self.journal_cb(job, entry)
+            return self.jobs.get(job.id)
+        rec = self.adopt(job)
+        return rec if rec.state != _INACTIVE else None
+
+    def _answer_inactive(self, msg: Any, view: Any, attrs: tuple[str, ...]) -> None:
+        uid = self._guest_uid(msg)
+        if uid is not None and view.userid != uid:
+            msg.respond_error(errno.ENOENT)
+            return
+        job = orjson.loads(view.data)
+        if attrs != ATTRS:
+            job = {key: value for key, value in job.items() if key == "id" or key in attrs}
+        msg.respond({"job": job})
 
     def _try_answer(self, rec: JobRecord, waiter: _IdWaiter) -> bool:
         if rec.state == FLUX_JOB_STATE_NEW:
@@ -737,24 +876,24 @@ class JobListService:
             del self._id_waiters[rec.id]
 
     def _lookup_job_manager(self, jobid: int) -> Any:
-        """Find a job the job-manager knows but the journal has not shown us."""
+        """Find a job the job-manager knows but the journal has not shown us:
+        an active job, or one it rebuilds from the store."""
         jm = getattr(self.broker, "job_manager", None)
         if jm is None:
             return None
-        jobs = getattr(jm, "jobs", None)
-        if isinstance(jobs, Mapping):
-            job = jobs.get(jobid)
+        active = getattr(jm, "active", None)
+        if isinstance(active, Mapping):
+            job = active.get(jobid)
             if job is not None:
                 return job
-        for name in ("lookup_job", "get_job", "lookup"):
-            func = getattr(jm, name, None)
-            if callable(func):
-                try:
-                    job = func(jobid)
-                except (KeyError, LookupError, OSError, ValueError, TypeError):
-                    job = None
-                if job is not None and getattr(job, "id", None) == jobid:
-                    return job
+        lookup = getattr(jm, "lookup_any", None)
+        if callable(lookup):
+            try:
+                job = lookup(jobid)
+            except (KeyError, LookupError, OSError, ValueError, TypeError):
+                job = None
+            if job is not None and getattr(job, "id", None) == jobid:
+                return job
         return None
 
     def _h_list_attrs(self, msg: Any) -> None:

@@ -69,6 +69,16 @@ class JobStats:
             if rslot is not None:
                 counts[rslot] += 1
 
+    def add_inactive(self, queue: str | None, result: int, count: int) -> None:
+        """Account ``count`` inactive jobs loaded from the store."""
+        rslot = _RESULT_SLOT.get(result)
+        for counts in (self.all, self._queue(queue) if queue is not None else None):
+            if counts is None:
+                continue
+            counts[_INACTIVE_SLOT] += count
+            if rslot is not None:
+                counts[rslot] += count
+
     def move_queue(self, old: str | None, new: str | None, state: int, result: int = 0) -> None:
         """A job in ``state`` changed queue."""
         slot = _STATE_SLOT.get(state)

@@ -81,6 +81,9 @@ class JobManager:
         from flux.modules.job_manager.queues import QueueManager
 
         self.queues = QueueManager(self)  # RFC 33 queue state; see queues.py
+        from flux.modules.job_manager.purge import Purge
+
+        self.purge = Purge(self)  # inactive job purge (RPCs and [job-manager] limits)
 
     # -- plumbing ----------------------------------------------------------------
     def log(self, msg: str) -> None:

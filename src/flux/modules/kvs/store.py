@@ -66,6 +66,9 @@ class Store:
         self._after: list[Callable[[], None]] = []
         self._scheduled = False
         self.commits = 0
+        # other services' tables: writers run inside each commit (see add_writer)
+        self._writers: list[Callable[[sqlite3.Connection], None]] = []
+        self._touched = False
 
     # -- queued writes -----------------------------------------------------
     def _dirty(self) -> None:
@@ -102,6 +105,16 @@ class Store:
         self._kv.append((key, orjson.dumps(value)))
         self._dirty()
 
+    def add_writer(self, fn: Callable[[sqlite3.Connection], None]) -> None:
+        """Register ``fn(db)``, run inside every commit after the built-in writes
+        (a service writing its own table in the same group commit)."""
+        self._writers.append(fn)
+
+    def touch(self) -> None:
+        """A writer has queued rows: commit them on this tick."""
+        self._touched = True
+        self._dirty()
+
     def after_commit(self, cb: Callable[[], None]) -> None:
         """Run ``cb`` once everything queued so far is committed."""
         self._after.append(cb)
@@ -111,7 +124,8 @@ class Store:
         self._scheduled = False
         db = self.db
         if self._jobs or self._events or self._output or self._R or self._kv or self._inactive \
-                or self._deleted:
+                or self._deleted or self._touched:
+            self._touched = False
             db.execute("BEGIN")
             try:
                 if self._jobs:
@@ -136,6 +150,8 @@ class Store:
                     for table in ("jobs", "events", "output"):
                         db.executemany(f"DELETE FROM {table} WHERE id=?", self._deleted)
                     self._deleted = []
+                for writer in self._writers:
+                    writer(db)
                 db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")
@@ -152,8 +168,9 @@ class Store:
         return default if row is None else orjson.loads(row[0])
 
     def max_jobid(self) -> int:
+        """The highest job id ever stored (purged jobs included)."""
         row = self.db.execute("SELECT MAX(id) FROM jobs").fetchone()
-        return row[0] or 0
+        return max(row[0] or 0, self.kv_get("job-manager.purged-max-jobid", 0))
 
     def load_jobs(self) -> Iterator[tuple[int, int, bytes, bytes | None, int, list[bytes]]]:
         """Yield (id, userid, jobspec, R, inactive, [event entries]) in id order."""

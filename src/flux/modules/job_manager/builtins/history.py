@@ -21,6 +21,16 @@ def _add(p: Any, topic: str, args: Any, hist: dict) -> int:
     return 0
 
 
+def _remove(p: Any, topic: str, args: Any, hist: dict) -> int:
+    """A purged job leaves its user's history."""
+    lst = hist.get(args["userid"])
+    if lst is not None:
+        lst.discard((-float(args["t_submit"]), -int(args["id"])))
+        if not lst:
+            del hist[args["userid"]]
+    return 0
+
+
 def _parse_slice(text: str) -> slice:
     t = text.strip()
     if t.startswith("[") and t.endswith("]"):
@@ -53,5 +63,6 @@ def flux_plugin_init(p: Any) -> int:
     hist: dict[int, Any] = {}
     p.add_handler("job.new", _add, hist)
     p.add_handler("job.inactive-add", _add, hist)
+    p.add_handler("job.inactive-remove", _remove, hist)
     jobtap.service_register_ex(p, "get", _get, FLUX_ROLE_USER, hist)
     return 0
