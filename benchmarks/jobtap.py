@@ -35,8 +35,11 @@ def main() -> int:
     for c in configs:
         med = statistics.median(rates[c])
         runs = ", ".join(f"{r:.0f}" for r in rates[c])
-        print(f"plugins={c:<3} median {med:7.0f} jobs/s  cost vs none {100 * (1 - med / base):5.1f}%"
-              f"  (runs: {runs})", flush=True)
+        print(
+            f"plugins={c:<3} median {med:7.0f} jobs/s  cost vs none {100 * (1 - med / base):5.1f}%"
+            f"  (runs: {runs})",
+            flush=True,
+        )
     return 0
 
 

@@ -48,8 +48,19 @@ def start_broker(top: str, R: dict, env: dict) -> tuple[subprocess.Popen, str, f
     rfd, wfd = os.pipe()
     t0 = time.perf_counter()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "flux.broker", "--rundir", rundir, "--statedir", statedir,
-         "--config-path", conf, "--ready-fd", str(wfd)],
+        [
+            sys.executable,
+            "-m",
+            "flux.broker",
+            "--rundir",
+            rundir,
+            "--statedir",
+            statedir,
+            "--config-path",
+            conf,
+            "--ready-fd",
+            str(wfd),
+        ],
         pass_fds=(wfd,),
         env=env,
     )
@@ -153,22 +164,33 @@ def main() -> int:
         rss1 = rss_kb(proc.pid)
         submit(h, n_pending, 0)
         t_build = time.perf_counter() - t0
-        print(f"built {args.jobs + 200} jobs ({n_inactive + 200} inactive, {n_pending} pending) "
-              f"in {t_build:.1f} s ({n_inactive / t_inactive:.0f} jobs/s to inactive)", flush=True)
+        print(
+            f"built {args.jobs + 200} jobs ({n_inactive + 200} inactive, {n_pending} pending) "
+            f"in {t_build:.1f} s ({n_inactive / t_inactive:.0f} jobs/s to inactive)",
+            flush=True,
+        )
         per_job = (rss1 - rss0) * 1024 / n_inactive
-        print(f"broker RSS: {rss0 / 1024:.1f} MB before, {rss1 / 1024:.1f} MB after "
-              f"{n_inactive} inactive jobs: {per_job:.0f} bytes per inactive job", flush=True)
+        print(
+            f"broker RSS: {rss0 / 1024:.1f} MB before, {rss1 / 1024:.1f} MB after "
+            f"{n_inactive} inactive jobs: {per_job:.0f} bytes per inactive job",
+            flush=True,
+        )
 
         def flux_jobs() -> None:
-            p = subprocess.run([sys.executable, "-m", "flux", "jobs", "-a", "-c", "1000"],
-                               env=env, capture_output=True)
+            p = subprocess.run(
+                [sys.executable, "-m", "flux", "jobs", "-a", "-c", "1000"],
+                env=env,
+                capture_output=True,
+            )
             assert p.returncode == 0, p.stderr
             assert p.stdout.count(b"\n") == 1001, p.stdout[-200:]
 
         flux_jobs()  # fills the bytecode cache
         med, runs = timeit(flux_jobs, args.repeat)
-        print(f"flux jobs -a -c 1000: median {med * 1e3:.0f} ms  (runs: {fmt_runs(runs)} ms)",
-              flush=True)
+        print(
+            f"flux jobs -a -c 1000: median {med * 1e3:.0f} ms  (runs: {fmt_runs(runs)} ms)",
+            flush=True,
+        )
 
         total = args.jobs + 200
 
@@ -177,18 +199,27 @@ def main() -> int:
             assert len(jobs) == total, len(jobs)
 
         med, runs = timeit(all_jobs, max(3, args.repeat // 2))
-        print(f"JobList(h, max_entries=0).jobs() [{total} jobs]: median {med:.2f} s  "
-              f"(runs: {fmt_runs(runs, 1)} s)", flush=True)
+        print(
+            f"JobList(h, max_entries=0).jobs() [{total} jobs]: median {med:.2f} s  "
+            f"(runs: {fmt_runs(runs, 1)} s)",
+            flush=True,
+        )
 
-        t_mid = JobList(h, max_entries=n_inactive // 2, filters=["inactive"],
-                        attrs=["t_inactive"]).jobs()[-1].t_inactive
+        t_mid = (
+            JobList(h, max_entries=n_inactive // 2, filters=["inactive"], attrs=["t_inactive"])
+            .jobs()[-1]
+            .t_inactive
+        )
         queries = {
-            'JobList(h, name="bench-7", max_entries=100)':
-                lambda: JobList(h, name="bench-7", max_entries=100).jobs(),
-            'JobList(h, filters=["completed"], name="bench-3", max_entries=100)':
-                lambda: JobList(h, filters=["completed"], name="bench-3", max_entries=100).jobs(),
-            "JobList(h, filters=['inactive'], since=<median t_inactive>, max_entries=100)":
-                lambda: JobList(h, filters=["inactive"], since=t_mid, max_entries=100).jobs(),
+            'JobList(h, name="bench-7", max_entries=100)': lambda: JobList(
+                h, name="bench-7", max_entries=100
+            ).jobs(),
+            'JobList(h, filters=["completed"], name="bench-3", max_entries=100)': lambda: JobList(
+                h, filters=["completed"], name="bench-3", max_entries=100
+            ).jobs(),
+            "JobList(h, filters=['inactive'], since=<median t_inactive>, max_entries=100)": lambda: (
+                JobList(h, filters=["inactive"], since=t_mid, max_entries=100).jobs()
+            ),
         }
         for label, q in queries.items():
             assert len(q()) == 100
@@ -202,8 +233,11 @@ def main() -> int:
         def restart() -> None:
             nonlocal proc
             proc, uri2, t_ready = start_broker(top, R, env)
-            p = subprocess.run([sys.executable, "-m", "flux", "jobs", "-a", "-n", "-c", "10"],
-                               env=dict(env, FLUX_URI=uri2), capture_output=True)
+            p = subprocess.run(
+                [sys.executable, "-m", "flux", "jobs", "-a", "-n", "-c", "10"],
+                env=dict(env, FLUX_URI=uri2),
+                capture_output=True,
+            )
             assert p.returncode == 0
             restart.ready.append(t_ready)  # type: ignore[attr-defined]
             stop_broker(proc)
@@ -211,9 +245,11 @@ def main() -> int:
 
         restart.ready = []  # type: ignore[attr-defined]
         med, runs = timeit(restart, 3)
-        print(f"restart on the statedir (broker ready, then flux jobs -a -c 10): median "
-              f"{med:.2f} s (broker ready after {statistics.median(restart.ready):.2f} s)",
-              flush=True)
+        print(
+            f"restart on the statedir (broker ready, then flux jobs -a -c 10): median "
+            f"{med:.2f} s (broker ready after {statistics.median(restart.ready):.2f} s)",
+            flush=True,
+        )
     finally:
         if proc is not None:
             stop_broker(proc)

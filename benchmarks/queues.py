@@ -92,8 +92,10 @@ def run(n: int, R: dict, config: str, queues: bool) -> dict:
         batch = 500
         futs = []
         for i in range(0, n, batch):
-            reqs = [("job-ingest.submit", payloads[(i + k) % len(payloads)])
-                    for k in range(min(batch, n - i))]
+            reqs = [
+                ("job-ingest.submit", payloads[(i + k) % len(payloads)])
+                for k in range(min(batch, n - i))
+            ]
             futs.extend(h.request_many(reqs))
         for f in futs:
             f.get()
@@ -105,9 +107,12 @@ def run(n: int, R: dict, config: str, queues: bool) -> dict:
             time.sleep(0.005)
         elapsed = time.perf_counter() - t0
         cpu = cpu_s(proc.pid) - cpu0
-        return {"submit_per_s": n / t_submit, "jobs_per_s": n / elapsed,
-                "cpu_us_per_job": cpu / n * 1e6,
-                "rss_mb": rss_kb(proc.pid) / 1024}
+        return {
+            "submit_per_s": n / t_submit,
+            "jobs_per_s": n / elapsed,
+            "cpu_us_per_job": cpu / n * 1e6,
+            "rss_mb": rss_kb(proc.pid) / 1024,
+        }
     finally:
         proc.terminate()
         proc.wait()
@@ -120,8 +125,11 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--nodes", type=int, default=64)
     ap.add_argument("--cores", type=int, default=32)
-    ap.add_argument("--requires", action="store_true",
-                    help="also run with requires=[qN] on each queue (disjoint node sets)")
+    ap.add_argument(
+        "--requires",
+        action="store_true",
+        help="also run with requires=[qN] on each queue (disjoint node sets)",
+    )
     args = ap.parse_args()
     from flux.resource.Rv1 import encode
 
@@ -129,8 +137,7 @@ def main() -> int:
     R = encode(hosts=f"node[0-{nodes - 1}]", cores=f"0-{args.cores - 1}")
     per = nodes // NQUEUES
     props = [f"q{i}:{i * per}-{(i + 1) * per - 1}" for i in range(NQUEUES)]
-    R_props = encode(hosts=f"node[0-{nodes - 1}]", cores=f"0-{args.cores - 1}",
-                     properties=props)
+    R_props = encode(hosts=f"node[0-{nodes - 1}]", cores=f"0-{args.cores - 1}", properties=props)
     configs = [("none", R, "", False), ("queues", R, queue_config(False), True)]
     if args.requires:
         configs.append(("requires", R_props, queue_config(True), True))
@@ -143,17 +150,19 @@ def main() -> int:
         for name, res in results.items()
     }
     ref = med["none"]
-    print(f"{args.jobs} jobs, test mode, {nodes}x{args.cores} cores, "
-          f"median of {args.repeat} runs")
+    print(f"{args.jobs} jobs, test mode, {nodes}x{args.cores} cores, median of {args.repeat} runs")
     for name, m in med.items():
         ds = 100.0 * (m["submit_per_s"] / ref["submit_per_s"] - 1.0)
         dj = 100.0 * (m["jobs_per_s"] / ref["jobs_per_s"] - 1.0)
         dc = 100.0 * (m["cpu_us_per_job"] / ref["cpu_us_per_job"] - 1.0)
         runs = ", ".join(f"{x['jobs_per_s']:.0f}" for x in results[name])
-        print(f"{name:>9}: submit {m['submit_per_s']:6.0f}/s ({ds:+5.1f}%)  "
-              f"whole life {m['jobs_per_s']:6.0f} jobs/s ({dj:+5.1f}%)  "
-              f"broker CPU {m['cpu_us_per_job']:4.0f} us/job ({dc:+5.1f}%)  "
-              f"RSS {m['rss_mb']:.1f} MB  (runs: {runs})", flush=True)
+        print(
+            f"{name:>9}: submit {m['submit_per_s']:6.0f}/s ({ds:+5.1f}%)  "
+            f"whole life {m['jobs_per_s']:6.0f} jobs/s ({dj:+5.1f}%)  "
+            f"broker CPU {m['cpu_us_per_job']:4.0f} us/job ({dc:+5.1f}%)  "
+            f"RSS {m['rss_mb']:.1f} MB  (runs: {runs})",
+            flush=True,
+        )
     return 0
 
 

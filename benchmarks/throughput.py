@@ -37,8 +37,17 @@ def start_broker(R: dict | None, config: str = "") -> tuple[subprocess.Popen, st
     os.makedirs(rundir)
     rfd, wfd = os.pipe()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "flux.broker", "--rundir", rundir, "--config-path", conf,
-         "--ready-fd", str(wfd)],
+        [
+            sys.executable,
+            "-m",
+            "flux.broker",
+            "--rundir",
+            rundir,
+            "--config-path",
+            conf,
+            "--ready-fd",
+            str(wfd),
+        ],
         pass_fds=(wfd,),
     )
     os.close(wfd)
@@ -85,8 +94,7 @@ def run(n: int, real: bool, R: dict | None, plugins: int = 0, config: str = "") 
         batch = 500
         futs = []
         for i in range(0, n, batch):
-            futs.extend(h.request_many([("job-ingest.submit", payload)] *
-                                       min(batch, n - i)))
+            futs.extend(h.request_many([("job-ingest.submit", payload)] * min(batch, n - i)))
         for f in futs:
             f.get()
         t_submit = time.perf_counter() - t0
@@ -114,8 +122,9 @@ def run(n: int, real: bool, R: dict | None, plugins: int = 0, config: str = "") 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("-n", "--jobs", type=int, action="append",
-                    help="job counts to run (default 1000 and 10000)")
+    ap.add_argument(
+        "-n", "--jobs", type=int, action="append", help="job counts to run (default 1000 and 10000)"
+    )
     ap.add_argument("--real", action="store_true", help="run real `true` processes")
     ap.add_argument("--plugins", type=int, default=0, help="no-op jobtap plugins on job.*")
     ap.add_argument("--repeat", type=int, default=3, help="runs per count; median is printed")
@@ -124,8 +133,11 @@ def main() -> int:
     args = ap.parse_args()
     from flux.resource.Rv1 import encode
 
-    R = None if args.real else encode(hosts=f"node[0-{args.nodes - 1}]",
-                                       cores=f"0-{args.cores - 1}")
+    R = (
+        None
+        if args.real
+        else encode(hosts=f"node[0-{args.nodes - 1}]", cores=f"0-{args.cores - 1}")
+    )
     counts = args.jobs or [1000, 10000]
     for n in counts:
         results = [run(n, args.real, R, args.plugins) for _ in range(args.repeat)]

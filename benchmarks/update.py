@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Latency of one ``flux update`` (Python RPC and CLI end to end) vs pending jobs.
 
-    python benchmarks/update.py                 # 1,000 and 100,000 pending jobs
-    python benchmarks/update.py -n 100000 --rpc 500 --cli 20
+python benchmarks/update.py                 # 1,000 and 100,000 pending jobs
+python benchmarks/update.py -n 100000 --rpc 500 --cli 20
 """
 
 from __future__ import annotations
@@ -43,20 +43,27 @@ def measure(n: int, rpc_count: int, cli_count: int) -> dict:
         for i in range(rpc_count):
             jobid = rng.choice(ids)
             t0 = time.perf_counter()
-            h.rpc("job-manager.update",
-                  {"id": jobid, "updates": {"attributes.system.duration": 60.0 + i}}).get()
+            h.rpc(
+                "job-manager.update",
+                {"id": jobid, "updates": {"attributes.system.duration": 60.0 + i}},
+            ).get()
             lat.append(time.perf_counter() - t0)
         env = dict(os.environ, FLUX_URI=uri)
         cli = []
         for i in range(cli_count):
             jobid = JobID(rng.choice(ids)).f58
             t0 = time.perf_counter()
-            subprocess.run([sys.executable, "-m", "flux", "update", jobid, f"duration={90 + i}"],
-                           env=env, check=True)
+            subprocess.run(
+                [sys.executable, "-m", "flux", "update", jobid, f"duration={90 + i}"],
+                env=env,
+                check=True,
+            )
             cli.append(time.perf_counter() - t0)
-        return {"rpc_ms": 1000 * statistics.median(lat),
-                "rpc_p90_ms": 1000 * sorted(lat)[int(0.9 * len(lat))],
-                "cli_ms": 1000 * statistics.median(cli) if cli else 0.0}
+        return {
+            "rpc_ms": 1000 * statistics.median(lat),
+            "rpc_p90_ms": 1000 * sorted(lat)[int(0.9 * len(lat))],
+            "cli_ms": 1000 * statistics.median(cli) if cli else 0.0,
+        }
     finally:
         proc.terminate()
         proc.wait()
@@ -71,9 +78,11 @@ def main() -> int:
     args = ap.parse_args()
     for n in args.jobs or [1000, 100000]:
         r = measure(n, args.rpc, args.cli)
-        print(f"pending jobs={n:<7} update RPC median {r['rpc_ms']:.2f} ms "
-              f"(p90 {r['rpc_p90_ms']:.2f} ms)  CLI end to end median {r['cli_ms']:.0f} ms",
-              flush=True)
+        print(
+            f"pending jobs={n:<7} update RPC median {r['rpc_ms']:.2f} ms "
+            f"(p90 {r['rpc_p90_ms']:.2f} ms)  CLI end to end median {r['cli_ms']:.0f} ms",
+            flush=True,
+        )
     return 0
 
 

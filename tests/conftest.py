@@ -39,8 +39,9 @@ def write_toml(path: str, text: str) -> None:
 class Instance:
     """A broker in a private run directory (world-traversable, so a guest can connect)."""
 
-    def __init__(self, config: str | None = None, statedir: str | None = None,
-                 R: dict | None = None):
+    def __init__(
+        self, config: str | None = None, statedir: str | None = None, R: dict | None = None
+    ):
         self.top = tempfile.mkdtemp(prefix="flux-test-", dir="/tmp")
         os.chmod(self.top, 0o755)
         self.rundir = os.path.join(self.top, "run")
@@ -63,12 +64,22 @@ class Instance:
 
     def start(self) -> Instance:
         rfd, wfd = os.pipe()
-        cmd = [sys.executable, "-m", "flux.broker", "--rundir", self.rundir,
-               "--config-path", self.confdir, "--ready-fd", str(wfd)]
+        cmd = [
+            sys.executable,
+            "-m",
+            "flux.broker",
+            "--rundir",
+            self.rundir,
+            "--config-path",
+            self.confdir,
+            "--ready-fd",
+            str(wfd),
+        ]
         if self.statedir:
             cmd += ["--statedir", self.statedir]
-        self.proc = subprocess.Popen(cmd, pass_fds=(wfd,), stderr=subprocess.PIPE,
-                                     start_new_session=True)
+        self.proc = subprocess.Popen(
+            cmd, pass_fds=(wfd,), stderr=subprocess.PIPE, start_new_session=True
+        )
         os.close(wfd)
         with os.fdopen(rfd, "rb") as r:
             line = r.readline()
@@ -85,14 +96,27 @@ class Instance:
         env["FLUX_F58_FORCE_ASCII"] = "1"
         return env
 
-    def flux(self, *args: str, input: str | None = None, timeout: float = 120,
-             check: bool = False, env: dict | None = None,
-             cwd: str | None = None) -> subprocess.CompletedProcess:
+    def flux(
+        self,
+        *args: str,
+        input: str | None = None,
+        timeout: float = 120,
+        check: bool = False,
+        env: dict | None = None,
+        cwd: str | None = None,
+    ) -> subprocess.CompletedProcess:
         e = self.env
         if env:
             e.update(env)
-        p = subprocess.run([sys.executable, "-m", "flux", *args], input=input, env=e,
-                           capture_output=True, text=True, timeout=timeout, cwd=cwd)
+        p = subprocess.run(
+            [sys.executable, "-m", "flux", *args],
+            input=input,
+            env=e,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            cwd=cwd,
+        )
         if check and p.returncode != 0:
             raise AssertionError(f"flux {' '.join(args)} failed ({p.returncode}): {p.stderr}")
         return p
@@ -127,8 +151,12 @@ class Instance:
 def make_instance():
     made: list[Instance] = []
 
-    def make(config: str | None = None, statedir: str | None = None, R: dict | None = None,
-             start: bool = True) -> Instance:
+    def make(
+        config: str | None = None,
+        statedir: str | None = None,
+        R: dict | None = None,
+        start: bool = True,
+    ) -> Instance:
         inst = Instance(config, statedir, R)
         made.append(inst)
         return inst.start() if start else inst
@@ -144,7 +172,7 @@ def instance():
     from flux.resource.Rv1 import encode
 
     R = encode(hosts="node[0-3]", cores="0-3")
-    inst = Instance('[access]\nallow-guest-user = true\n', R=R).start()
+    inst = Instance("[access]\nallow-guest-user = true\n", R=R).start()
     yield inst
     inst.cleanup()
 

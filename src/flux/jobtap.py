@@ -214,8 +214,9 @@ def _check_updates(job: Any, updates: dict) -> None:
     if job.state in (_RUN, _CLEANUP, _INACTIVE) or job.readonly:
         raise OSError(errno.EINVAL, "jobspec cannot be updated in the job's current state")
     for key in updates:
-        if not any(key == k or key.startswith(k + ".") for k in ("attributes", "resources",
-                                                                   "tasks")):
+        if not any(
+            key == k or key.startswith(k + ".") for k in ("attributes", "resources", "tasks")
+        ):
             raise OSError(errno.EINVAL, f"invalid jobspec key {key}")
 
 
@@ -290,8 +291,7 @@ def job_result_info(p: Any, jobid: int) -> dict:
     if job.state in (_CLEANUP, _INACTIVE) and job.end_event is not None:
         result = get_job_result(p, job.id)
     fatal = any(
-        e["name"] == "exception" and e.get("context", {}).get("severity") == 0
-        for e in job.eventlog
+        e["name"] == "exception" and e.get("context", {}).get("severity") == 0 for e in job.eventlog
     )
     return {
         "id": job.id,
@@ -367,15 +367,21 @@ class BrokerHandle:
     def log(self, msg: str) -> None:
         self._broker.log(msg)
 
-    def timer_watcher_create(self, after: float, cb: Callable, repeat: float = 0.0,
-                             args: Any = None) -> _Timer:
+    def timer_watcher_create(
+        self, after: float, cb: Callable, repeat: float = 0.0, args: Any = None
+    ) -> _Timer:
         return _Timer(self._broker.loop, after, cb, repeat, args, self)
 
     def time(self) -> float:
         return time.time()
 
-    def spawn(self, argv: list[str], callback: Callable[[int], None],
-              env: dict | None = None, cwd: str | None = None) -> int:
+    def spawn(
+        self,
+        argv: list[str],
+        callback: Callable[[int], None],
+        env: dict | None = None,
+        cwd: str | None = None,
+    ) -> int:
         """Start a process without blocking the broker; ``callback(exit_code)`` runs when it
         exits (128+N if killed by signal N, 127 if it could not start). Returns its pid."""
         import os
@@ -383,8 +389,9 @@ class BrokerHandle:
 
         loop = self._broker.loop
         try:
-            proc = subprocess.Popen(argv, env=env, cwd=cwd, stdin=subprocess.DEVNULL,
-                                    start_new_session=True)
+            proc = subprocess.Popen(
+                argv, env=env, cwd=cwd, stdin=subprocess.DEVNULL, start_new_session=True
+            )
         except OSError:
             loop.call_soon(callback, 127)
             return -1
@@ -405,10 +412,17 @@ class BrokerHandle:
 
 
 class _Timer:
-    def __init__(self, loop: Any, after: float, cb: Callable, repeat: float, args: Any,
-                 h: BrokerHandle):
+    def __init__(
+        self, loop: Any, after: float, cb: Callable, repeat: float, args: Any, h: BrokerHandle
+    ):
         self.loop, self.after, self.cb, self.repeat, self.args, self.h = (
-            loop, after, cb, repeat, args, h)
+            loop,
+            after,
+            cb,
+            repeat,
+            args,
+            h,
+        )
         self._handle: Any = None
 
     def start(self) -> _Timer:

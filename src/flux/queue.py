@@ -95,8 +95,9 @@ class QueueInfo:
             share of the instance resources.
     """
 
-    def __init__(self, name: str, pol: Any, status: dict, is_default: bool,
-                 resources: dict[str, Any]):
+    def __init__(
+        self, name: str, pol: Any, status: dict, is_default: bool, resources: dict[str, Any]
+    ):
         self.name = name
         self.is_default = is_default
         self.enabled = bool(status.get("enable", True))
@@ -171,8 +172,7 @@ class QueueList:
                     raise ValueError(f"No such queue: {q}")
             names = [n for n in names if n in queues]
         futs = [
-            handle.rpc("job-manager.queue-status", {} if n is None else {"name": n})
-            for n in names
+            handle.rpc("job-manager.queue-status", {} if n is None else {"name": n}) for n in names
         ]
         try:
             sets = _resource_sets(f_res.get())

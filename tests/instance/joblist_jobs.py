@@ -59,8 +59,9 @@ NAMES = {
 }
 
 QUEUES = {key: "batch" for key in NAMES}
-QUEUES.update({"failed": "debug", "run1": "debug", "pendlo": "debug", "pendhi": "debug",
-               "pendhi2": "debug"})
+QUEUES.update(
+    {"failed": "debug", "run1": "debug", "pendlo": "debug", "pendhi": "debug", "pendhi2": "debug"}
+)
 
 
 class JobSet:
@@ -132,8 +133,7 @@ def build(inst: Instance) -> JobSet:
     ids["pendhi2"] = _submit(inst, "--job-name=pendhi", "-q", "debug", "--urgency=20", "true")
     ids["held"] = _submit(inst, "--job-name=held", "--urgency=hold", "-t", "5m", "sleep", "30")
     ids["dep"] = _submit(inst, "--job-name=dep", f"--dependency=afterany:{ids['held']}", "true")
-    ids["guesthold"] = _guest_submit(inst, "--job-name=guesthold", "--urgency=hold",
-                                     "sleep", "30")
+    ids["guesthold"] = _guest_submit(inst, "--job-name=guesthold", "--urgency=hold", "sleep", "30")
     for key in ("pendlo", "pendhi", "pendhi2", "held", "guesthold"):
         _wait(inst, ids[key], "priority")
     _wait(inst, ids["dep"], "validate")

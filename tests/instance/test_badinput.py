@@ -51,14 +51,32 @@ def test_malformed_jobspecs_leave_no_trace(instance):
     bad = [
         {},
         {"version": 2, "resources": [], "tasks": [], "attributes": {}},
-        {"version": 1, "resources": [{"type": "slot", "count": 0, "label": "task",
-                                      "with": [{"type": "core", "count": 1}]}],
-         "tasks": [{"command": ["true"], "slot": "task", "count": {"per_slot": 1}}],
-         "attributes": {"system": {"duration": 0}}},
-        {"version": 1, "resources": [{"type": "slot", "count": 1, "label": "task",
-                                      "with": [{"type": "core", "count": 1}]}],
-         "tasks": [{"command": [], "slot": "task", "count": {"per_slot": 1}}],
-         "attributes": {"system": {"duration": 0}}},
+        {
+            "version": 1,
+            "resources": [
+                {
+                    "type": "slot",
+                    "count": 0,
+                    "label": "task",
+                    "with": [{"type": "core", "count": 1}],
+                }
+            ],
+            "tasks": [{"command": ["true"], "slot": "task", "count": {"per_slot": 1}}],
+            "attributes": {"system": {"duration": 0}},
+        },
+        {
+            "version": 1,
+            "resources": [
+                {
+                    "type": "slot",
+                    "count": 1,
+                    "label": "task",
+                    "with": [{"type": "core", "count": 1}],
+                }
+            ],
+            "tasks": [{"command": [], "slot": "task", "count": {"per_slot": 1}}],
+            "attributes": {"system": {"duration": 0}},
+        },
     ]
     for js in bad:
         with pytest.raises(OSError) as e:
@@ -81,7 +99,7 @@ def test_unknown_topic(instance):
 
 def _raw(inst) -> socket.socket:
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.connect(inst.uri[len("local://"):])
+    s.connect(inst.uri[len("local://") :])
     return s
 
 

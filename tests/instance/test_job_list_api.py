@@ -204,8 +204,9 @@ def test_joblist_name_and_queue(js, h):
     assert keys(js, JobList(h, queue=["debug"]).jobs()) == debug
     assert keys(js, JobList(h, queue=["debug", "batch"]).jobs()) == J.OWNER_ALL
     assert keys(js, JobList(h, queue="nosuchqueue").jobs()) == []
-    assert keys(js, JobList(h, queue="debug", name="pendhi", filters=["sched"],
-                            max_entries=1).jobs()) == ["pendhi"]
+    assert keys(
+        js, JobList(h, queue="debug", name="pendhi", filters=["sched"], max_entries=1).jobs()
+    ) == ["pendhi"]
 
 
 def test_joblist_ids(js, h):
@@ -252,8 +253,10 @@ def test_job_list_function(js, h):
     result = job_list(h, states=FLUX_JOB_STATE_DEPEND, results=FLUX_JOB_RESULT_TIMEOUT).get_jobs()
     assert keys(js, result) == ["dep", "timeout"]
     result = job_list(h, max_entries=2, attrs=["name"], userid=GUEST_UID).get_jobs()
-    assert result == [{"id": int(JobID(js["guesthold"])), "name": "guesthold"},
-                      {"id": int(JobID(js["guestok"])), "name": "guestok"}]
+    assert result == [
+        {"id": int(JobID(js["guesthold"])), "name": "guesthold"},
+        {"id": int(JobID(js["guestok"])), "name": "guestok"},
+    ]
     result = job_list(h, name="runner", queue="debug").get_jobs()
     assert keys(js, result) == ["run1"]
     result = job_list(h, constraint={"name": ["fail", "tmo"]}).get_jobs()
@@ -291,9 +294,26 @@ def test_job_list_id(js, h):
 
 def test_get_job_and_get_jobinfo(js, h):
     job = get_job(h, js["completed"])
-    for key in ("id", "userid", "urgency", "priority", "state", "name", "ntasks", "ncores",
-                "duration", "nnodes", "result", "runtime", "returncode", "waitstatus",
-                "nodelist", "t_submit", "t_depend", "exception"):
+    for key in (
+        "id",
+        "userid",
+        "urgency",
+        "priority",
+        "state",
+        "name",
+        "ntasks",
+        "ncores",
+        "duration",
+        "nnodes",
+        "result",
+        "runtime",
+        "returncode",
+        "waitstatus",
+        "nodelist",
+        "t_submit",
+        "t_depend",
+        "exception",
+    ):
         assert key in job, key
     assert job["result"] == "COMPLETED" and job["returncode"] == 0
     assert job["exception"] == {"occurred": False, "severity": "", "type": "", "note": ""}
@@ -416,18 +436,35 @@ def test_constraint_operators(js, h):
     assert ckeys(js, h, {"queue": ["debug"]}) == ["pendhi", "pendhi2", "pendlo", "run1", "failed"]
     assert ckeys(js, h, {"queue": ["blarg"]}) == []
     assert ckeys(js, h, {"states": ["sched", "R"]}) == [
-        "pendhi", "pendhi2", "pendlo", "held", "guesthold", *J.RUNNING]
+        "pendhi",
+        "pendhi2",
+        "pendlo",
+        "held",
+        "guesthold",
+        *J.RUNNING,
+    ]
     assert ckeys(js, h, {"states": [FLUX_JOB_STATE_SCHED | FLUX_JOB_STATE_INACTIVE]}) == [
-        "pendhi", "pendhi2", "pendlo", "held", "guesthold", *J.INACTIVE]
+        "pendhi",
+        "pendhi2",
+        "pendlo",
+        "held",
+        "guesthold",
+        *J.INACTIVE,
+    ]
     assert ckeys(js, h, {"results": ["CD"]}) == ["guestok", "completed"]
     assert ckeys(js, h, {"results": ["failed", "timeout"]}) == ["timeout", "nocmd", "failed"]
     assert ckeys(js, h, {"hostlist": ["node[1-2]"]}) == ["run2"]
     assert ckeys(js, h, {"ranks": ["2-3"]}) == ["run2"]
     assert ckeys(js, h, {"ranks": ["3"]}) == []
     assert ckeys(js, h, {"and": [{"userid": [uid]}, {"results": ["canceled", "failed"]}]}) == [
-        "canceled", "nocmd", "failed"]
+        "canceled",
+        "nocmd",
+        "failed",
+    ]
     assert ckeys(js, h, {"or": [{"states": ["depend"]}, {"results": ["timeout"]}]}) == [
-        "dep", "timeout"]
+        "dep",
+        "timeout",
+    ]
     assert ckeys(js, h, {"not": [{"states": ["inactive"]}]}) == J.PENDING + J.RUNNING
     assert ckeys(js, h, {"and": []}) == J.ALL
     assert ckeys(js, h, {"or": []}) == J.ALL
@@ -493,11 +530,23 @@ def test_list_request_errors(h):
 def test_legacy_payload(js, h):
     payload = {"max_entries": 0, "attrs": [], "userid": GUEST_UID, "states": 0, "results": 0}
     assert keys(js, h.rpc("job-list.list", payload).get()["jobs"]) == J.GUEST
-    payload = {"max_entries": 0, "attrs": [], "userid": FLUX_USERID_UNKNOWN,
-               "states": FLUX_JOB_STATE_RUNNING, "results": 0, "queue": "debug"}
+    payload = {
+        "max_entries": 0,
+        "attrs": [],
+        "userid": FLUX_USERID_UNKNOWN,
+        "states": FLUX_JOB_STATE_RUNNING,
+        "results": 0,
+        "queue": "debug",
+    }
     assert keys(js, h.rpc("job-list.list", payload).get()["jobs"]) == ["run1"]
-    payload = {"max_entries": 0, "attrs": [], "userid": FLUX_USERID_UNKNOWN,
-               "states": 0, "results": 0, "name": "guestok"}
+    payload = {
+        "max_entries": 0,
+        "attrs": [],
+        "userid": FLUX_USERID_UNKNOWN,
+        "states": 0,
+        "results": 0,
+        "name": "guestok",
+    }
     assert keys(js, h.rpc("job-list.list", payload).get()["jobs"]) == ["guestok"]
 
 
@@ -516,8 +565,11 @@ def test_streaming_responses(js, h):
         f.reset()
     assert keys(js, got) == J.ALL[:3]
     # nothing matches: only ENODATA
-    f = h.rpc("job-list.list", {"max_entries": 0, "attrs": [], "constraint": {"name": ["x"]}},
-              flags=FLUX_RPC_STREAMING)
+    f = h.rpc(
+        "job-list.list",
+        {"max_entries": 0, "attrs": [], "constraint": {"name": ["x"]}},
+        flags=FLUX_RPC_STREAMING,
+    )
     with pytest.raises(OSError) as exc:
         f.get()
     assert exc.value.errno == errno.ENODATA
@@ -527,10 +579,21 @@ def test_list_attrs_and_stats(js, h):
     attrs = h.rpc("job-list.list-attrs", {}).get()["attrs"]
     assert attrs[0] == "userid" and attrs[-1] == "all" and len(attrs) == 33
     stats = h.rpc("job-list.job-stats", {}).get()
-    assert stats["job_states"] == {"depend": 1, "priority": 0, "sched": 5, "run": 2,
-                                   "cleanup": 0, "inactive": 6, "total": 14}
-    assert (stats["successful"], stats["failed"], stats["canceled"], stats["timeout"]) == \
-        (2, 2, 1, 1)
+    assert stats["job_states"] == {
+        "depend": 1,
+        "priority": 0,
+        "sched": 5,
+        "run": 2,
+        "cleanup": 0,
+        "inactive": 6,
+        "total": 14,
+    }
+    assert (stats["successful"], stats["failed"], stats["canceled"], stats["timeout"]) == (
+        2,
+        2,
+        1,
+        1,
+    )
     assert stats["inactive_purged"] == 0
     queues = {q["name"]: q for q in stats["queues"]}
     assert queues["debug"]["job_states"]["sched"] == 3
@@ -545,8 +608,10 @@ def test_list_id_waits_for_state(make_instance):
     h = flux.Flux(inst.uri)
     jobid = inst.flux("submit", "--urgency=hold", "true", check=True).stdout.strip()
     inst.flux("job", "wait-event", "-t", "30", jobid, "priority", check=True)
-    f = h.rpc("job-list.list-id", {"id": int(JobID(jobid)), "attrs": ["state"],
-                                   "state": FLUX_JOB_STATE_RUN})
+    f = h.rpc(
+        "job-list.list-id",
+        {"id": int(JobID(jobid)), "attrs": ["state"], "state": FLUX_JOB_STATE_RUN},
+    )
     with pytest.raises(TimeoutError):
         f.wait_for(0.3)
     inst.flux("job", "urgency", jobid, "default", check=True)
@@ -554,8 +619,10 @@ def test_list_id_waits_for_state(make_instance):
     assert job["state"] & (FLUX_JOB_STATE_RUN | FLUX_JOB_STATE_CLEANUP | FLUX_JOB_STATE_INACTIVE)
     # a state the job already passed answers at once; an inactive job always answers
     inst.flux("job", "wait-event", "-t", "30", jobid, "clean", check=True)
-    job = h.rpc("job-list.list-id", {"id": int(JobID(jobid)), "attrs": ["state"],
-                                     "state": FLUX_JOB_STATE_DEPEND}).get()["job"]
+    job = h.rpc(
+        "job-list.list-id",
+        {"id": int(JobID(jobid)), "attrs": ["state"], "state": FLUX_JOB_STATE_DEPEND},
+    ).get()["job"]
     assert job["state"] == FLUX_JOB_STATE_INACTIVE
     with pytest.raises(OSError) as exc:
         h.rpc("job-list.list-id", {"id": 1, "attrs": [], "state": 1 << 10}).get()
@@ -586,16 +653,24 @@ def test_list_id_waits_for_a_job_not_seen_yet(tmp_path):
                 answers.append(wire.loads(frame[4:]))
 
         def list_id(jobid: int) -> None:
-            req = Request(Conn(), "job-list.list-id", 1, 0, os.getuid(), 3,
-                          {"id": jobid, "attrs": ["state", "name"]})
+            req = Request(
+                Conn(),
+                "job-list.list-id",
+                1,
+                0,
+                os.getuid(),
+                3,
+                {"id": jobid, "attrs": ["state", "name"]},
+            )
             broker.dispatch(req)
 
         js = JobspecV1.from_command(["true"])
         js.setattr("system.exec.test.run_duration", 0)
         jobspec = js.jobspec
         jobid = 123456789
-        job = broker.job_manager.submit(jobid, os.getuid(), jobspec, validate_jobspec(jobspec),
-                                        16, 0)
+        job = broker.job_manager.submit(
+            jobid, os.getuid(), jobspec, validate_jobspec(jobspec), 16, 0
+        )
         assert not isinstance(job, str)
         list_id(jobid)
         assert answers == []  # NEW: waits for the job to be validated
@@ -623,8 +698,9 @@ def test_list_id_waits_for_a_job_not_seen_yet(tmp_path):
         assert gone.state == 64
         jm.journal_subs.append(broker.job_list.journal_cb)
         answers.clear()
-        req = Request(Conn(), "job-list.list-id", 1, 0, os.getuid(), 3,
-                      {"id": jobid + 2, "attrs": ["all"]})
+        req = Request(
+            Conn(), "job-list.list-id", 1, 0, os.getuid(), 3, {"id": jobid + 2, "attrs": ["all"]}
+        )
         broker.dispatch(req)
         job = answers[0][6]["job"]
         assert job["state"] == 64 and job["exception_note"] == "bye" and job["result"] == 4

@@ -14,7 +14,7 @@ import flux
 from flux.job.JobID import JobID
 from flux.job.list import job_list_id
 
-LOGGER = '''
+LOGGER = """
 import json
 
 def cb(p, topic, args, arg):
@@ -26,7 +26,7 @@ def cb(p, topic, args, arg):
 def flux_plugin_init(p):
     p.add_handler("job.inactive-add", cb)
     p.add_handler("job.inactive-remove", cb)
-'''
+"""
 
 
 def statedir() -> str:
@@ -86,8 +86,10 @@ def test_purge_limits(inst):
     assert sorted(inactive_ids(inst)) == sorted(int(JobID(j)) for j in ids[2:])
     assert purge(inst, "--num-limit=8") == "use --force to purge 0 of 8 inactive jobs"
     assert purge(inst, "--num-limit=6", "--batch=1") == "use --force to purge 2 of 8 inactive jobs"
-    assert purge(inst, "--force", "--num-limit=6", "--batch=1") == \
-        "purged 2 inactive jobs, 6 remaining"
+    assert (
+        purge(inst, "--force", "--num-limit=6", "--batch=1")
+        == "purged 2 inactive jobs, 6 remaining"
+    )
     assert purge(inst, "--force", "--age-limit=1h") == "purged 0 inactive jobs, 6 remaining"
     assert purge(inst, "--force", "--age-limit=1ms") == "purged 6 inactive jobs, 0 remaining"
     assert purge(inst, "--force", "--num-limit=1") == "purged 0 inactive jobs, 0 remaining"
@@ -134,8 +136,10 @@ def test_purged_jobs_leave_job_list_and_stats(inst):
     after = stats(inst)
     assert after["job_states"]["inactive"] == 1 and after["inactive_purged"] == 2
     assert after["successful"] == 0 and after["failed"] == 1
-    assert inst.flux("jobs", "--stats-only").stdout == \
-        "0 running, 0 completed, 1 failed, 0 pending, 2 inactive purged\n"
+    assert (
+        inst.flux("jobs", "--stats-only").stdout
+        == "0 running, 0 completed, 1 failed, 0 pending, 2 inactive purged\n"
+    )
     h = flux.Flux(inst.uri)
     with pytest.raises(FileNotFoundError):
         job_list_id(h, gone[0]).get_job()
@@ -239,8 +243,12 @@ def test_restart_keeps_listing_and_stats(make_instance):
     with pytest.raises(FileNotFoundError):
         job_list_id(h, done[0]).get_job()
     # the history builtin saw the reloaded inactive jobs (not the purged one)
-    assert b.flux("job", "last", "[:5]", check=True).stdout.split() == \
-        [held, failed, done[2], done[1]]
+    assert b.flux("job", "last", "[:5]", check=True).stdout.split() == [
+        held,
+        failed,
+        done[2],
+        done[1],
+    ]
     # a purged newest job does not let its id come back
     newest = submit_done(b, 1)[0]
     purge(b, "--force", newest)

@@ -57,14 +57,19 @@ def test_default_lists_own_active_jobs_in_order(js):
 def test_default_columns(js):
     rows = {js.key_of(line.split()[0]): line for line in out(js, "-n").splitlines()}
     held = js["held"]
-    assert rows["held"] == f"{held:>12} batch    {OWNER:<8} held        S      1      -       5m held"
+    assert (
+        rows["held"] == f"{held:>12} batch    {OWNER:<8} held        S      1      -       5m held"
+    )
     pendlo = js["pendlo"]
-    assert rows["pendlo"] == f"{pendlo:>12} debug    {OWNER:<8} pendlo      S      1      -        - "
+    assert (
+        rows["pendlo"] == f"{pendlo:>12} debug    {OWNER:<8} pendlo      S      1      -        - "
+    )
     run2 = rows["run2"].split()
     assert run2[1:6] == ["batch", OWNER, "runner2", "R", "2"]
     assert run2[6] == "2" and run2[-1] == "node[1-2]"
-    assert rows["dep"].endswith(f"depends:after-finish={held}") or \
-        rows["dep"].endswith("depends:after-finish=" + held.replace("f", "\u0192", 1))
+    assert rows["dep"].endswith(f"depends:after-finish={held}") or rows["dep"].endswith(
+        "depends:after-finish=" + held.replace("f", "\u0192", 1)
+    )
 
 
 def test_all_states(js):
@@ -121,8 +126,10 @@ def test_since(js):
     t = js.t_inactive
     # --since implies -a; it limits only inactive jobs (strictly newer)
     assert jobs(js, f"--since={t['timeout']}") == J.OWNER_PENDING + J.RUNNING + ["canceled"]
-    assert jobs(js, "-A", f"--since={t['timeout']}") == \
-        J.PENDING + J.RUNNING + ["guestok", "canceled"]
+    assert jobs(js, "-A", f"--since={t['timeout']}") == J.PENDING + J.RUNNING + [
+        "guestok",
+        "canceled",
+    ]
     assert jobs(js, f"--since={t['canceled']}") == J.OWNER_PENDING + J.RUNNING
     assert jobs(js, "--since=0.0") == J.OWNER_ALL
     assert jobs(js, "--since=0.0", "-f", "failed") == ["nocmd", "failed"]
@@ -152,10 +159,21 @@ def test_queue(js):
 def test_include_hosts_and_ranks(js):
     assert jobs(js, "-a", "-i", "node[1-2]") == ["run2"]
     assert jobs(js, "-a", "--include=1") == ["run2"]
-    assert jobs(js, "-a", "-i", "node0") == ["run1", "guestok", "timeout", "nocmd", "failed",
-                                            "completed"]
-    assert jobs(js, "-a", "-u", OWNER, "-i", "0") == ["run1", "timeout", "nocmd", "failed",
-                                                     "completed"]
+    assert jobs(js, "-a", "-i", "node0") == [
+        "run1",
+        "guestok",
+        "timeout",
+        "nocmd",
+        "failed",
+        "completed",
+    ]
+    assert jobs(js, "-a", "-u", OWNER, "-i", "0") == [
+        "run1",
+        "timeout",
+        "nocmd",
+        "failed",
+        "completed",
+    ]
     assert "invalid targets" in fails(js, "-i", "[[")
 
 
@@ -197,7 +215,10 @@ def test_unknown_jobids(js):
     p = js.inst.flux("jobs", "0", "1", "2")
     assert p.returncode == 1
     assert [line for line in p.stderr.splitlines() if "unknown" in line] == [
-        "JobID 0 unknown", "JobID 1 unknown", "JobID 2 unknown"]
+        "JobID 0 unknown",
+        "JobID 1 unknown",
+        "JobID 2 unknown",
+    ]
     p = js.inst.flux("jobs", "-n", "-o", "{id.f58}", "0", js["completed"], "1", "2")
     assert p.returncode == 0
     assert js.keys_of(p.stdout.split()) == ["completed"]
@@ -216,8 +237,11 @@ def test_unknown_jobids(js):
     [
         ("default", HEADER),
         ("cute", "       JOBID QUEUE    USER     NAME       STATUS NTASKS NNODES     TIME INFO"),
-        ("long", "       JOBID QUEUE    USER     NAME          STATUS NTASKS NNODES     "
-                 "T_SUBMIT  T_REMAINING     TIME INFO"),
+        (
+            "long",
+            "       JOBID QUEUE    USER     NAME          STATUS NTASKS NNODES     "
+            "T_SUBMIT  T_REMAINING     TIME INFO",
+        ),
         ("deps", "       JOBID QUEUE    NAME       URG PRI          STATE    DEPENDENCIES"),
         ("endreason", "       JOBID QUEUE    USER     NAME       ST   T_INACTIVE INACTIVE-REASON"),
     ],
@@ -242,13 +266,22 @@ def test_format_env_default(js):
     assert p.stdout.splitlines()[0] == "JOBID NAME"
     env = {"FLUX_JOBS_FORMAT_DEFAULT": "deps"}
     p = js.inst.flux("jobs", env=env)
-    assert p.stdout.splitlines()[0].split() == ["JOBID", "QUEUE", "NAME", "URG", "PRI",
-                                                "STATE", "DEPENDENCIES"]
+    assert p.stdout.splitlines()[0].split() == [
+        "JOBID",
+        "QUEUE",
+        "NAME",
+        "URG",
+        "PRI",
+        "STATE",
+        "DEPENDENCIES",
+    ]
 
 
 def test_deps_format_rows(js):
-    rows = {js.key_of(line.split()[0]): line.split() for line in
-            out(js, "-n", "-o", "deps").splitlines()}
+    rows = {
+        js.key_of(line.split()[0]): line.split()
+        for line in out(js, "-n", "-o", "deps").splitlines()
+    }
     assert rows["pendhi"][1:] == ["debug", "pendhi", "20", "20", "SCHED"]
     assert rows["held"][1:] == ["batch", "held", "0", "0", "SCHED"]
     assert rows["dep"][1:4] == ["batch", "dep", "16"]
@@ -265,7 +298,8 @@ def golden(js, keys: list[str], fmt: str, rows: list[str]) -> None:
 def test_golden_status_fields(js):
     keys = ["pendhi", "dep", "run1", "completed", "failed", "nocmd", "canceled", "timeout"]
     golden(
-        js, keys,
+        js,
+        keys,
         "{state},{state_single},{status},{status_abbrev},{result},{result:h},"
         "{result_abbrev},{result_abbrev:h},{success},{success:h}",
         [
@@ -284,7 +318,8 @@ def test_golden_status_fields(js):
 def test_golden_exception_and_returncode(js):
     keys = ["pendhi", "completed", "failed", "nocmd", "canceled", "timeout"]
     golden(
-        js, keys,
+        js,
+        keys,
         "{exception.occurred},{exception.occurred:h},{exception.severity},"
         "{exception.severity:h},{exception.type},{exception.type:h},{exception.note:h}|"
         "{waitstatus:h},{returncode:h}|{inactive_reason:h}",
@@ -295,8 +330,7 @@ def test_golden_exception_and_returncode(js):
             "True,True,0,0,exec,exec,task 0: start failed: nosuchcommand: No such file or "
             "directory|32512,127|command not found",
             "True,True,0,0,cancel,cancel,mecanceled|-,-128|Canceled: mecanceled",
-            f"True,True,0,0,timeout,timeout,{_timeout_note(js)}|"
-            f"{_timeout_status(js)}|Timeout",
+            f"True,True,0,0,timeout,timeout,{_timeout_note(js)}|{_timeout_status(js)}|Timeout",
         ],
     )
 
@@ -322,7 +356,8 @@ def _timeout_status(js) -> str:
 def test_golden_resources(js):
     keys = ["pendhi", "canceled", "run1", "run2", "completed"]
     golden(
-        js, keys,
+        js,
+        keys,
         "{ntasks},{ncores},{nnodes},{nnodes:h},{ranks},{ranks:h},{nodelist},{nodelist:h}",
         [
             "1,1,,-,,-,,-",
@@ -337,7 +372,8 @@ def test_golden_resources(js):
 def test_golden_names_queues_users(js):
     keys = ["guesthold", "pendlo", "nocmd", "guestok"]
     golden(
-        js, keys,
+        js,
+        keys,
         "{name:<10}|{queue:>6}|{username}|{userid}|{urgency},{priority}",
         [
             f"guesthold |{'batch':>6}|{GUEST_NAME}|{GUEST_UID}|0,0",
@@ -351,14 +387,17 @@ def test_golden_names_queues_users(js):
 def test_golden_durations_and_times(js):
     keys = ["held", "pendhi", "completed"]
     golden(
-        js, keys,
+        js,
+        keys,
         "{duration},{duration:h},{duration!F},{duration!H},{duration!F:h},{duration!H:h}|"
         "{t_run!D:h}|{t_inactive!d:%Y::>4h}",
         [
             "300.0,300.0,5m,0:05:00,5m,0:05:00|-|   -",
             "0.0,-,0s,0:00:00,-,-|-|   -",
-            "0.0,-,0s,0:00:00,-,-|" + _iso(js, "completed", "t_run") + "|" +
-            _strftime(js, "completed", "t_inactive", "%Y"),
+            "0.0,-,0s,0:00:00,-,-|"
+            + _iso(js, "completed", "t_run")
+            + "|"
+            + _strftime(js, "completed", "t_inactive", "%Y"),
         ],
     )
 
@@ -388,7 +427,8 @@ def _strftime(js, key: str, attr: str, fmt: str) -> str:
 def test_golden_id_encodings(js):
     jid = JobID(js["completed"])
     golden(
-        js, ["completed"],
+        js,
+        ["completed"],
         "{id}|{id.dec}|{id.hex}|{id.dothex}|{id.kvs}|{id.f58plain}",
         [f"{js['completed']}|{jid.dec}|{jid.hex}|{jid.dothex}|{jid.kvs}|{jid.f58plain}"],
     )
@@ -421,10 +461,10 @@ def test_format_errors(js):
 
 
 def test_sort(js):
-    assert jobs(js, "-a", "--sort=name") == sorted(
-        J.OWNER_ALL, key=lambda k: J.NAMES[k])
+    assert jobs(js, "-a", "--sort=name") == sorted(J.OWNER_ALL, key=lambda k: J.NAMES[k])
     assert jobs(js, "-a", "--sort=-name") == sorted(
-        J.OWNER_ALL, key=lambda k: J.NAMES[k], reverse=True)
+        J.OWNER_ALL, key=lambda k: J.NAMES[k], reverse=True
+    )
     # sort: prefix in the format, overridden by --sort
     p = js.inst.flux("jobs", "-a", "-n", "-o", "sort:urgency,-id {id.f58}")
     by_urg = js.keys_of(p.stdout.split())
@@ -475,8 +515,10 @@ def test_stats(js):
     p = js.inst.flux("jobs", "--stats-only")
     assert p.returncode == 0
     assert p.stdout == "2 running, 2 completed, 4 failed, 6 pending, 0 inactive purged\n"
-    assert out(js, "--stats-only", "-q", "debug") == \
-        "1 running, 0 completed, 1 failed, 3 pending, 0 inactive purged\n"
+    assert (
+        out(js, "--stats-only", "-q", "debug")
+        == "1 running, 0 completed, 1 failed, 3 pending, 0 inactive purged\n"
+    )
 
 
 def test_stats_only_exits_1_without_active_jobs(make_instance):

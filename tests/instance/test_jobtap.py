@@ -66,9 +66,18 @@ def test_topics_in_order_for_one_job(probe):
     wait(probe, jobid)
     topics = [r["topic"] for r in records(probe, jobid)]
     assert topics == [
-        "job.create", "job.validate", "job.new", "job.state.depend", "job.state.priority",
-        "job.state.sched", "job.state.run", "job.state.cleanup", "job.state.inactive",
-        "aux", "job.inactive-add", "job.destroy",
+        "job.create",
+        "job.validate",
+        "job.new",
+        "job.state.depend",
+        "job.state.priority",
+        "job.state.sched",
+        "job.state.run",
+        "job.state.cleanup",
+        "job.state.inactive",
+        "aux",
+        "job.inactive-add",
+        "job.destroy",
     ]
     create = records(probe, jobid, "job.create")[0]
     assert create["state"] == 1 and create["redacted"] is True
@@ -77,8 +86,7 @@ def test_topics_in_order_for_one_job(probe):
     assert states["job.state.depend"]["entry"] == "validate"
     assert states["job.state.run"]["entry"] == "alloc"
     aux = records(probe, jobid, "aux")[0]
-    assert aux == {"topic": "aux", "id": aux["id"], "value": "yes", "result": 1,
-                   "posted": True}
+    assert aux == {"topic": "aux", "id": aux["id"], "value": "yes", "result": 1, "posted": True}
 
 
 def test_create_and_validate_rejections_leave_no_trace(probe):
@@ -113,8 +121,7 @@ def test_dependency_scheme_and_service(probe):
     from flux.job import JobID
 
     h = probe.handle()
-    h.rpc("job-manager.probe.release",
-          {"id": int(JobID(jobid)), "description": "probe=abc"}).get()
+    h.rpc("job-manager.probe.release", {"id": int(JobID(jobid)), "description": "probe=abc"}).get()
     wait(probe, jobid)
     p = probe.flux("submit", "--dependency=nosuch:1", "true")
     assert p.returncode == 1 and 'dependency scheme "nosuch" not supported' in p.stderr
@@ -246,8 +253,10 @@ def test_config_plugins_and_errors(make_instance, tmp_path):
     plugin = tmp_path / "probe.py"
     shutil.copy(PROBE, plugin)
     os.chmod(tmp_path, 0o755)
-    conf = (f'[job-manager]\nplugins = [ {{ remove = "all" }}, '
-            f'{{ load = "{plugin}", conf = {{ log = "{tmp_path}/l" }} }} ]\n')
+    conf = (
+        f'[job-manager]\nplugins = [ {{ remove = "all" }}, '
+        f'{{ load = "{plugin}", conf = {{ log = "{tmp_path}/l" }} }} ]\n'
+    )
     inst = make_instance(conf)
     assert inst.flux("jobtap", "list", check=True).stdout.split() == ["probe.py"]
     for bad, msg in (
@@ -319,8 +328,12 @@ def test_dependency_permission(instance):
 
 def test_singleton(make_instance):
     inst = make_instance()
-    ids = [inst.flux("submit", "--job-name=one", "--dependency=singleton", "sleep", "0.3",
-                     check=True).stdout.strip() for _ in range(3)]
+    ids = [
+        inst.flux(
+            "submit", "--job-name=one", "--dependency=singleton", "sleep", "0.3", check=True
+        ).stdout.strip()
+        for _ in range(3)
+    ]
     for j in ids:
         wait(inst, j)
     allocs = [[e for e in events(inst, j) if e["name"] == "alloc"][0]["timestamp"] for j in ids]
@@ -351,6 +364,7 @@ def test_post_job_event(instance):
 
 
 # -- the examples -----------------------------------------------------------------------
+
 
 def test_example_limit_active(instance):
     path = os.path.abspath(os.path.join(EXAMPLES, "limit_active.py"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 
-PRIO_PLUGIN = '''
+PRIO_PLUGIN = """
 def prio(p, topic, args, arg):
     args.out["priority"] = {offset} + args["urgency"]
     return 0
@@ -13,9 +13,9 @@ def prio(p, topic, args, arg):
 def flux_plugin_init(p):
     p.add_handler("job.state.priority", prio)
     p.add_handler("job.priority.get", prio)
-'''
+"""
 
-GLOB_PLUGIN = '''
+GLOB_PLUGIN = """
 import json
 seen = []
 
@@ -27,9 +27,9 @@ def cb(p, topic, args, arg):
 def flux_plugin_init(p):
     p.add_handler("job.state.*", cb)
     p.add_handler("job.validate", cb)
-'''
+"""
 
-BAD_PLUGIN = '''
+BAD_PLUGIN = """
 def boom(p, topic, args, arg):
     raise RuntimeError("plugin bug")
 
@@ -42,7 +42,7 @@ def reject(p, topic, args, arg):
 def flux_plugin_init(p):
     p.add_handler("job.new", boom)
     p.add_handler("job.validate", reject)
-'''
+"""
 
 
 def write(tmp_path, name, text):
@@ -106,8 +106,13 @@ def test_glob_dispatch_and_query(make_instance, tmp_path):
     inst.flux("job", "wait-event", "-t", "30", jobid, "clean", check=True)
     topics = log.read_text().split()
     assert topics == [
-        "job.validate", "job.state.depend", "job.state.priority", "job.state.sched",
-        "job.state.run", "job.state.cleanup", "job.state.inactive",
+        "job.validate",
+        "job.state.depend",
+        "job.state.priority",
+        "job.state.sched",
+        "job.state.run",
+        "job.state.cleanup",
+        "job.state.inactive",
     ]
     q = json.loads(inst.flux("jobtap", "query", "globber.py", check=True).stdout)
     assert q == {"name": "globber.py", "path": path}

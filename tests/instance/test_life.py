@@ -37,8 +37,16 @@ def test_submit_prints_f58_and_job_completes(instance):
     assert jobid.startswith("f") and JobID(jobid) > 0
     instance.flux("job", "wait-event", "-t", "30", jobid, "clean", check=True)
     assert names(instance, jobid) == [
-        "submit", "validate", "depend", "priority", "alloc", "start", "finish",
-        "release", "free", "clean",
+        "submit",
+        "validate",
+        "depend",
+        "priority",
+        "alloc",
+        "start",
+        "finish",
+        "release",
+        "free",
+        "clean",
     ]
     ev = eventlog(instance, jobid)
     assert ev[0]["context"] == {"userid": os.getuid(), "urgency": 16, "flags": 0, "version": 1}
@@ -61,7 +69,12 @@ def test_eventlog_text_form(instance):
 def test_task_environment(instance, tmp_path):
     os.chmod(tmp_path, 0o755)
     p = instance.flux(
-        "run", "-n4", "--env=MYVAR=hello", f"--cwd={tmp_path}", "sh", "-c",
+        "run",
+        "-n4",
+        "--env=MYVAR=hello",
+        f"--cwd={tmp_path}",
+        "sh",
+        "-c",
         'echo "$FLUX_TASK_RANK $FLUX_TASK_LOCAL_ID $FLUX_JOB_SIZE $FLUX_JOB_NNODES '
         '$MYVAR $FLUX_JOB_ID $(pwd) $FLUX_URI"',
         check=True,
@@ -129,8 +142,10 @@ def test_cancel_pending(instance):
 
 
 def test_cancel_all(instance):
-    ids = [instance.flux("submit", "--urgency=hold", "true", check=True).stdout.strip()
-           for _ in range(3)]
+    ids = [
+        instance.flux("submit", "--urgency=hold", "true", check=True).stdout.strip()
+        for _ in range(3)
+    ]
     p = instance.flux("cancel", "--all", check=True)
     assert "Canceled 3 jobs" in p.stderr
     for jobid in ids:
@@ -167,8 +182,11 @@ def test_command_not_found(instance):
 
 def test_test_mode_runs_no_process(instance):
     jobid = instance.flux(
-        "submit", "--setattr=system.exec.test.run_duration=0.01",
-        "sh", "-c", "echo should-not-run >&2; exit 5",
+        "submit",
+        "--setattr=system.exec.test.run_duration=0.01",
+        "sh",
+        "-c",
+        "echo should-not-run >&2; exit 5",
         check=True,
     ).stdout.strip()
     p = instance.flux("job", "attach", jobid)
@@ -202,14 +220,20 @@ def test_resource_list(instance):
 
 
 def test_job_raise_and_wait_cli(instance):
-    jobid = instance.flux("submit", "--flags=waitable", "--urgency=hold", "true",
-                          check=True).stdout.strip()
-    instance.flux("job", "raise", "--type=mytype", "--severity=0", jobid, "went", "wrong",
-                  check=True)
+    jobid = instance.flux(
+        "submit", "--flags=waitable", "--urgency=hold", "true", check=True
+    ).stdout.strip()
+    instance.flux(
+        "job", "raise", "--type=mytype", "--severity=0", jobid, "went", "wrong", check=True
+    )
     p = instance.flux("job", "wait", jobid)
     assert p.returncode == 1 and "type=mytype" in p.stderr
-    ev = [json.loads(x) for x in instance.flux("job", "eventlog", "-f", "json", jobid,
-                                               check=True).stdout.splitlines()]
+    ev = [
+        json.loads(x)
+        for x in instance.flux(
+            "job", "eventlog", "-f", "json", jobid, check=True
+        ).stdout.splitlines()
+    ]
     exc = [e for e in ev if e["name"] == "exception"][0]["context"]
     assert exc["type"] == "mytype" and exc["note"] == "went wrong"
     ok = instance.flux("submit", "--flags=waitable", "true", check=True).stdout.strip()
@@ -222,6 +246,7 @@ def test_job_cancel_subcommand(instance):
     jobid = instance.flux("submit", "--urgency=hold", "true", check=True).stdout.strip()
     instance.flux("job", "cancel", jobid, "no", "longer", "needed", check=True)
     instance.flux("job", "wait-event", "-t", "30", jobid, "clean", check=True)
-    p = instance.flux("job", "wait-event", "-t", "5", "-m", "type=cancel", jobid, "exception",
-                      check=True)
+    p = instance.flux(
+        "job", "wait-event", "-t", "5", "-m", "type=cancel", jobid, "exception", check=True
+    )
     assert 'note="no longer needed"' in p.stdout

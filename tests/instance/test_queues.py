@@ -22,7 +22,7 @@ from flux.resource.Rv1 import encode
 TEST = "--setattr=system.exec.test.run_duration=0"
 LONG = "--setattr=system.exec.test.run_duration=3600"
 R4 = encode(hosts="node[0-3]", cores="0-3", properties=["batch:0-1", "debug:2-3"])
-TWO = "[queues.batch]\nrequires = [\"batch\"]\n[queues.debug]\nrequires = [\"debug\"]\n"
+TWO = '[queues.batch]\nrequires = ["batch"]\n[queues.debug]\nrequires = ["debug"]\n'
 
 
 def fx(inst: Instance, *argv: str, input: str | None = None) -> tuple[int, str, str]:
@@ -103,7 +103,9 @@ def lines(text: str) -> list[str]:
 def test_anonymous_queue_commands(make_instance):
     inst = make_instance(R=encode(hosts="n0", cores="0-1"))
     assert lines(ok(inst, "queue", "status")) == [
-        "Job submission is enabled", "Scheduling is started"]
+        "Job submission is enabled",
+        "Scheduling is started",
+    ]
     out = ok(inst, "queue", "disable", "--message=system is fubar")
     assert out == "Job submission is disabled: system is fubar\n"
     err = fails(inst, "run", "true")
@@ -112,8 +114,10 @@ def test_anonymous_queue_commands(make_instance):
     ok(inst, "run", TEST, "true")
     out = ok(inst, "queue", "stop", "--message=my unique message")
     assert out == "Scheduling is stopped: my unique message\n"
-    assert ok(inst, "queue", "status") == \
-        "Job submission is enabled\nScheduling is stopped: my unique message\n"
+    assert (
+        ok(inst, "queue", "status")
+        == "Job submission is enabled\nScheduling is stopped: my unique message\n"
+    )
     ok(inst, "queue", "stop")
     assert lines(ok(inst, "queue", "status"))[1] == "Scheduling is stopped"
     # jobs submitted while stopped wait in SCHED, with nothing sent to the scheduler
@@ -122,7 +126,10 @@ def test_anonymous_queue_commands(make_instance):
         wait(inst, j, "priority")
         assert state(inst, j) == "SCHED"
     assert lines(ok(inst, "queue", "status", "-v"))[2:] == [
-        "3 alloc requests queued", "0 alloc requests pending to scheduler", "0 running jobs"]
+        "3 alloc requests queued",
+        "0 alloc requests pending to scheduler",
+        "0 running jobs",
+    ]
     assert ok(inst, "queue", "start") == "Scheduling is started\n"
     ok(inst, "queue", "drain")
     for j in ids:
@@ -147,21 +154,39 @@ def test_anonymous_queue_commands(make_instance):
 def test_anonymous_queue_list_and_usage(make_instance):
     inst = make_instance(R=encode(hosts="n[0-1]", cores="0-1"))
     assert ok(inst, "queue", "list", "-no", "{queue},{queuem}") == ",\n"
-    fmt = ("{defaults.timelimit},{limits.timelimit},{limits.range.nnodes},"
-           "{limits.range.ncores},{limits.range.ngpus},{limits.min.nnodes},"
-           "{limits.min.ncores},{limits.min.ngpus},{limits.max.nnodes},"
-           "{limits.max.ncores},{limits.max.ngpus}")
+    fmt = (
+        "{defaults.timelimit},{limits.timelimit},{limits.range.nnodes},"
+        "{limits.range.ncores},{limits.range.ngpus},{limits.min.nnodes},"
+        "{limits.min.ncores},{limits.min.ngpus},{limits.max.nnodes},"
+        "{limits.max.ncores},{limits.max.ngpus}"
+    )
     assert ok(inst, "queue", "list", "-no", fmt) == "inf,inf,0-inf,0-inf,0-inf,0,0,0,inf,inf,inf\n"
-    assert ok(inst, "queue", "list", "-no", "{defaults.timelimit!F},{limits.timelimit!F}") == \
-        "inf,inf\n"
-    assert ok(inst, "queue", "list", "-no",
-              "{submission},{scheduling},{enabled},{started},{enabled.ascii}") == \
-        "enabled,started,✔,✔,y\n"
+    assert (
+        ok(inst, "queue", "list", "-no", "{defaults.timelimit!F},{limits.timelimit!F}")
+        == "inf,inf\n"
+    )
+    assert (
+        ok(
+            inst,
+            "queue",
+            "list",
+            "-no",
+            "{submission},{scheduling},{enabled},{started},{enabled.ascii}",
+        )
+        == "enabled,started,✔,✔,y\n"
+    )
     ok(inst, "queue", "stop", "--quiet")
     ok(inst, "queue", "disable", "--quiet")
-    assert ok(inst, "queue", "list", "-no",
-              "{submission},{scheduling},{enabled},{started},{started.ascii}") == \
-        "disabled,stopped,✗,✗,n\n"
+    assert (
+        ok(
+            inst,
+            "queue",
+            "list",
+            "-no",
+            "{submission},{scheduling},{enabled},{started},{started.ascii}",
+        )
+        == "disabled,stopped,✗,✗,n\n"
+    )
     out = ok(inst, "queue", "list")
     header = lines(out)[0]
     for h in ("TDEFAULT", "TLIMIT", "NNODES", "NCORES", "NGPUS", "EN", "ST"):
@@ -172,11 +197,20 @@ def test_anonymous_queue_list_and_usage(make_instance):
     assert ok(inst, "queue", "list", "-n").count("\n") == 1
     out = ok(inst, "queue", "list", "-no", "{resources.all.ncores} {resources.free.nnodes}")
     assert out == "4 2\n"
-    for bad in ("{foobar}", "{defaults.foobar}", "{limits.foobar}", "{limits.range.foobar}",
-                "{limits.min.foobar}", "{limits.max.foobar}"):
+    for bad in (
+        "{foobar}",
+        "{defaults.foobar}",
+        "{limits.foobar}",
+        "{limits.range.foobar}",
+        "{limits.min.foobar}",
+        "{limits.max.foobar}",
+    ):
         assert "Unknown format field" in fails(inst, "queue", "list", "-o", bad)
-    p = inst.flux("queue", "list", env={
-        "FLUX_QUEUE_LIST_FORMAT_DEFAULT": "{limits.min.nnodes} {limits.max.ngpus}"})
+    p = inst.flux(
+        "queue",
+        "list",
+        env={"FLUX_QUEUE_LIST_FORMAT_DEFAULT": "{limits.min.nnodes} {limits.max.ngpus}"},
+    )
     assert p.returncode == 0 and lines(p.stdout)[0].split() == ["MINNODES", "MAXGPUS"]
     assert "policy" in ok(inst, "queue", "list", "-o", "help")
     # usage errors exit 2 and print usage
@@ -194,25 +228,44 @@ def test_drain_idle_timeout_and_stop_takes_back_allocs(make_instance):
     pending = submit(inst, TEST, "true")
     wait(inst, pending, "priority")
     assert lines(ok(inst, "queue", "status", "-v"))[2:] == [
-        "0 alloc requests queued", "1 alloc requests pending to scheduler", "1 running jobs"]
+        "0 alloc requests queued",
+        "1 alloc requests pending to scheduler",
+        "1 running jobs",
+    ]
     err = fails(inst, "queue", "drain", "--timeout=0.1s")
     assert err.strip() == "flux-queue: ERROR: drain: timeout"
     assert "idle: timeout" in fails(inst, "queue", "idle", "-t", "0.1")
     ok(inst, "queue", "stop", "--quiet")
     assert lines(ok(inst, "queue", "status", "-v"))[2:] == [
-        "1 alloc requests queued", "0 alloc requests pending to scheduler", "1 running jobs"]
+        "1 alloc requests queued",
+        "0 alloc requests pending to scheduler",
+        "1 running jobs",
+    ]
     # idle: no running job and no alloc outstanding (the stopped queue holds its job)
-    p = subprocess.Popen([sys.executable, "-m", "flux", "queue", "idle"], env=inst.env,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    p = subprocess.Popen(
+        [sys.executable, "-m", "flux", "queue", "idle"],
+        env=inst.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     ok(inst, "cancel", running)
     out, err = p.communicate(timeout=60)
     assert p.returncode == 0 and out == "1 jobs\n", err
     assert lines(ok(inst, "queue", "status", "-v"))[1:] == [
-        "Scheduling is stopped", "1 alloc requests queued",
-        "0 alloc requests pending to scheduler", "0 running jobs"]
+        "Scheduling is stopped",
+        "1 alloc requests queued",
+        "0 alloc requests pending to scheduler",
+        "0 running jobs",
+    ]
     # drain waits for the pending job, which runs once the queue starts
-    p = subprocess.Popen([sys.executable, "-m", "flux", "queue", "drain"], env=inst.env,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    p = subprocess.Popen(
+        [sys.executable, "-m", "flux", "queue", "drain"],
+        env=inst.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     ok(inst, "queue", "start", "--quiet")
     assert p.wait(timeout=60) == 0
     assert state(inst, pending) == "INACTIVE"
@@ -221,9 +274,13 @@ def test_drain_idle_timeout_and_stop_takes_back_allocs(make_instance):
 def test_flux_run_reports_a_stopped_queue(make_instance):
     inst = make_instance(TWO, R=R4)
     ok(inst, "queue", "stop", "-m", "maintenance until noon", "batch")
-    p = subprocess.Popen([sys.executable, "-m", "flux", "run", "-q", "batch", TEST, "true"],
-                         env=inst.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                         text=True)
+    p = subprocess.Popen(
+        [sys.executable, "-m", "flux", "run", "-q", "batch", TEST, "true"],
+        env=inst.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     assert p.stderr.readline() == "flux-run: queue batch is stopped: maintenance until noon\n"
     ok(inst, "queue", "start", "batch")
     assert p.wait(timeout=60) == 0
@@ -259,20 +316,24 @@ def test_named_queue_commands(make_instance):
         assert f"job submission to {q} is disabled: test reasons" in err
     ok(inst, "queue", "enable", "-a")
     assert lines(ok(inst, "queue", "disable", "--message=nobatch", "batch")) == [
-        "batch: Job submission is disabled: nobatch"]
+        "batch: Job submission is disabled: nobatch"
+    ]
     out = ok(inst, "queue", "status")
     assert "batch: Job submission is disabled: nobatch" in out
     assert "debug: Job submission is enabled" in out
     fails(inst, "submit", "-q", "batch", "true")
     submit(inst, "-q", "debug", TEST, "true")
     out = ok(inst, "queue", "disable", "--verbose", "-m", "foof", "batch")
-    assert lines(out) == ["batch: Job submission is disabled: foof",
-                          "debug: Job submission is enabled"]
+    assert lines(out) == [
+        "batch: Job submission is disabled: foof",
+        "debug: Job submission is enabled",
+    ]
     ok(inst, "queue", "enable", "batch")
     for cmd in ("start", "stop", "enable", "disable", "status"):
         assert "'notaqueue' is not a valid queue" in fails(inst, "queue", cmd, "notaqueue")
-    assert "Conflicting queues specified as --queue=batch and debug" in \
-        fails(inst, "queue", "status", "--queue=batch", "debug")
+    assert "Conflicting queues specified as --queue=batch and debug" in fails(
+        inst, "queue", "status", "--queue=batch", "debug"
+    )
     # one queue stopped: its job waits while the other queue's job runs
     ok(inst, "queue", "stop", "--message=nobatch", "batch")
     b = submit(inst, "-q", "batch", TEST, "true")
@@ -286,8 +347,13 @@ def test_named_queue_commands(make_instance):
     assert ok(inst, "queue", "list", "-q", "batch", "-no", "{queue}") == "batch\n"
     assert len(lines(ok(inst, "queue", "list", "-q", "batch,debug", "-n"))) == 2
     assert "No such queue: foo" in fails(inst, "queue", "list", "--queue=foo")
-    out = ok(inst, "queue", "list", "-no", "{queue} {resources.all.nnodes} "
-             "{limits.range.effective.ncores}")
+    out = ok(
+        inst,
+        "queue",
+        "list",
+        "-no",
+        "{queue} {resources.all.nnodes} {limits.range.effective.ncores}",
+    )
     assert lines(out) == ["batch 2 0-8", "debug 2 0-8"]
     # flux jobs: -q and {queue}
     out = ok(inst, "jobs", "-a", "-q", "batch", "-no", "{id.f58} {queue}")
@@ -312,9 +378,16 @@ policy.access.allow-group = ["nogroup"]
     assert rc == 0 and out.count("Scheduling is started") == 3
     rc, out, err = run_as(GUEST_UID, inst, "queue", "list", "-no", "{queuem}")
     assert rc == 0 and out.split() == ["open*", "staff", "groups"], err
-    for argv in (["stop", "--all"], ["start", "--all"], ["disable", "--all"],
-                 ["enable", "--all"], ["drain"], ["idle"], ["status", "-v"],
-                 ["stop", "open"]):
+    for argv in (
+        ["stop", "--all"],
+        ["start", "--all"],
+        ["disable", "--all"],
+        ["enable", "--all"],
+        ["drain"],
+        ["idle"],
+        ["status", "-v"],
+        ["stop", "open"],
+    ):
         rc, out, err = run_as(GUEST_UID, inst, "queue", *argv)
         assert rc == 1 and "requires owner credentials" in err, (argv, err)
     rc, out, err = run_as(GUEST_UID, inst, "config", "reload")
@@ -357,17 +430,27 @@ limits.job-size.max.nnodes = 4
 limits.job-size.min.ncores = 2
 """
     inst = make_instance(conf, R=encode(hosts="node[0-3]", cores="0-7"))
-    fmt = "{queue},{defaults.timelimit},{limits.timelimit},{defaults.timelimit!F}," \
-          "{limits.timelimit!F}"
+    fmt = (
+        "{queue},{defaults.timelimit},{limits.timelimit},{defaults.timelimit!F},"
+        "{limits.timelimit!F}"
+    )
     assert lines(ok(inst, "queue", "list", "-no", fmt)) == [
-        "batch,7200.0,28800.0,2h,8h", "debug,3600.0,7200.0,1h,2h"]
+        "batch,7200.0,28800.0,2h,8h",
+        "debug,3600.0,7200.0,1h,2h",
+    ]
     fmt = "{queue},{limits.range.nnodes},{limits.range.ncores},{limits.range.ngpus}"
     assert lines(ok(inst, "queue", "list", "-no", fmt)) == [
-        "batch,2-3,1-20,0-4", "debug,2-4,2-inf,0-inf"]
-    fmt = "{queue},{limits.min.nnodes},{limits.max.nnodes},{limits.max.ncores}," \
-          "{limits.range.effective.ncores}"
+        "batch,2-3,1-20,0-4",
+        "debug,2-4,2-inf,0-inf",
+    ]
+    fmt = (
+        "{queue},{limits.min.nnodes},{limits.max.nnodes},{limits.max.ncores},"
+        "{limits.range.effective.ncores}"
+    )
     assert lines(ok(inst, "queue", "list", "-no", fmt)) == [
-        "batch,2,3,20,1-20", "debug,2,4,inf,2-32"]
+        "batch,2,3,20,1-20",
+        "debug,2,4,inf,2-32",
+    ]
     assert lines(ok(inst, "queue", "list", "-no", "{queuem}")) == ["batch*", "debug"]
     # defaults land in the stored jobspec
     j = submit(inst, "-N2", TEST, "true")
@@ -379,15 +462,18 @@ limits.job-size.min.ncores = 2
     assert js["attributes"]["system"]["duration"] == 3600.0
     # limits, with flux-core's messages
     cases = [
-        (["-q", "debug", "-N2", "-t", "3h"],
-         "requested duration (3h) exceeds policy limit of 2h for queue debug"),
-        (["-N2", "-t", "16h"], "requested duration (16h) exceeds policy limit of 8h for queue "
-         "batch"),
+        (
+            ["-q", "debug", "-N2", "-t", "3h"],
+            "requested duration (3h) exceeds policy limit of 2h for queue debug",
+        ),
+        (
+            ["-N2", "-t", "16h"],
+            "requested duration (16h) exceeds policy limit of 8h for queue batch",
+        ),
         (["-N4"], "requested nnodes (4) exceeds policy limit of 3 for queue batch"),
         (["-N1"], "requested nnodes (1) is under policy limit of 2 for queue batch"),
         (["-q", "debug", "-N2", "-n2"], None),
-        (["-q", "debug", "-n2"], "requested nnodes (0) is under policy limit of 2 for queue "
-         "debug"),
+        (["-q", "debug", "-n2"], "requested nnodes (0) is under policy limit of 2 for queue debug"),
         (["-N3", "-n21"], "requested ncores (21) exceeds policy limit of 20 for queue batch"),
         (["-N2", "-n22"], "unsatisfiable request"),  # feasibility comes before the limits
         (["-N5"], "unsatisfiable request"),
@@ -467,7 +553,10 @@ def test_pending_job_moved_to_another_queue(make_instance):
     assert lines(ok(inst, "queue", "status", "-v"))[-2] == "1 alloc requests pending to scheduler"
     move(k, "a")
     assert lines(ok(inst, "queue", "status", "-v"))[-3:] == [
-        "1 alloc requests queued", "0 alloc requests pending to scheduler", "1 running jobs"]
+        "1 alloc requests queued",
+        "0 alloc requests pending to scheduler",
+        "1 running jobs",
+    ]
     ok(inst, "cancel", blocker)
     wait(inst, blocker)
     assert state(inst, k) == "SCHED"
@@ -476,16 +565,22 @@ def test_pending_job_moved_to_another_queue(make_instance):
 
 
 def test_overlapping_queues(make_instance):
-    conf = "[queues.all]\n[queues.debug]\nrequires = [\"debug\"]\n"
+    conf = '[queues.all]\n[queues.debug]\nrequires = ["debug"]\n'
     inst = make_instance(conf, R=R4)
     assert lines(ok(inst, "queue", "list", "-no", "{queue} {resources.all.nnodes}")) == [
-        "all 4", "debug 2"]
+        "all 4",
+        "debug 2",
+    ]
     a = submit(inst, "-q", "all", "-N4", LONG, "true")
     wait(inst, a, "alloc")
     d = submit(inst, "-q", "debug", TEST, "true")
     wait(inst, d, "priority")
     assert ok(inst, "queue", "list", "-no", "{queue} {resources.free.nnodes}").split() == [
-        "all", "0", "debug", "0"]
+        "all",
+        "0",
+        "debug",
+        "0",
+    ]
     ok(inst, "cancel", a)
     wait(inst, d)
 
@@ -495,11 +590,15 @@ def test_bad_config_fails_broker_start(make_instance):
     for conf, msg in (
         ("[policy]\nfoo = 1\n", "error parsing [policy] config table: unknown key 'foo'"),
         ('[policy.limits]\nduration = "xyz"\n', "'duration' is not a valid FSD"),
-        ('[policy.jobspec.defaults.system]\nqueue = "bar"\n[queues.foo]\n',
-         "defines a default queue bar that is not in [queues] table"),
+        (
+            '[policy.jobspec.defaults.system]\nqueue = "bar"\n[queues.foo]\n',
+            "defines a default queue bar that is not in [queues] table",
+        ),
         ('[queues.x]\nrequires = ["a|b"]\n', "'requires' must be an array of property"),
-        ('[job-manager]\nstop-queues-on-restart = "notabool"\n',
-         "'stop-queues-on-restart' must be a boolean"),
+        (
+            '[job-manager]\nstop-queues-on-restart = "notabool"\n',
+            "'stop-queues-on-restart' must be a boolean",
+        ),
     ):
         inst = make_instance(conf, start=False)
         with pytest.raises(RuntimeError) as ei:
@@ -520,8 +619,12 @@ def test_config_load_reload_and_get(make_instance):
     assert json.loads(ok(inst, "config", "get", "queues.batch")) == {"requires": ["batch"]}
     ok(inst, "queue", "stop", "-m", "keepme", "batch")
     # bad configurations change nothing
-    for bad in ("[policy]\nfoo = 1\n", "[queues.x]\nfoo = 1\n", "queues = 1\n",
-                '[queues.x.policy.jobspec.defaults.system]\nqueue = "x"\n'):
+    for bad in (
+        "[policy]\nfoo = 1\n",
+        "[queues.x]\nfoo = 1\n",
+        "queues = 1\n",
+        '[queues.x.policy.jobspec.defaults.system]\nqueue = "x"\n',
+    ):
         err = fails(inst, "config", "load", input=bad)
         assert "error parsing" in err
     assert ok(inst, "queue", "list", "-no", "{queue}").split() == ["batch", "debug"]
@@ -529,7 +632,7 @@ def test_config_load_reload_and_get(make_instance):
     # reload re-reads the config directory: add a queue and a limit; existing queues keep
     # their state, new ones start
     with open(os.path.join(inst.confdir, "queues.toml"), "w") as f:
-        f.write(TWO + "[queues.new]\n[queues.debug.policy]\nlimits.duration = \"1m\"\n")
+        f.write(TWO + '[queues.new]\n[queues.debug.policy]\nlimits.duration = "1m"\n')
     ok(inst, "config", "reload")
     out = ok(inst, "queue", "status")
     assert "batch: Scheduling is stopped: keepme" in out
@@ -591,8 +694,9 @@ def _statedir() -> str:
 def _checkpoint(statedir: str) -> dict:
     db = sqlite3.connect(os.path.join(statedir, "content.sqlite"))
     try:
-        (value,) = db.execute("SELECT value FROM kv WHERE key = ?",
-                              ("checkpoint.job-manager.queue",)).fetchone()
+        (value,) = db.execute(
+            "SELECT value FROM kv WHERE key = ?", ("checkpoint.job-manager.queue",)
+        ).fetchone()
     finally:
         db.close()
     return json.loads(value)
@@ -606,17 +710,29 @@ def test_queue_state_survives_restart(make_instance):
     j = submit(a, "-q", "batch", TEST, "true")
     wait(a, j, "priority")
     assert a.stop() == 0
-    assert _checkpoint(sd) == {"version": 1, "queue": [
-        {"name": "batch", "enable": True, "start": False, "stop_reason": "held for maintenance"},
-        {"name": "debug", "enable": False, "start": True, "disable_reason": "closed"},
-    ]}
+    assert _checkpoint(sd) == {
+        "version": 1,
+        "queue": [
+            {
+                "name": "batch",
+                "enable": True,
+                "start": False,
+                "stop_reason": "held for maintenance",
+            },
+            {"name": "debug", "enable": False, "start": True, "disable_reason": "closed"},
+        ],
+    }
     b = make_instance(TWO, statedir=sd, R=R4)
     assert lines(ok(b, "queue", "status")) == [
-        "batch: Job submission is enabled", "batch: Scheduling is stopped: held for maintenance",
-        "debug: Job submission is disabled: closed", "debug: Scheduling is started"]
+        "batch: Job submission is enabled",
+        "batch: Scheduling is stopped: held for maintenance",
+        "debug: Job submission is disabled: closed",
+        "debug: Scheduling is started",
+    ]
     assert state(b, j) == "SCHED"
-    assert "job submission to debug is disabled: closed" in fails(b, "submit", "-q", "debug",
-                                                                   "true")
+    assert "job submission to debug is disabled: closed" in fails(
+        b, "submit", "-q", "debug", "true"
+    )
     ok(b, "queue", "start", "batch")
     wait(b, j)
     ok(b, "queue", "enable", "debug")
@@ -628,13 +744,16 @@ def test_queue_state_survives_restart(make_instance):
     assert b.stop() == 0
     c = make_instance(TWO, statedir=sd, R=R4)
     assert lines(ok(c, "queue", "status"))[1::2] == [
-        "batch: Scheduling is started", "debug: Scheduling is stopped"]
+        "batch: Scheduling is started",
+        "debug: Scheduling is stopped",
+    ]
     assert c.stop() == 0
     # stop-queues-on-restart stops queues restored started
     d = make_instance(TWO + "[job-manager]\nstop-queues-on-restart = true\n", statedir=sd, R=R4)
     assert lines(ok(d, "queue", "status"))[1::2] == [
         "batch: Scheduling is stopped: Automatically stopped due to restart",
-        "debug: Scheduling is stopped"]
+        "debug: Scheduling is stopped",
+    ]
 
 
 def test_start_new_queues_false_starts_queues_stopped(make_instance):
@@ -654,11 +773,17 @@ def test_flux_start_with_queues_then_run_just_works():
         conf = os.path.join(top, "conf")
         os.makedirs(conf)
         with open(os.path.join(conf, "queues.toml"), "w") as f:
-            f.write(TWO.replace('requires = ["batch"]\n', "").replace(
-                'requires = ["debug"]\n', "") + '[policy]\njobspec.defaults.system.queue = '
-                '"batch"\n')
-        p = subprocess.run([sys.executable, "-m", "flux", "start", "-c", conf, "flux", "run",
-                            "echo", "hello"], capture_output=True, text=True, timeout=120)
+            f.write(
+                TWO.replace('requires = ["batch"]\n', "").replace('requires = ["debug"]\n', "")
+                + "[policy]\njobspec.defaults.system.queue = "
+                '"batch"\n'
+            )
+        p = subprocess.run(
+            [sys.executable, "-m", "flux", "start", "-c", conf, "flux", "run", "echo", "hello"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert p.returncode == 0 and p.stdout == "hello\n", p.stderr
     finally:
         import shutil

@@ -45,7 +45,7 @@ def test_restart_recovers_pending_and_inactive(make_instance):
     for j, urg in ((held, 0), (low, 5), (high, 25)):
         ev = events(b, j)
         assert ev[: len(before[j])] == before[j]
-        tail = [e["name"] for e in ev[len(before[j]):]]
+        tail = [e["name"] for e in ev[len(before[j]) :]]
         assert tail[:2] == ["flux-restart", "priority"], tail
         assert [e for e in ev if e["name"] == "priority"][-1]["context"]["priority"] == urg
     # the running job was lost with its broker and is cleaned up, freeing the core

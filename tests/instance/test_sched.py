@@ -25,8 +25,9 @@ def test_gpus_and_cuda_visible_devices(make_instance):
 
 def test_node_exclusive_jobs(make_instance):
     inst = make_instance(R=encode(hosts="node[0-63]", cores="0-31"))
-    jobid = inst.flux("submit", "-N2", "--setattr=system.exec.test.run_duration=0",
-                      "true", check=True).stdout.strip()
+    jobid = inst.flux(
+        "submit", "-N2", "--setattr=system.exec.test.run_duration=0", "true", check=True
+    ).stdout.strip()
     inst.flux("job", "wait-event", "-t", "30", jobid, "clean", check=True)
     R = R_of(inst, jobid)
     lite = R["execution"]["R_lite"]

@@ -80,8 +80,7 @@ def test_allow_root_owner():
         pytest.skip("needs root to start a broker as a second uid")
     pid, inst = start_broker_as(GUEST_UID, "[access]\nallow-root-owner = true\n")
     try:
-        p = inst.flux("submit", "--urgency=20", "--setattr=system.exec.test.run_duration=0",
-                      "true")
+        p = inst.flux("submit", "--urgency=20", "--setattr=system.exec.test.run_duration=0", "true")
         assert p.returncode == 0, p.stderr
     finally:
         os.kill(pid, signal.SIGTERM)

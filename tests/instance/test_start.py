@@ -13,8 +13,13 @@ def flux_start(*args, timeout=120):
     env = dict(os.environ)
     env.pop("FLUX_URI", None)
     env["FLUX_F58_FORCE_ASCII"] = "1"
-    return subprocess.run([sys.executable, "-m", "flux", "start", *args], capture_output=True,
-                          text=True, timeout=timeout, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "flux", "start", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+    )
 
 
 def test_exit_status_and_uri():
@@ -26,9 +31,12 @@ def test_exit_status_and_uri():
 
 def test_statedir_across_starts():
     sd = tempfile.mkdtemp(prefix="flux-state-", dir="/tmp")
-    p = flux_start(f"-Sstatedir={sd}", "sh", "-c",
-                   "flux submit --urgency=hold true; "
-                   "flux submit --wait sh -c 'exit 4' >/dev/null; true")
+    p = flux_start(
+        f"-Sstatedir={sd}",
+        "sh",
+        "-c",
+        "flux submit --urgency=hold true; flux submit --wait sh -c 'exit 4' >/dev/null; true",
+    )
     assert p.returncode == 0, p.stderr
     held = p.stdout.strip()
     p = flux_start(f"-Sstatedir={sd}", "flux", "job", "eventlog", held)
@@ -40,8 +48,7 @@ def test_statedir_across_starts():
 
 def test_no_stray_processes():
     marker = f"stray-{os.getpid()}-{time.time_ns()}"
-    p = flux_start("sh", "-c", f"flux submit sh -c 'exec -a {marker} sleep 300' && "
-                               "sleep 1")
+    p = flux_start("sh", "-c", f"flux submit sh -c 'exec -a {marker} sleep 300' && sleep 1")
     assert p.returncode == 0, p.stderr
     time.sleep(0.5)
     ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
@@ -51,6 +58,12 @@ def test_no_stray_processes():
 def test_shell_when_no_command():
     env = dict(os.environ)
     env.pop("FLUX_URI", None)
-    p = subprocess.run([sys.executable, "-m", "flux", "start"], input="flux run echo from-shell\n",
-                       capture_output=True, text=True, timeout=120, env=env)
+    p = subprocess.run(
+        [sys.executable, "-m", "flux", "start"],
+        input="flux run echo from-shell\n",
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
     assert p.returncode == 0 and p.stdout == "from-shell\n"

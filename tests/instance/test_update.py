@@ -13,7 +13,7 @@ from conftest import GUEST_UID, run_as
 
 from flux.job import JobID
 
-MYATTR_PLUGIN = '''
+MYATTR_PLUGIN = """
 from flux import jobtap
 
 def update(p, topic, args, arg):
@@ -25,7 +25,7 @@ def update(p, topic, args, arg):
 def flux_plugin_init(p):
     p.add_handler("job.update.attributes.system.myattr", update)
     p.add_handler("job.update.attributes.system.myattr2", update)
-'''
+"""
 
 
 def events(inst, jobid, name=None):
@@ -48,8 +48,7 @@ def held(inst, *args, user=None):
 
 @pytest.fixture
 def limited(make_instance):
-    return make_instance('[access]\nallow-guest-user = true\n'
-                         '[policy.limits]\nduration = "1m"\n')
+    return make_instance('[access]\nallow-guest-user = true\n[policy.limits]\nduration = "1m"\n')
 
 
 def test_usage_and_unknown_jobs(instance):
@@ -87,9 +86,11 @@ def test_dry_run_relative_and_inf(instance):
     p = instance.flux("update", jobid, "duration=bogus")
     assert p.returncode == 1 and "invalid Flux standard duration" in p.stderr
     p = instance.flux("update", "-n", jobid, "name=x", "foo.bar=42", "x=[1]", check=True)
-    assert json.loads(p.stdout) == {"attributes.system.job.name": "x",
-                                    "attributes.system.foo.bar": 42,
-                                    "attributes.system.x": [1]}
+    assert json.loads(p.stdout) == {
+        "attributes.system.job.name": "x",
+        "attributes.system.foo.bar": 42,
+        "attributes.system.x": [1],
+    }
     unlimited = held(instance)
     for rel in ("+1m", "-1m"):
         p = instance.flux("update", unlimited, f"duration={rel}")
@@ -116,8 +117,10 @@ def test_rpc_errors(instance):
     jobid = held(instance, "-t", "1m")
     h = instance.handle()
     with pytest.raises(OSError) as e:
-        h.rpc("job-manager.update", {"id": int(JobID(jobid)),
-                                     "updates": {"attributes.system.duration": -1.0}}).get()
+        h.rpc(
+            "job-manager.update",
+            {"id": int(JobID(jobid)), "updates": {"attributes.system.duration": -1.0}},
+        ).get()
     assert e.value.errno == errno.EINVAL
     with pytest.raises(OSError) as e:
         h.rpc("job-manager.update", {"id": int(JobID(jobid))}).get()
@@ -129,8 +132,9 @@ def test_rpc_errors(instance):
 
 
 def test_held_job_shortened_then_released_times_out(instance):
-    jobid = instance.flux("submit", "--urgency=hold", "-t", "1m", "sleep", "30",
-                          check=True).stdout.strip()
+    jobid = instance.flux(
+        "submit", "--urgency=hold", "-t", "1m", "sleep", "30", check=True
+    ).stdout.strip()
     instance.flux("job", "wait-event", "-t", "30", jobid, "priority", check=True)
     instance.flux("update", jobid, "duration=0.1s", check=True)
     instance.flux("job", "urgency", jobid, "default", check=True)
@@ -147,7 +151,8 @@ def test_owner_beyond_limits_makes_guest_job_immutable(limited):
     p = inst.flux("update", own, "duration=1h")
     assert p.returncode == 0, p.stderr
     assert events(inst, own, "jobspec-update")[0]["context"] == {
-        "attributes.system.duration": 3600.0}
+        "attributes.system.duration": 3600.0
+    }
     g = held(inst, "-t", "30s", user=GUEST_UID)
     rc, out, err = run_as(GUEST_UID, inst, "update", g, "duration=1m")
     assert rc == 0, err
@@ -215,8 +220,9 @@ def test_signal_before_time_limit_follows_update(instance, tmp_path):
     os.chmod(tmp_path, 0o755)
     out = tmp_path / "sig.txt"
     script = f"trap 'echo got-usr1 > {out}; exit 0' USR1; while :; do sleep 0.1; done"
-    jobid = instance.flux("submit", "-t", "100s", "--signal=SIGUSR1@99", "sh", "-c", script,
-                          check=True).stdout.strip()
+    jobid = instance.flux(
+        "submit", "-t", "100s", "--signal=SIGUSR1@99", "sh", "-c", script, check=True
+    ).stdout.strip()
     instance.flux("job", "wait-event", "-t", "30", jobid, "start", check=True)
     # the signal is due 1s after start; push the expiration out by an hour: no signal then
     instance.flux("update", jobid, "duration=+1h", check=True)
@@ -252,11 +258,14 @@ def test_subinstance_expiration_follows_update(make_instance):
     inst = make_instance()
     d = tempfile.mkdtemp(prefix="flux-nest-", dir="/tmp")
     out = os.path.join(d, "child.out")
-    child = ("j=$(flux submit sleep 300); flux job wait-event -t 30 $j start >/dev/null; "
-             "flux job info $j R; flux job wait-event -t 30 $j resource-update >/dev/null; "
-             "flux job info $j R; flux cancel $j")
-    job = inst.flux("submit", "-t", "5m", f"--output={out}", "flux", "start", "sh", "-c",
-                    child, check=True).stdout.strip()
+    child = (
+        "j=$(flux submit sleep 300); flux job wait-event -t 30 $j start >/dev/null; "
+        "flux job info $j R; flux job wait-event -t 30 $j resource-update >/dev/null; "
+        "flux job info $j R; flux cancel $j"
+    )
+    job = inst.flux(
+        "submit", "-t", "5m", f"--output={out}", "flux", "start", "sh", "-c", child, check=True
+    ).stdout.strip()
     inst.flux("job", "wait-event", "-t", "30", job, "start", check=True)
     deadline = time.time() + 30
     while time.time() < deadline and not (os.path.exists(out) and open(out).read().strip()):
@@ -265,18 +274,22 @@ def test_subinstance_expiration_follows_update(make_instance):
     inst.flux("job", "wait-event", "-t", "60", job, "clean", check=True)
     lines = [json.loads(x) for x in open(out).read().splitlines() if x.startswith("{")]
     assert len(lines) == 2
-    assert abs(lines[1]["execution"]["expiration"] - lines[0]["execution"]["expiration"]
-               - 300) < 1e-3
+    assert (
+        abs(lines[1]["execution"]["expiration"] - lines[0]["execution"]["expiration"] - 300) < 1e-3
+    )
 
 
 def test_scheduler_refuses_expiration_beyond_instance(make_instance):
     inst = make_instance()
     d = tempfile.mkdtemp(prefix="flux-nest-", dir="/tmp")
     out = os.path.join(d, "child.out")
-    child = ("j=$(flux submit -t 1m sleep 300); flux job wait-event -t 30 $j start >/dev/null; "
-             "flux update $j duration=1h; echo rc=$?; flux cancel $j")
-    job = inst.flux("submit", "-t", "5m", f"--output={out}", "flux", "start", "sh", "-c",
-                    child, check=True).stdout.strip()
+    child = (
+        "j=$(flux submit -t 1m sleep 300); flux job wait-event -t 30 $j start >/dev/null; "
+        "flux update $j duration=1h; echo rc=$?; flux cancel $j"
+    )
+    job = inst.flux(
+        "submit", "-t", "5m", f"--output={out}", "flux", "start", "sh", "-c", child, check=True
+    ).stdout.strip()
     inst.flux("job", "wait-event", "-t", "60", job, "clean", check=True)
     text = open(out).read()
     assert "scheduler refused expiration update" in text and "rc=1" in text

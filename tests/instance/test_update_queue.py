@@ -47,8 +47,10 @@ def test_bad_values_and_states(qinst):
     h = qinst.handle()
     job = held(qinst, "-q", "debug", "-t", "30s")
     with pytest.raises(OSError) as e:
-        h.rpc("job-manager.update", {"id": int(JobID(job)),
-                                     "updates": {"attributes.system.queue": 42}}).get()
+        h.rpc(
+            "job-manager.update",
+            {"id": int(JobID(job)), "updates": {"attributes.system.queue": 42}},
+        ).get()
     assert e.value.errno == errno.EINVAL
     assert qinst.flux("update", "f1234", "queue=batch").returncode == 1
     p = qinst.flux("update", job, "queue=foo")
@@ -65,8 +67,10 @@ def test_bad_values_and_states(qinst):
 def test_debug_to_batch_runs_on_batch_nodes(qinst):
     job = held(qinst, "-q", "debug", "-t", "30s")
     qinst.flux("update", job, "queue=batch", check=True)
-    ev = [json.loads(x) for x in qinst.flux("job", "eventlog", "-f", "json", job,
-                                            check=True).stdout.splitlines()]
+    ev = [
+        json.loads(x)
+        for x in qinst.flux("job", "eventlog", "-f", "json", job, check=True).stdout.splitlines()
+    ]
     upd = [e for e in ev if e["name"] == "jobspec-update"][0]["context"]
     assert upd["attributes.system.queue"] == "batch"
     assert upd["attributes.system.constraints"] == {"properties": ["batch"]}

@@ -138,6 +138,7 @@ def test_urgency_of_running_job(instance):
 
 # -- a real second uid -------------------------------------------------------------------
 
+
 def test_guest_urgency_rules(one_core):
     inst = one_core
     rc, out, err = run_as(GUEST_UID, inst, "submit", "--urgency=17", "true")

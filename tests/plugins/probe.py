@@ -34,8 +34,13 @@ def _log(p: Any, topic: str, args: Any, **extra: Any) -> None:
 
 
 def create(p, topic, args, arg):
-    _log(p, topic, args, state=args["state"], redacted="environment"
-         not in args["jobspec"]["attributes"]["system"])
+    _log(
+        p,
+        topic,
+        args,
+        state=args["state"],
+        redacted="environment" not in args["jobspec"]["attributes"]["system"],
+    )
     if "reject-create" in _words(args):
         return jobtap.reject_job(p, args, "nope")
     return 0
@@ -84,15 +89,18 @@ def state(p, topic, args, arg):
             args.out["priority"] = "high"
             return 0
         if "update" in w and "updated" not in _words_done(args):
-            jobtap.jobspec_update(p, {"attributes.system.duration": 123.0,
-                                      "attributes.user.done": ["updated"]})
+            jobtap.jobspec_update(
+                p, {"attributes.system.duration": 123.0, "attributes.user.done": ["updated"]}
+            )
     if topic == "job.state.sched" and "raise" in w:
         jobtap.raise_exception(p, jobtap.CURRENT_JOB, "probe", 3, "just a warning")
         jobtap.event_post(p, jobtap.CURRENT_JOB, "probe-event", {"x": 1}, y="two")
     if topic == "job.state.sched" and "perilog-errors" in w:
         errs = []
-        for fn in (lambda: jobtap.epilog_start(p, "x"),
-                   lambda: jobtap.epilog_finish(p, jobtap.CURRENT_JOB, "x", 0)):
+        for fn in (
+            lambda: jobtap.epilog_start(p, "x"),
+            lambda: jobtap.epilog_finish(p, jobtap.CURRENT_JOB, "x", 0),
+        ):
             try:
                 fn()
                 errs.append(0)
@@ -128,9 +136,14 @@ def state(p, topic, args, arg):
 
         h.timer_watcher_create(0.2, efin).start()
     if topic == "job.state.inactive":
-        _log(p, "aux", args, value=jobtap.job_aux_get(p, jobtap.CURRENT_JOB, "born"),
-             result=jobtap.get_job_result(p, jobtap.CURRENT_JOB),
-             posted=jobtap.job_event_posted(p, jobtap.CURRENT_JOB, "start"))
+        _log(
+            p,
+            "aux",
+            args,
+            value=jobtap.job_aux_get(p, jobtap.CURRENT_JOB, "born"),
+            result=jobtap.get_job_result(p, jobtap.CURRENT_JOB),
+            posted=jobtap.job_event_posted(p, jobtap.CURRENT_JOB, "start"),
+        )
     return 0
 
 

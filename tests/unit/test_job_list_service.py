@@ -1169,9 +1169,18 @@ def test_flux_jobs_recursive(broker, handle, capsys):
 def test_index_hints():
     from flux.modules.job_list.constraint import index_hints
 
-    h = index_hints({"and": [{"userid": [5, 6]}, {"and": [{"userid": [6, 7]}, {"name": ["a"]}]},
-                             {"results": ["failed", "CD"]}, {"t_run": [">=1.5"]},
-                             {"states": ["inactive"]}, {"queue": ["q"]}]})
+    h = index_hints(
+        {
+            "and": [
+                {"userid": [5, 6]},
+                {"and": [{"userid": [6, 7]}, {"name": ["a"]}]},
+                {"results": ["failed", "CD"]},
+                {"t_run": [">=1.5"]},
+                {"states": ["inactive"]},
+                {"queue": ["q"]},
+            ]
+        }
+    )
     assert h.userids == {6} and h.names == {"a"} and h.queues == {"q"}
     assert h.results == {1, 2} and h.times == [("t_run", ">=", 1.5)] and h.exact
     h = index_hints({"or": [{"userid": [5]}, {"name": ["a"]}]})
@@ -1196,8 +1205,11 @@ def test_narrowed_searches_keep_listing_order(broker):
     queues = ["q1", "q2", None]
     users = [UID, OTHER, OTHER + 1]
     for _ in range(120):
-        job = jm.submit(make_jobspec(name=rnd.choice(names), queue=rnd.choice(queues)),
-                        userid=rnd.choice(users), urgency=rnd.randint(0, 31))
+        job = jm.submit(
+            make_jobspec(name=rnd.choice(names), queue=rnd.choice(queues)),
+            userid=rnd.choice(users),
+            urgency=rnd.randint(0, 31),
+        )
         step = rnd.randint(0, 4)
         if step >= 1:
             jm.to_sched(job)
@@ -1207,8 +1219,7 @@ def test_narrowed_searches_keep_listing_order(broker):
             jm.complete(job, status=rnd.choice([0, 256]))
     # rare keys: searched through the active indexes rather than a walk
     for urgency, step in ((3, 1), (30, 1), (16, 2), (16, 3)):
-        job = jm.submit(make_jobspec(name="rare", queue="q3"), userid=OTHER + 5,
-                        urgency=urgency)
+        job = jm.submit(make_jobspec(name="rare", queue="q3"), userid=OTHER + 5, urgency=urgency)
         if step >= 1:
             jm.to_sched(job)
         if step >= 2:
@@ -1225,17 +1236,27 @@ def test_narrowed_searches_keep_listing_order(broker):
         ({"userid": [OTHER]}, lambda j: j["userid"] == OTHER),
         ({"name": ["b"]}, lambda j: j.get("name") == "b"),
         ({"queue": ["q2"]}, lambda j: j.get("queue") == "q2"),
-        ({"and": [{"name": ["a", "c"]}, {"userid": [UID, OTHER + 1]}]},
-         lambda j: j.get("name") in ("a", "c") and j["userid"] in (UID, OTHER + 1)),
-        ({"and": [{"results": ["failed"]}, {"queue": ["q1"]}]},
-         lambda j: j.get("result") == 2 and j.get("queue") == "q1"),
-        ({"and": [{"states": ["pending", "inactive"]}, {"name": ["a"]}]},
-         lambda j: j["state"] in (2, 4, 8, 64) and j.get("name") == "a"),
-        ({"or": [{"name": ["a"]}, {"queue": ["q1"]}]},
-         lambda j: j.get("name") == "a" or j.get("queue") == "q1"),
+        (
+            {"and": [{"name": ["a", "c"]}, {"userid": [UID, OTHER + 1]}]},
+            lambda j: j.get("name") in ("a", "c") and j["userid"] in (UID, OTHER + 1),
+        ),
+        (
+            {"and": [{"results": ["failed"]}, {"queue": ["q1"]}]},
+            lambda j: j.get("result") == 2 and j.get("queue") == "q1",
+        ),
+        (
+            {"and": [{"states": ["pending", "inactive"]}, {"name": ["a"]}]},
+            lambda j: j["state"] in (2, 4, 8, 64) and j.get("name") == "a",
+        ),
+        (
+            {"or": [{"name": ["a"]}, {"queue": ["q1"]}]},
+            lambda j: j.get("name") == "a" or j.get("queue") == "q1",
+        ),
         ({"name": ["rare"]}, lambda j: j.get("name") == "rare"),
-        ({"and": [{"queue": ["q3"]}, {"states": ["running"]}]},
-         lambda j: j.get("queue") == "q3" and j["state"] in (16, 32)),
+        (
+            {"and": [{"queue": ["q3"]}, {"states": ["running"]}]},
+            lambda j: j.get("queue") == "q3" and j["state"] in (16, 32),
+        ),
         ({"userid": [OTHER + 5, OTHER + 6]}, lambda j: j["userid"] == OTHER + 5),
     ]
     service = broker.service
@@ -1243,8 +1264,9 @@ def test_narrowed_searches_keep_listing_order(broker):
     for constraint, pred in cases:
         got = ids(list_jobs(broker, constraint))
         assert got == full_walk(pred), constraint
-        assert all(by_id[i] == job for i, job in zip(got, list_jobs(broker, constraint),
-                                                      strict=True))
+        assert all(
+            by_id[i] == job for i, job in zip(got, list_jobs(broker, constraint), strict=True)
+        )
     # attribute subsets of stored inactive jobs
     for job in list_jobs(broker, {"states": ["inactive"]}, attrs=("name", "result")):
         full = by_id[job["id"]]

@@ -27,19 +27,31 @@ BAD = [
     ("policy.jobspec.foo = 1", "[policy.jobspec]", "unknown key 'foo'"),
     ("policy.jobspec.defaults.foo = 1", "[policy.jobspec]", "'defaults.foo'"),
     ("policy.jobspec.defaults.system.foo = 1", "[policy.jobspec]", "'defaults.system.foo'"),
-    ("policy.jobspec.defaults.system.duration = 1", "[policy.jobspec]",
-     "'defaults.system.duration' is not a valid FSD"),
+    (
+        "policy.jobspec.defaults.system.duration = 1",
+        "[policy.jobspec]",
+        "'defaults.system.duration' is not a valid FSD",
+    ),
     ('policy.jobspec.defaults.system.duration = "1x"', "[policy.jobspec]", "not a valid FSD"),
-    ("policy.jobspec.defaults.system.queue = 1", "[policy.jobspec]",
-     "'defaults.system.queue' is not a string"),
+    (
+        "policy.jobspec.defaults.system.queue = 1",
+        "[policy.jobspec]",
+        "'defaults.system.queue' is not a string",
+    ),
     ("policy.limits.foo = 1", "[policy.limits]", "unknown key 'foo'"),
     ("policy.limits.job-size.foo = 1", "[policy.limits.job-size]", "unknown key 'foo'"),
     ("policy.limits.job-size.max.foo = 1", "[policy.limits.job-size.max]", "'foo'"),
     ("policy.limits.job-size.min.foo = 1", "[policy.limits.job-size.min]", "'foo'"),
-    ("policy.limits.job-size.min.nnodes = -2", "[policy.limits.job-size.min]",
-     "values must be >= -1"),
-    ('policy.limits.job-size.max.ncores = "2"', "[policy.limits.job-size.max]",
-     "'ncores' must be an integer"),
+    (
+        "policy.limits.job-size.min.nnodes = -2",
+        "[policy.limits.job-size.min]",
+        "values must be >= -1",
+    ),
+    (
+        'policy.limits.job-size.max.ncores = "2"',
+        "[policy.limits.job-size.max]",
+        "'ncores' must be an integer",
+    ),
     ("policy.limits.job-size.max.ngpus = true", "[policy.limits.job-size.max]", "integer"),
     ("policy.limits.duration = 1.0", "[policy.limits]", "'duration' is not a valid FSD"),
     ("policy.limits.duration = [0]", "[policy.limits]", "'duration' is not a valid FSD"),
@@ -47,8 +59,11 @@ BAD = [
     ('policy.limits.duration = "-1h"', "[policy.limits]", "'duration' is not a valid FSD"),
     ("policy.access.foo = 1", "[policy.access]", "unknown key 'foo'"),
     ("policy.access.allow-user = 1.0", "[policy.access]", "'allow-user' must be a string array"),
-    ("policy.access.allow-group = [ 1 ]", "[policy.access]",
-     "'allow-group' must be a string array"),
+    (
+        "policy.access.allow-group = [ 1 ]",
+        "[policy.access]",
+        "'allow-group' must be a string array",
+    ),
     ("policy.scheduler = 1", "[policy]", "'scheduler' must be a table"),
     ("policy = 1", "[policy]", "not a table"),
     ("queues = 1", "[queues]", "not a table"),
@@ -57,8 +72,11 @@ BAD = [
     ('queues.x.parent = "y"', "[queues.x]", "unknown key 'parent'"),
     ("queues.x.policy.foo = 1", "[queues.x.policy]", "unknown key 'foo'"),
     ("queues.x.policy.limits.duration = 1", "[queues.x.policy.limits]", "not a valid FSD"),
-    ('queues.x.policy.jobspec.defaults.system.queue = "x"', "[queues.x]",
-     "'policy' must not define a default queue!"),
+    (
+        'queues.x.policy.jobspec.defaults.system.queue = "x"',
+        "[queues.x]",
+        "'policy' must not define a default queue!",
+    ),
     ("queues.x.requires = 1", "[queues.x]", "'requires' must be an array of property strings"),
     ("queues.x.requires = [ 1 ]", "[queues.x]", "(RFC 20)"),
     ('queues.x.requires = [ "foo|bar" ]', "[queues.x]", "property strings"),
@@ -77,18 +95,25 @@ def test_bad_config_is_rejected_with_a_clear_message(text, table, detail):
 
 
 def test_default_queue_must_be_configured():
-    for text in ('policy.jobspec.defaults.system.queue = "bar"\n[queues.foo]\n',
-                 'policy.jobspec.defaults.system.queue = "bar"\n'):
-        with pytest.raises(ConfigError, match="defines a default queue bar that is not in "
-                                              r"\[queues\] table"):
+    for text in (
+        'policy.jobspec.defaults.system.queue = "bar"\n[queues.foo]\n',
+        'policy.jobspec.defaults.system.queue = "bar"\n',
+    ):
+        with pytest.raises(
+            ConfigError,
+            match="defines a default queue bar that is not in "
+            r"\[queues\] table",
+        ):
             parse_queue_config(conf(text))
 
 
 def test_job_manager_options():
     assert parse_job_manager_options({}).start_new is True
-    opts = parse_job_manager_options(conf(
-        "[job-manager]\nstop-queues-on-restart = true\nstart-new-queues = false\n"
-        "plugins = []\n"))
+    opts = parse_job_manager_options(
+        conf(
+            "[job-manager]\nstop-queues-on-restart = true\nstart-new-queues = false\nplugins = []\n"
+        )
+    )
     assert opts.stop_on_restart and not opts.start_new
     with pytest.raises(ConfigError, match="'stop-queues-on-restart' must be a boolean"):
         parse_job_manager_options(conf('[job-manager]\nstop-queues-on-restart = "notabool"\n'))
@@ -136,7 +161,8 @@ def test_anonymous_and_named_modes():
 
 
 def test_queue_policy_overrides_global_key_by_key():
-    qc = parse_queue_config(conf("""
+    qc = parse_queue_config(
+        conf("""
 [policy]
 jobspec.defaults.system.duration = "1h"
 jobspec.defaults.system.queue = "batch"
@@ -162,7 +188,8 @@ limits.job-size.min.ncores = 2
 [queues.free.policy]
 limits.duration = "0"
 limits.job-size.max.nnodes = -1
-"""))
+""")
+    )
     b, d, f = qc.queues["batch"], qc.queues["debug"], qc.queues["free"]
     assert qc.default_queue == "batch"
     assert (b.default_duration, b.duration_limit) == (7200.0, 28800.0)
@@ -219,9 +246,7 @@ def test_frobnicator_defaults_and_constraints():
     assert new["attributes"]["system"]["constraints"] == {"properties": ["foo", "debug"]}
     c = {"hostlist": ["n[0-1]"]}
     new, info = frob(QUEUES, jobspec(**{"system.constraints": c}))
-    assert new["attributes"]["system"]["constraints"] == {
-        "and": [c, {"properties": ["debug"]}]
-    }
+    assert new["attributes"]["system"]["constraints"] == {"and": [c, {"properties": ["debug"]}]}
     assert info == validate_jobspec(new)
 
 
@@ -232,8 +257,9 @@ def test_frobnicator_errors():
     with pytest.raises(FrobError, match="Invalid queue 'foo' specified"):
         frob("[queues.debug]\n", jobspec(**{"system.queue": "foo"}))
     with pytest.raises(FrobError, match="Invalid queue 'foo' specified"):
-        frob('policy.jobspec.defaults.system.duration = "30m"\n',
-             jobspec(**{"system.queue": "foo"}))
+        frob(
+            'policy.jobspec.defaults.system.duration = "30m"\n', jobspec(**{"system.queue": "foo"})
+        )
     new, info = frob('policy.jobspec.defaults.system.duration = "30m"\n', jobspec())
     assert new["attributes"]["system"]["duration"] == 1800.0 and info.duration == 1800.0
 
@@ -267,31 +293,47 @@ def sized(argv: list[str], queue: str | None = None) -> dict:
     return js
 
 
-@pytest.mark.parametrize(("argv", "size"), [
-    (["-N2"], (2, 2, 0)), (["-n3"], (0, 3, 0)), (["-g3"], (0, 1, 3)),
-    (["-N2", "-n4", "-c2"], (2, 8, 0)), (["-n2", "-c3", "-g1"], (0, 6, 2)),
-])
+@pytest.mark.parametrize(
+    ("argv", "size"),
+    [
+        (["-N2"], (2, 2, 0)),
+        (["-n3"], (0, 3, 0)),
+        (["-g3"], (0, 1, 3)),
+        (["-N2", "-n4", "-c2"], (2, 8, 0)),
+        (["-n2", "-c3", "-g1"], (0, 6, 2)),
+    ],
+)
 def test_job_size(argv, size):
     assert limit_job_size.job_size(sized(argv)) == size
 
 
 def test_limit_job_size_messages():
     text = "policy.limits.job-size.max.nnodes = 2\npolicy.limits.job-size.min.nnodes = 2\n"
-    assert check(limit_job_size, text, sized(["-N3"])) == \
-        "requested nnodes (3) exceeds policy limit of 2"
-    assert check(limit_job_size, text, sized(["-N1"])) == \
-        "requested nnodes (1) is under policy limit of 2"
+    assert (
+        check(limit_job_size, text, sized(["-N3"]))
+        == "requested nnodes (3) exceeds policy limit of 2"
+    )
+    assert (
+        check(limit_job_size, text, sized(["-N1"]))
+        == "requested nnodes (1) is under policy limit of 2"
+    )
     assert check(limit_job_size, text, sized(["-N2"])) is None
-    text = ("policy.limits.job-size.max.ngpus = 0\n[queues.debug]\n"
-            "[queues.batch]\npolicy.limits.job-size.max.ngpus = -1\n")
+    text = (
+        "policy.limits.job-size.max.ngpus = 0\n[queues.debug]\n"
+        "[queues.batch]\npolicy.limits.job-size.max.ngpus = -1\n"
+    )
     assert check(limit_job_size, text, sized(["-n1"], "debug")) is None
-    assert check(limit_job_size, text, sized(["-n1", "-g1"], "debug")) == \
-        "requested ngpus (1) exceeds policy limit of 0 for queue debug"
+    assert (
+        check(limit_job_size, text, sized(["-n1", "-g1"], "debug"))
+        == "requested ngpus (1) exceeds policy limit of 0 for queue debug"
+    )
     assert check(limit_job_size, text, sized(["-n1", "-g1"], "batch")) is None
     # first violation in flux-core's order: max nnodes, ncores, ngpus, then mins
     text = "policy.limits.job-size.max.ncores = 1\npolicy.limits.job-size.min.nnodes = 5\n"
-    assert check(limit_job_size, text, sized(["-N2"])) == \
-        "requested ncores (2) exceeds policy limit of 1"
+    assert (
+        check(limit_job_size, text, sized(["-N2"]))
+        == "requested ncores (2) exceeds policy limit of 1"
+    )
 
 
 def test_limit_duration_messages():
@@ -305,18 +347,23 @@ policy.limits.duration = "1m"
 [queues.free]
 policy.limits.duration = "0"
 """
+
     def d(q, secs):
         return check(limit_duration, text, sized(["-t", f"{secs}s"] if secs else [], q))
 
     assert d("debug", 7200) == "requested duration (2h) exceeds policy limit of 1h for queue debug"
-    assert d("debug", 0) == \
-        "requested duration (unlimited) exceeds policy limit of 1h for queue debug"
+    assert (
+        d("debug", 0) == "requested duration (unlimited) exceeds policy limit of 1h for queue debug"
+    )
     assert d("batch", 7200) is None
-    assert d("batch", 57600) == \
-        "requested duration (16h) exceeds policy limit of 8h for queue batch"
+    assert (
+        d("batch", 57600) == "requested duration (16h) exceeds policy limit of 8h for queue batch"
+    )
     assert d("short", 3600) == "requested duration (1h) exceeds policy limit of 1m for queue short"
-    assert d("free", 0) is None and d("free", 10 ** 6) is None
-    assert check(limit_duration, 'policy.limits.duration = "1m"\n', sized(["-t", "1h"])) == \
-        "requested duration (1h) exceeds policy limit of 1m"
+    assert d("free", 0) is None and d("free", 10**6) is None
+    assert (
+        check(limit_duration, 'policy.limits.duration = "1m"\n', sized(["-t", "1h"]))
+        == "requested duration (1h) exceeds policy limit of 1m"
+    )
     assert check(limit_duration, 'policy.limits.duration = "1m"\n', sized(["-t", "30s"])) is None
     assert check(limit_duration, "", sized([])) is None

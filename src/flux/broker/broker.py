@@ -25,8 +25,13 @@ USER = FLUX_ROLE_OWNER | FLUX_ROLE_USER
 
 
 class Broker:
-    def __init__(self, rundir: str, statedir: str | None, config_path: str | None,
-                 attrs: dict[str, str] | None = None):
+    def __init__(
+        self,
+        rundir: str,
+        statedir: str | None,
+        config_path: str | None,
+        attrs: dict[str, str] | None = None,
+    ):
         self.rundir = rundir
         self.statedir = statedir
         self.config_path = config_path
@@ -246,8 +251,7 @@ class Broker:
             from flux.broker.parent import follow
 
             follower = self.loop.create_task(
-                follow(self.parent[0], self.parent[1], self.sched.set_instance_expiration,
-                       self.log)
+                follow(self.parent[0], self.parent[1], self.sched.set_instance_expiration, self.log)
             )
         await self._stopping.wait()
         if follower is not None:

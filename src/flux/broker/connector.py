@@ -71,7 +71,9 @@ class Connection(asyncio.Protocol):
         self.broker.disconnected(self)
 
 
-def owner_roles(owner: int, uid: int, allow_guest: bool, allow_root_owner: bool) -> tuple[int, str | None]:
+def owner_roles(
+    owner: int, uid: int, allow_guest: bool, allow_root_owner: bool
+) -> tuple[int, str | None]:
     """Return (rolemask, denial message or None) for a connecting uid."""
     if uid == owner:
         return FLUX_ROLE_OWNER | FLUX_ROLE_USER, None

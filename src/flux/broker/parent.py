@@ -47,17 +47,25 @@ def fetch_R(uri: str, jobid: int) -> dict | None:
     return orjson.loads(R) if R else None
 
 
-async def follow(uri: str, jobid: int, on_expiration: Callable[[float], None],
-                 log: Callable[[str], None]) -> None:
+async def follow(
+    uri: str, jobid: int, on_expiration: Callable[[float], None], log: Callable[[str], None]
+) -> None:
     """Watch the enclosing job's eventlog and report each resource-update expiration."""
-    path = uri[len("local://"):] if uri.startswith("local://") else uri
+    path = uri[len("local://") :] if uri.startswith("local://") else uri
     try:
         reader, writer = await asyncio.open_unix_connection(path)
     except OSError as exc:
         log(f"parent: cannot connect to {uri}: {exc}")
         return
-    writer.write(wire.encode(wire.REQUEST, "job-info.eventlog-watch", 1, 2,
-                             {"id": jobid, "path": "eventlog", "flags": 0}))
+    writer.write(
+        wire.encode(
+            wire.REQUEST,
+            "job-info.eventlog-watch",
+            1,
+            2,
+            {"id": jobid, "path": "eventlog", "flags": 0},
+        )
+    )
     buf = bytearray()
     try:
         while True:

@@ -68,8 +68,15 @@ def _is_int(value: Any) -> bool:
 class _Fragment:
     """The keys one ``policy`` table sets (absent keys are simply missing)."""
 
-    __slots__ = ("duration_default", "queue_default", "duration_limit", "size", "allow_user",
-                 "allow_group", "scheduler")
+    __slots__ = (
+        "duration_default",
+        "queue_default",
+        "duration_limit",
+        "size",
+        "allow_user",
+        "allow_group",
+        "scheduler",
+    )
 
     def __init__(self) -> None:
         self.duration_default: str | None = None
@@ -184,11 +191,21 @@ class QueuePolicy:
         scheduler: the opaque scheduler table (or None).
     """
 
-    __slots__ = ("name", "requires", "default_duration", "duration_limit", "max", "min",
-                 "allow_user", "allow_group", "scheduler")
+    __slots__ = (
+        "name",
+        "requires",
+        "default_duration",
+        "duration_limit",
+        "max",
+        "min",
+        "allow_user",
+        "allow_group",
+        "scheduler",
+    )
 
-    def __init__(self, name: str | None, glob: _Fragment, own: _Fragment | None,
-                 requires: list[str] | None):
+    def __init__(
+        self, name: str | None, glob: _Fragment, own: _Fragment | None, requires: list[str] | None
+    ):
         frags = [glob] if own is None else [glob, own]
 
         def pick(attr: str) -> Any:
@@ -241,8 +258,14 @@ class QueueConfig:
             (``policy.jobspec.defaults`` or ``[queues]`` is configured).
     """
 
-    def __init__(self, named: bool, queues: dict[str, QueuePolicy], anon: QueuePolicy,
-                 default_queue: str | None, frobnicate: bool):
+    def __init__(
+        self,
+        named: bool,
+        queues: dict[str, QueuePolicy],
+        anon: QueuePolicy,
+        default_queue: str | None,
+        frobnicate: bool,
+    ):
         self.named = named
         self.queues = queues
         self.anon = anon
@@ -302,8 +325,9 @@ def parse_queue_config(conf: Mapping[str, Any]) -> QueueConfig:
             "that is not in [queues] table"
         )
     named = bool(queues)
-    return QueueConfig(named, queues, QueuePolicy(None, glob, None, None), default,
-                       named or has_defaults)
+    return QueueConfig(
+        named, queues, QueuePolicy(None, glob, None, None), default, named or has_defaults
+    )
 
 
 class JobManagerQueueOptions:
@@ -328,8 +352,10 @@ def parse_job_manager_options(conf: Mapping[str, Any]) -> JobManagerQueueOptions
     if not isinstance(jm, Mapping):
         raise ConfigError("error updating job-manager: [job-manager] must be a table")
     opts = JobManagerQueueOptions()
-    for key, attr in (("stop-queues-on-restart", "stop_on_restart"),
-                      ("start-new-queues", "start_new")):
+    for key, attr in (
+        ("stop-queues-on-restart", "stop_on_restart"),
+        ("start-new-queues", "start_new"),
+    ):
         if key in jm:
             if not isinstance(jm[key], bool):
                 raise ConfigError(f"error updating job-manager: '{key}' must be a boolean")

@@ -9,8 +9,16 @@ import sys
 from flux.cmd.common import errmsg, handle, parse_jobid
 
 PROG = "flux-cancel"
-STATES = {"depend": 2, "priority": 4, "sched": 8, "run": 16, "cleanup": 32,
-          "pending": 14, "running": 48, "active": 62}
+STATES = {
+    "depend": 2,
+    "priority": 4,
+    "sched": 8,
+    "run": 16,
+    "cleanup": 32,
+    "pending": 14,
+    "running": 48,
+    "active": 62,
+}
 
 
 def main(argv: list[str]) -> int:
@@ -40,8 +48,16 @@ def main(argv: list[str]) -> int:
                 return 1
         h = handle(PROG)
         rc = 0
-        futs = [(s, h.rpc("job-manager.raise", {"id": j, "type": "cancel", "severity": 0,
-                                                "note": args.message or ""})) for s, j in targets]
+        futs = [
+            (
+                s,
+                h.rpc(
+                    "job-manager.raise",
+                    {"id": j, "type": "cancel", "severity": 0, "note": args.message or ""},
+                ),
+            )
+            for s, j in targets
+        ]
         for s, f in futs:
             try:
                 f.get()
@@ -72,9 +88,17 @@ def main(argv: list[str]) -> int:
         mask |= st
     h = handle(PROG)
     try:
-        p = h.rpc("job-manager.raiseall", {"userid": userid, "states": mask, "type": "cancel",
-                                           "severity": 0, "note": args.message or "",
-                                           "dry_run": args.dry_run}).get()
+        p = h.rpc(
+            "job-manager.raiseall",
+            {
+                "userid": userid,
+                "states": mask,
+                "type": "cancel",
+                "severity": 0,
+                "note": args.message or "",
+                "dry_run": args.dry_run,
+            },
+        ).get()
     except OSError as exc:
         print(f"{PROG}: ERROR: {errmsg(exc)}", file=sys.stderr)
         return 1
@@ -83,9 +107,10 @@ def main(argv: list[str]) -> int:
         if count == 0:
             print(f"{PROG}: Command matched 0 jobs", file=sys.stderr)
         elif args.dry_run:
-            print(f"{PROG}: Would cancel {count} job{'s' if count != 1 else ''}",
-                  file=sys.stderr)
+            print(f"{PROG}: Would cancel {count} job{'s' if count != 1 else ''}", file=sys.stderr)
         else:
-            print(f"{PROG}: Canceled {count} job{'s' if count != 1 else ''} (0 errors)",
-                  file=sys.stderr)
+            print(
+                f"{PROG}: Canceled {count} job{'s' if count != 1 else ''} (0 errors)",
+                file=sys.stderr,
+            )
     return 0

@@ -22,8 +22,17 @@ from flux.cmd.common import errmsg
 
 PROG = "flux-config"
 
-_TYPES = ("string", "integer", "real", "boolean", "object", "array", "fsd", "fsd-integer",
-          "fsd-real")
+_TYPES = (
+    "string",
+    "integer",
+    "real",
+    "boolean",
+    "object",
+    "array",
+    "fsd",
+    "fsd-integer",
+    "fsd-real",
+)
 
 
 def _fail(msg: str) -> int:
@@ -46,6 +55,7 @@ def _lookup(conf: Any, name: str) -> tuple[bool, Any]:
 
 def _typed(name: str, value: Any, vtype: str | None) -> str:
     """Render ``value`` for printing, checking ``vtype``; ValueError on mismatch."""
+
     def expect(ok: bool) -> None:
         if not ok:
             raise ValueError(f"{name} is not of type {vtype}")
@@ -146,11 +156,16 @@ def main(argv: list[str]) -> int:
     sub = ap.add_subparsers(dest="cmd", metavar="COMMAND")
     g = sub.add_parser("get", help="show the configuration or one value")
     g.add_argument("-d", "--default", metavar="VALUE", help="print VALUE if NAME is not set")
-    g.add_argument("-t", "--type", choices=_TYPES, metavar="TYPE",
-                   help="require a type: " + ", ".join(_TYPES))
+    g.add_argument(
+        "-t", "--type", choices=_TYPES, metavar="TYPE", help="require a type: " + ", ".join(_TYPES)
+    )
     g.add_argument("-q", "--quiet", action="store_true", help="no error if NAME is not set")
-    g.add_argument("-c", "--config-path", metavar="PATH",
-                   help="read the configuration from PATH instead of the instance")
+    g.add_argument(
+        "-c",
+        "--config-path",
+        metavar="PATH",
+        help="read the configuration from PATH instead of the instance",
+    )
     g.add_argument("name", nargs="?", metavar="NAME")
     sub.add_parser("reload", help="re-read the instance config directory")
     ld = sub.add_parser("load", help="replace the configuration (TOML or JSON)")

@@ -23,8 +23,9 @@ def format_time(ts: float, timefmt: str, t0: float | None) -> str:
     raise ValueError(f"unknown time format {timefmt}")
 
 
-def format_entry(entry: dict, fmt: str = "text", timefmt: str = "raw",
-                 t0: float | None = None) -> str:
+def format_entry(
+    entry: dict, fmt: str = "text", timefmt: str = "raw", t0: float | None = None
+) -> str:
     if fmt == "json":
         return json.dumps(entry, separators=(",", ":"), ensure_ascii=False)
     parts = [format_time(entry["timestamp"], timefmt, t0), entry["name"]]

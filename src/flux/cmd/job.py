@@ -6,8 +6,19 @@ import importlib
 import sys
 
 SUBCOMMANDS = [
-    "id", "urgency", "cancel", "kill", "raise", "wait", "wait-event", "eventlog",
-    "attach", "info", "status", "last", "purge",
+    "id",
+    "urgency",
+    "cancel",
+    "kill",
+    "raise",
+    "wait",
+    "wait-event",
+    "eventlog",
+    "attach",
+    "info",
+    "status",
+    "last",
+    "purge",
 ]
 
 

@@ -22,9 +22,16 @@ def status_to_exitcode(status: int) -> int:
 
 
 class Attach:
-    def __init__(self, h: Any, jobid: int, label_io: bool = False, show_events: bool = False,
-                 show_exec: bool = False, prog: str = "flux-job",
-                 notify_stopped_queue: bool = False):
+    def __init__(
+        self,
+        h: Any,
+        jobid: int,
+        label_io: bool = False,
+        show_events: bool = False,
+        show_exec: bool = False,
+        prog: str = "flux-job",
+        notify_stopped_queue: bool = False,
+    ):
         self.h = h
         self.jobid = jobid
         self.label_io = label_io
@@ -41,7 +48,8 @@ class Attach:
         self.notify_stopped_queue = notify_stopped_queue
         self.allocated = False
         self.ev_fut = h.rpc(
-            "job-info.eventlog-watch", {"id": jobid, "path": "eventlog", "flags": 0},
+            "job-info.eventlog-watch",
+            {"id": jobid, "path": "eventlog", "flags": 0},
             flags=FLUX_RPC_STREAMING,
         ).then(self._event_cb)
 
@@ -120,15 +128,26 @@ class Attach:
     def sigint(self, signum: int, frame: Any) -> None:
         now = time.monotonic()
         if now - self.last_sigint < 2.0:
-            self.h.rpc("job-manager.raise", {"id": self.jobid, "type": "cancel", "severity": 0,
-                                             "note": "interrupted by ctrl-C"},
-                       flags=FLUX_RPC_NORESPONSE)
+            self.h.rpc(
+                "job-manager.raise",
+                {
+                    "id": self.jobid,
+                    "type": "cancel",
+                    "severity": 0,
+                    "note": "interrupted by ctrl-C",
+                },
+                flags=FLUX_RPC_NORESPONSE,
+            )
             return
         self.last_sigint = now
-        print(f"{self.prog}: one more ctrl-C within 2s to cancel or ctrl-Z to detach",
-              file=sys.stderr)
-        self.h.rpc("job-manager.kill", {"id": self.jobid, "signum": signal.SIGINT},
-                   flags=FLUX_RPC_NORESPONSE)
+        print(
+            f"{self.prog}: one more ctrl-C within 2s to cancel or ctrl-Z to detach", file=sys.stderr
+        )
+        self.h.rpc(
+            "job-manager.kill",
+            {"id": self.jobid, "signum": signal.SIGINT},
+            flags=FLUX_RPC_NORESPONSE,
+        )
 
     def run(self) -> int:
         old = signal.signal(signal.SIGINT, self.sigint)

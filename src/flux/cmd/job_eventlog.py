@@ -43,8 +43,12 @@ def main(argv: list[str]) -> int:
             return 0
         p = h.rpc("job-info.lookup", {"id": jobid, "keys": ["eventlog"], "flags": 0}).get()
     except OSError as exc:
-        print(f"flux-job: {args.id}: {errmsg(exc)}" if exc.errno != 2 else
-              f"flux-job: job {args.id} not found", file=sys.stderr)
+        print(
+            f"flux-job: {args.id}: {errmsg(exc)}"
+            if exc.errno != 2
+            else f"flux-job: job {args.id} not found",
+            file=sys.stderr,
+        )
         return 1
     for line in p["eventlog"].splitlines():
         entry = json.loads(line)

@@ -22,8 +22,10 @@ def main(argv: list[str]) -> int:
         return 1
     h = handle("flux-job")
     try:
-        p = h.rpc("job-info.lookup", {"id": jobid, "keys": args.keys, "flags": 0,
-                                      "original": args.original}).get()
+        p = h.rpc(
+            "job-info.lookup",
+            {"id": jobid, "keys": args.keys, "flags": 0, "original": args.original},
+        ).get()
     except OSError as exc:
         msg = errmsg(exc)
         if exc.errno == 2 and "key" not in msg:

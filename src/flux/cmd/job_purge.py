@@ -37,8 +37,7 @@ def _purge_range(h, age_limit: float, num_limit: int, batch: int, force: bool) -
         try:
             resp = h.rpc(
                 "job-manager.purge",
-                {"age_limit": age_limit, "num_limit": num_limit, "batch": batch,
-                 "force": force},
+                {"age_limit": age_limit, "num_limit": num_limit, "batch": batch, "force": force},
             ).get()
         except OSError as exc:
             print(f"{PROG}: purge: {errmsg(exc)}", file=sys.stderr)
@@ -70,14 +69,19 @@ def main(argv: list[str]) -> int:
         usage="flux job purge [-f] [--age-limit=FSD] [--num-limit=COUNT] [--batch=COUNT] "
         "[JOBID...]",
     )
-    ap.add_argument("--age-limit", metavar="FSD",
-                    help="Purge jobs that became inactive beyond age-limit.")
-    ap.add_argument("--num-limit", metavar="COUNT",
-                    help="Purge oldest inactive jobs until COUNT are left.")
-    ap.add_argument("-f", "--force", action="store_true",
-                    help="Perform the irreversible purge.")
-    ap.add_argument("--batch", metavar="COUNT", default="50",
-                    help="Limit number of jobs per request (default 50).")
+    ap.add_argument(
+        "--age-limit", metavar="FSD", help="Purge jobs that became inactive beyond age-limit."
+    )
+    ap.add_argument(
+        "--num-limit", metavar="COUNT", help="Purge oldest inactive jobs until COUNT are left."
+    )
+    ap.add_argument("-f", "--force", action="store_true", help="Perform the irreversible purge.")
+    ap.add_argument(
+        "--batch",
+        metavar="COUNT",
+        default="50",
+        help="Limit number of jobs per request (default 50).",
+    )
     ap.add_argument("ids", nargs="*", metavar="JOBID")
     args = ap.parse_args(argv)
     age_limit = -1.0
@@ -85,8 +89,9 @@ def main(argv: list[str]) -> int:
         try:
             age_limit = parse_fsd(args.age_limit)
         except ValueError:
-            print(f"{PROG}: invalid value '{args.age_limit}' for option 'age-limit'",
-                  file=sys.stderr)
+            print(
+                f"{PROG}: invalid value '{args.age_limit}' for option 'age-limit'", file=sys.stderr
+            )
             return 1
     try:
         num_limit = int(args.num_limit) if args.num_limit is not None else -1

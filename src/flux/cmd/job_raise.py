@@ -28,8 +28,13 @@ def main(argv: list[str]) -> int:
     h = handle("flux-job")
     rc = 0
     futs = [
-        (s, h.rpc("job-manager.raise",
-                  {"id": j, "type": args.type, "severity": args.severity, "note": note}))
+        (
+            s,
+            h.rpc(
+                "job-manager.raise",
+                {"id": j, "type": args.type, "severity": args.severity, "note": note},
+            ),
+        )
         for s, j in ids
     ]
     for s, f in futs:

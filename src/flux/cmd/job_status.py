@@ -43,7 +43,11 @@ def main(argv: list[str]) -> int:
         else:
             code = args.exception_exit_code if d.get("exception_occurred") else 0
         if args.verbose:
-            print(f"{s}: exit code {code}" if "waitstatus" in d else
-                  f"{s}: exception type={d.get('exception_type')}", file=sys.stderr)
+            print(
+                f"{s}: exit code {code}"
+                if "waitstatus" in d
+                else f"{s}: exception type={d.get('exception_type')}",
+                file=sys.stderr,
+            )
         rc = max(rc, code)
     return rc

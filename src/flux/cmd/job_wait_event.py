@@ -43,8 +43,11 @@ def main(argv: list[str]) -> int:
             val = v
         matches.append((k, val))
     h = handle("flux-job")
-    fut = h.rpc("job-info.eventlog-watch", {"id": jobid, "path": args.path, "flags": 0},
-                flags=FLUX_RPC_STREAMING)
+    fut = h.rpc(
+        "job-info.eventlog-watch",
+        {"id": jobid, "path": args.path, "flags": 0},
+        flags=FLUX_RPC_STREAMING,
+    )
     count = 0
     t0 = None
     import time

@@ -152,9 +152,13 @@ def _row(q: Any) -> _NS:
         color_started=_GREEN if q.started else _RED,
         color_off=_OFF,
         defaults=q.defaults,
-        limits=_NS(min=lim.min, max=_NS(**{r: getattr(lim.max, r) for r in rng}),
-                   range=_NS(effective=_NS(**eff), **rng),
-                   duration=lim.duration, timelimit=lim.timelimit),
+        limits=_NS(
+            min=lim.min,
+            max=_NS(**{r: getattr(lim.max, r) for r in rng}),
+            range=_NS(effective=_NS(**eff), **rng),
+            duration=lim.duration,
+            timelimit=lim.timelimit,
+        ),
         resources=q.resources,
     )
 
@@ -380,31 +384,47 @@ def _parser() -> argparse.ArgumentParser:
     sub = ap.add_subparsers(dest="cmd", metavar="COMMAND")
 
     ls = sub.add_parser("list", help="list queues, their state, defaults and limits")
-    ls.add_argument("-q", "--queue", action="append", metavar="QUEUE,...",
-                    help="list only these queues")
+    ls.add_argument(
+        "-q", "--queue", action="append", metavar="QUEUE,...", help="list only these queues"
+    )
     ls.add_argument("-n", "--no-header", action="store_true", help="suppress the header")
-    ls.add_argument("-o", "--format", default="default", metavar="FORMAT",
-                    help="output format (a named format, 'help', or a format string)")
+    ls.add_argument(
+        "-o",
+        "--format",
+        default="default",
+        metavar="FORMAT",
+        help="output format (a named format, 'help', or a format string)",
+    )
 
     def common(p: argparse.ArgumentParser, admin: bool) -> None:
         p.add_argument("-q", "--queue", metavar="NAME", help=argparse.SUPPRESS)
         p.add_argument("-a", "--all", action="store_true", help="apply to all queues")
-        p.add_argument("-v", "--verbose", action="store_true",
-                       help="show all queues" + ("" if admin else " and job-manager counts"))
+        p.add_argument(
+            "-v",
+            "--verbose",
+            action="store_true",
+            help="show all queues" + ("" if admin else " and job-manager counts"),
+        )
         if admin:
             p.add_argument("--quiet", action="store_true", help="print only errors")
         p.add_argument("queue_pos", nargs="?", metavar="QUEUE")
 
     st = sub.add_parser("status", help="show queue status")
     common(st, False)
-    for name, text in (("enable", "enable job submission"),
-                       ("disable", "disable job submission"),
-                       ("start", "start scheduling"), ("stop", "stop scheduling")):
+    for name, text in (
+        ("enable", "enable job submission"),
+        ("disable", "disable job submission"),
+        ("start", "start scheduling"),
+        ("stop", "stop scheduling"),
+    ):
         p = sub.add_parser(name, help=text)
         common(p, True)
         if name in ("disable", "stop"):
-            p.add_argument("--nocheckpoint", action="store_true",
-                           help="do not remember this change across a restart")
+            p.add_argument(
+                "--nocheckpoint",
+                action="store_true",
+                help="do not remember this change across a restart",
+            )
             p.add_argument("-m", "--message", metavar="REASON", help="reason shown to users")
     dr = sub.add_parser("drain", help="wait until there are no active jobs")
     dr.add_argument("-t", "--timeout", metavar="FSD")

@@ -44,6 +44,4 @@ def check_stopped_queue(attach: Any) -> None:
         payload = {} if queue is None else {"name": queue}
         h.rpc("job-manager.queue-status", payload).then(status_cb, queue)
 
-    h.rpc("job-info.lookup", {"id": attach.jobid, "keys": ["jobspec"], "flags": 0}).then(
-        lookup_cb
-    )
+    h.rpc("job-info.lookup", {"id": attach.jobid, "keys": ["jobspec"], "flags": 0}).then(lookup_cb)

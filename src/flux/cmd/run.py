@@ -33,6 +33,14 @@ def main(argv: list[str]) -> int:
         return 1
     rc = 0
     for jobid in ids:
-        rc = max(rc, Attach(h, jobid, label_io=bool(getattr(args, "label_io", False)),
-                            prog=PROG, notify_stopped_queue=True).run())
+        rc = max(
+            rc,
+            Attach(
+                h,
+                jobid,
+                label_io=bool(getattr(args, "label_io", False)),
+                prog=PROG,
+                notify_stopped_queue=True,
+            ).run(),
+        )
     return rc

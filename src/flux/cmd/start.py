@@ -13,8 +13,14 @@ import tempfile
 
 def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(prog="flux-start", usage="flux start [OPTIONS] [COMMAND...]")
-    ap.add_argument("-S", "--setattr", action="append", default=[], metavar="ATTR=VAL",
-                    help="set a broker attribute (e.g. statedir=DIR)")
+    ap.add_argument(
+        "-S",
+        "--setattr",
+        action="append",
+        default=[],
+        metavar="ATTR=VAL",
+        help="set a broker attribute (e.g. statedir=DIR)",
+    )
     ap.add_argument("-o", "--broker-opts", action="append", default=[], metavar="OPTS")
     ap.add_argument("-c", "--config-path", metavar="DIR", help="instance config directory")
     ap.add_argument("-v", "--verbose", action="count", default=0)

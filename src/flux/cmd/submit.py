@@ -26,10 +26,13 @@ def build(args: argparse.Namespace, prog: str) -> tuple[list[tuple[int | None, d
     return specs, urgency, flags
 
 
-def submit_all(h: Any, specs: list[tuple[int | None, dict]], urgency: int, flags: int,
-               prog: str) -> list[int] | None:
-    reqs = [("job-ingest.submit", {"jobspec": js, "urgency": urgency, "flags": flags})
-            for _cc, js in specs]
+def submit_all(
+    h: Any, specs: list[tuple[int | None, dict]], urgency: int, flags: int, prog: str
+) -> list[int] | None:
+    reqs = [
+        ("job-ingest.submit", {"jobspec": js, "urgency": urgency, "flags": flags})
+        for _cc, js in specs
+    ]
     futs = h.request_many(reqs)
     ids = []
     failed = False

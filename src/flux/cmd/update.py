@@ -68,8 +68,7 @@ class Updater:
                 new = cur - delta
                 if new <= 0:
                     raise UpdateError(
-                        f"current duration for {f58} ({fsd(cur)}) cannot be reduced by "
-                        f"{text[1:]}"
+                        f"current duration for {f58} ({fsd(cur)}) cannot be reduced by {text[1:]}"
                     )
                 return new
             return cur + delta
@@ -98,11 +97,17 @@ def main(argv: list[str]) -> int:
             raise argparse.ArgumentTypeError(f"invalid JobID value: '{s}'") from None
 
     ap = argparse.ArgumentParser(prog=PROG, usage="flux update [OPTIONS] JOBID KEY=VALUE...")
-    ap.add_argument("-n", "--dry-run", "--dry", action="store_true",
-                    help="print the updates as JSON and send nothing")
+    ap.add_argument(
+        "-n",
+        "--dry-run",
+        "--dry",
+        action="store_true",
+        help="print the updates as JSON and send nothing",
+    )
     ap.add_argument("-v", "--verbose", action="store_true", help="print updated keys")
-    ap.add_argument("--wait", action="store_true",
-                    help="wait for the jobspec-update event before exiting")
+    ap.add_argument(
+        "--wait", action="store_true", help="wait for the jobspec-update event before exiting"
+    )
     ap.add_argument("jobid", type=jobid_type)
     ap.add_argument("updates", nargs="+", metavar="KEY=VALUE")
     args = ap.parse_args(argv)
@@ -120,8 +125,11 @@ def main(argv: list[str]) -> int:
 
     def get_jobspec() -> dict:
         try:
-            p = handle().rpc("job-info.lookup", {"id": jobid, "keys": ["jobspec"],
-                                                  "flags": 0}).get()
+            p = (
+                handle()
+                .rpc("job-info.lookup", {"id": jobid, "keys": ["jobspec"], "flags": 0})
+                .get()
+            )
         except OSError as exc:
             raise UpdateError(errmsg(exc)) from None
         return json.loads(p["jobspec"])
@@ -148,8 +156,10 @@ def main(argv: list[str]) -> int:
         from flux.job.event import event_watch
 
         for ev in event_watch(handle(), jobid):
-            if ev.name == "jobspec-update" and ev.timestamp >= t0 and all(
-                ev.context.get(k) == v for k, v in up.updates.items()
+            if (
+                ev.name == "jobspec-update"
+                and ev.timestamp >= t0
+                and all(ev.context.get(k) == v for k, v in up.updates.items())
             ):
                 break
     return 0

@@ -129,8 +129,9 @@ class Flux:
     def _unwatch(self, fut: Future) -> None:
         self._watched.pop(id(fut), None)
 
-    def timer_watcher_create(self, after: float, callback: Callable, repeat: float = 0.0,
-                             args: Any = None) -> _Timer:
+    def timer_watcher_create(
+        self, after: float, callback: Callable, repeat: float = 0.0, args: Any = None
+    ) -> _Timer:
         return _Timer(self, after, callback, repeat, args)
 
     def reactor_stop(self, reactor: Any = None) -> None:

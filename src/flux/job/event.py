@@ -79,7 +79,9 @@ def event_watch_async(flux_handle: Any, jobid: int, eventlog: str = "eventlog") 
     return fut
 
 
-def event_watch(flux_handle: Any, jobid: int, eventlog: str = "eventlog") -> Iterator[EventLogEvent]:
+def event_watch(
+    flux_handle: Any, jobid: int, eventlog: str = "eventlog"
+) -> Iterator[EventLogEvent]:
     fut = event_watch_async(flux_handle, jobid, eventlog)
     while True:
         event = fut.get_event()
@@ -98,10 +100,6 @@ def event_wait(
     for event in event_watch(flux_handle, jobid, eventlog):
         if event.name == name:
             return event
-        if (
-            raiseJobException
-            and event.name == "exception"
-            and event.context.get("severity") == 0
-        ):
+        if raiseJobException and event.name == "exception" and event.context.get("severity") == 0:
             raise JobException(event)
     raise OSError(errno.ENODATA, f"eventlog ended without event {name}")

@@ -7,16 +7,26 @@ from typing import Any
 from flux.future import Future
 
 
-def raise_async(flux_handle: Any, jobid: int, type: str = "cancel", severity: int = 0,  # noqa: A002
-                note: str | None = None) -> Future:
+def raise_async(
+    flux_handle: Any,
+    jobid: int,
+    type: str = "cancel",
+    severity: int = 0,  # noqa: A002
+    note: str | None = None,
+) -> Future:
     return flux_handle.rpc(
         "job-manager.raise",
         {"id": int(jobid), "type": type, "severity": severity, "note": note or ""},
     )
 
 
-def raise_job(flux_handle: Any, jobid: int, type: str = "cancel", severity: int = 0,  # noqa: A002
-              note: str | None = None) -> None:
+def raise_job(
+    flux_handle: Any,
+    jobid: int,
+    type: str = "cancel",
+    severity: int = 0,  # noqa: A002
+    note: str | None = None,
+) -> None:
     raise_async(flux_handle, jobid, type, severity, note).get()
 
 

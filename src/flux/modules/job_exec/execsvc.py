@@ -225,8 +225,10 @@ class Exec:
                 )
             except (OSError, subprocess.SubprocessError) as exc:
                 for fd in (r_out, w_out, r_err, w_err):
-                    if fd >= 0 and (stdout_file is None or fd != stdout_file.fileno()) and (
-                        stderr_file is None or fd != stderr_file.fileno()
+                    if (
+                        fd >= 0
+                        and (stdout_file is None or fd != stdout_file.fileno())
+                        and (stderr_file is None or fd != stderr_file.fileno())
                     ):
                         os.close(fd)
                 status = 127 << 8 if isinstance(exc, FileNotFoundError) else 126 << 8
@@ -234,7 +236,9 @@ class Exec:
                 msg = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
                 if isinstance(exc, FileNotFoundError) and cwd and not os.path.isdir(cwd):
                     msg = f"cwd {cwd}: No such file or directory"
-                    raise _SpawnError(f"task {taskrank}: start failed: {msg}", rank, status) from None
+                    raise _SpawnError(
+                        f"task {taskrank}: start failed: {msg}", rank, status
+                    ) from None
                 raise _SpawnError(
                     f"task {taskrank}: start failed: {what}: {msg}", rank, status
                 ) from None
@@ -258,8 +262,11 @@ class Exec:
         job = ej.job
         jid = JobID(job.id)
         path = str(spec["path"])
-        for k, v in (("{{id}}", jid.f58), ("{{jobid}}", jid.f58), ("{{name}}",
-                     job.info.name if job.info is not None else "")):
+        for k, v in (
+            ("{{id}}", jid.f58),
+            ("{{jobid}}", jid.f58),
+            ("{{name}}", job.info.name if job.info is not None else ""),
+        ):
             path = path.replace(k, v)
         cwd = job.jobspec.get("attributes", {}).get("system", {}).get("cwd") or "."
         if not os.path.isabs(path):
@@ -415,9 +422,7 @@ class Exec:
             self._arm_expiration(ej)
             return
         job.start_pending = False
-        self.jm.raise_exception(
-            job, "exec", 0, "job tasks were lost when the broker restarted"
-        )
+        self.jm.raise_exception(job, "exec", 0, "job tasks were lost when the broker restarted")
 
     # -- output access ------------------------------------------------------------------
     def output_watch(self, jobid: int, cb: Callable[[dict | None], None]) -> list[dict] | None:

@@ -377,9 +377,11 @@ class IndexHints:
         self.exact = True
 
     def __repr__(self) -> str:
-        return (f"IndexHints(userids={self.userids}, names={self.names}, "
-                f"queues={self.queues}, results={self.results}, times={self.times}, "
-                f"exact={self.exact})")
+        return (
+            f"IndexHints(userids={self.userids}, names={self.names}, "
+            f"queues={self.queues}, results={self.results}, times={self.times}, "
+            f"exact={self.exact})"
+        )
 
 
 def _narrow(current: set | None, values: set) -> set:
@@ -413,7 +415,7 @@ def _collect(obj: Any, hints: IndexHints) -> None:
         text = values[0]
         for prefix, _func in _OPS:
             if text.startswith(prefix):
-                hints.times.append((op, prefix, float(text[len(prefix):])))
+                hints.times.append((op, prefix, float(text[len(prefix) :])))
                 break
     else:
         hints.exact = False

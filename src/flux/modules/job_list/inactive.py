@@ -133,11 +133,10 @@ class InactiveStore:
         # over a result, say); refreshed (sampled) each time the table doubles
         self.db.execute(f"PRAGMA analysis_limit={ANALYSIS_LIMIT}")
         self._next_analyze = max(ANALYZE_FIRST, 2 * self._count)
-        analyzed = self.db.execute(
-            "SELECT 1 FROM sqlite_master WHERE name='sqlite_stat1'"
-        ).fetchone() and self.db.execute(
-            "SELECT 1 FROM sqlite_stat1 WHERE tbl=?", (TABLE,)
-        ).fetchone()
+        analyzed = (
+            self.db.execute("SELECT 1 FROM sqlite_master WHERE name='sqlite_stat1'").fetchone()
+            and self.db.execute("SELECT 1 FROM sqlite_stat1 WHERE tbl=?", (TABLE,)).fetchone()
+        )
         if self._count >= ANALYZE_FIRST and not analyzed:
             self.db.execute(f"ANALYZE {TABLE}")
         if store is not None:
@@ -309,4 +308,3 @@ class InactiveStore:
         """``id -> t_submit`` of every stored job (restart)."""
         self._sync()
         return dict(self.db.execute(f"SELECT id, t_submit FROM {TABLE}"))
-

@@ -642,8 +642,14 @@ class JobListService:
             msg.respond_error(errno.EINVAL, attrlist)
             return
         items = self.iter_jobs(
-            match, statemask, max_entries, float(since), attrlist, self._guest_uid(msg),
-            counter, hints,
+            match,
+            statemask,
+            max_entries,
+            float(since),
+            attrlist,
+            self._guest_uid(msg),
+            counter,
+            hints,
         )
         responder = _Responder(msg)
         try:

@@ -195,8 +195,11 @@ class JobManager:
             self.log(f"job {job.id}: ignoring annotations that are not an object")
             return
         if changed:
-            entry = {"timestamp": time.time(), "name": "annotations",
-                     "context": {"annotations": job.annotations}}
+            entry = {
+                "timestamp": time.time(),
+                "name": "annotations",
+                "context": {"annotations": job.annotations},
+            }
             for cb in self.journal_subs:
                 cb(job, entry)
 
@@ -243,8 +246,11 @@ class JobManager:
         if state == SCHED:
             sched = self.broker.sched
             if job.priority > 0:
-                if not job.alloc_queued and not job.has_resources \
-                        and job.queue in self.queues.started:
+                if (
+                    not job.alloc_queued
+                    and not job.has_resources
+                    and job.queue in self.queues.started
+                ):
                     job.alloc_queued = True
                     sched.enqueue(job)
                 elif job.alloc_queued:
@@ -261,8 +267,13 @@ class JobManager:
                 job.alloc_queued = False
                 self.broker.sched.dequeue(job)
         elif state == RUN:
-            if not job.start_pending and not job.finished and job.perilog_active == 0 \
-                    and not job.prolog_pending and "start" not in job.events_posted:
+            if (
+                not job.start_pending
+                and not job.finished
+                and job.perilog_active == 0
+                and not job.prolog_pending
+                and "start" not in job.events_posted
+            ):
                 job.start_pending = True
                 self.broker.exec.start(job)
         elif state == CLEANUP:
@@ -330,8 +341,9 @@ class JobManager:
         return False
 
     # -- submission (called by job-ingest) -----------------------------------------
-    def submit(self, jobid: int, userid: int, jobspec: dict, info: Any, urgency: int,
-               flags: int) -> Job | str:
+    def submit(
+        self, jobid: int, userid: int, jobspec: dict, info: Any, urgency: int, flags: int
+    ) -> Job | str:
         """Create a job; return it, or an error message if a plugin rejected it.
         A rejected job leaves no trace: events that plugins post while it is being
         validated are held back and posted after its submit event."""
@@ -404,8 +416,9 @@ class JobManager:
         if job is None:
             err = errno.EINVAL if einval_inactive else errno.ENOENT
             if self.broker.job_exists(jobid):
-                req.respond_error(errno.EINVAL if einval_inactive else errno.EINVAL,
-                                  "job is inactive")
+                req.respond_error(
+                    errno.EINVAL if einval_inactive else errno.EINVAL, "job is inactive"
+                )
             else:
                 req.respond_error(err, "unknown job id" if not einval_inactive else "unknown job")
             return None
@@ -473,8 +486,9 @@ class JobManager:
         self.store.after_commit(lambda: req.respond({"old_urgency": old}))
 
     # -- exceptions / cancel ------------------------------------------------------------
-    def raise_exception(self, job: Job, etype: str, severity: int, note: str,
-                        userid: int | None = None) -> None:
+    def raise_exception(
+        self, job: Job, etype: str, severity: int, note: str, userid: int | None = None
+    ) -> None:
         ctx: dict[str, Any] = {"type": etype, "severity": severity, "note": note}
         ctx["userid"] = self.owner if userid is None else userid
         self.post_event(job, "exception", ctx)
@@ -487,9 +501,7 @@ class JobManager:
         etype = p.get("type")
         severity = p.get("severity", 0)
         note = p.get("note") or ""
-        if not isinstance(etype, str) or not etype or any(
-            c.isspace() or c == "=" for c in etype
-        ):
+        if not isinstance(etype, str) or not etype or any(c.isspace() or c == "=" for c in etype):
             req.respond_error(errno.EPROTO, "invalid exception type")
             return
         if not isinstance(severity, int) or not 0 <= severity <= 7:

@@ -37,8 +37,15 @@ BACKLOG_DELAY = 0.02  # seconds between batches while eligible jobs remain
 #: store key recording the highest job id ever purged (see Store.max_jobid)
 MAX_JOBID_KEY = "job-manager.purged-max-jobid"
 
-_JSON_TYPE = {bool: "true", int: "integer", float: "real", str: "string", list: "array",
-              dict: "object", type(None): "null"}
+_JSON_TYPE = {
+    bool: "true",
+    int: "integer",
+    float: "real",
+    str: "string",
+    list: "array",
+    dict: "object",
+    type(None): "null",
+}
 
 
 def _json_type(value: Any) -> str:
@@ -179,10 +186,15 @@ class Purge:
         num_limit = p.get("num_limit", NUM_UNLIMITED)
         batch = p.get("batch", 50)
         force = p.get("force", False)
-        if (not isinstance(age_limit, (int, float)) or isinstance(age_limit, bool)
-                or not isinstance(num_limit, int) or isinstance(num_limit, bool)
-                or not isinstance(batch, int) or isinstance(batch, bool)
-                or not isinstance(force, (bool, int))):
+        if (
+            not isinstance(age_limit, (int, float))
+            or isinstance(age_limit, bool)
+            or not isinstance(num_limit, int)
+            or isinstance(num_limit, bool)
+            or not isinstance(batch, int)
+            or isinstance(batch, bool)
+            or not isinstance(force, (bool, int))
+        ):
             req.respond_error(errno.EPROTO, "invalid request")
             return
         if age_limit != AGE_UNLIMITED and age_limit < 0:
@@ -205,8 +217,11 @@ class Purge:
 
     def purge_id_request(self, req: Request) -> None:
         p = req.payload
-        if not isinstance(p, dict) or not isinstance(p.get("id"), int) \
-                or isinstance(p.get("id"), bool):
+        if (
+            not isinstance(p, dict)
+            or not isinstance(p.get("id"), int)
+            or isinstance(p.get("id"), bool)
+        ):
             req.respond_error(errno.EPROTO, "invalid request")
             return
         jobid = p["id"]

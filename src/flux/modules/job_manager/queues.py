@@ -53,8 +53,16 @@ class QueueRequestError(Exception):
 class Queue:
     """Admin state of one queue."""
 
-    __slots__ = ("name", "enable", "disable_reason", "start", "stop_reason", "ckpt_start",
-                 "ckpt_stop_reason", "policy")
+    __slots__ = (
+        "name",
+        "enable",
+        "disable_reason",
+        "start",
+        "stop_reason",
+        "ckpt_start",
+        "ckpt_stop_reason",
+        "policy",
+    )
 
     def __init__(self, name: str | None, policy: QueuePolicy, start: bool):
         self.name = name
@@ -198,8 +206,10 @@ class QueueManager:
         if not q.enable:
             if queue is None:
                 return errno.EINVAL, f"job submission is disabled: {q.disable_reason or ''}"
-            return (errno.EINVAL,
-                    f"job submission to {queue} is disabled: {q.disable_reason or ''}")
+            return (
+                errno.EINVAL,
+                f"job submission to {queue} is disabled: {q.disable_reason or ''}",
+            )
         if q.policy.restricted:
             key = (userid, queue)
             ok = self._access_cache.get(key)

@@ -35,8 +35,7 @@ def _validate(jobspec: Any) -> Any:
         return None
 
 
-def _replay(broker: Broker, jobid: int, userid: int, jobspec_b: bytes,
-            R_b: bytes | None) -> Job:
+def _replay(broker: Broker, jobid: int, userid: int, jobspec_b: bytes, R_b: bytes | None) -> Job:
     """Rebuild a job from its eventlog and show its events to the journal."""
     jm = broker.job_manager
     jobspec = orjson.loads(jobspec_b)

@@ -49,14 +49,18 @@ def apply_updates(jobspec: dict, updates: dict) -> dict:
 class UpdateService:
     def __init__(self, jm: JobManager):
         self.jm = jm
-        jm.broker.register("job-manager.update", self.update_request,
-                           FLUX_ROLE_OWNER | FLUX_ROLE_USER)
+        jm.broker.register(
+            "job-manager.update", self.update_request, FLUX_ROLE_OWNER | FLUX_ROLE_USER
+        )
 
     def update_request(self, req: Request) -> None:
         p = req.payload
-        if not isinstance(p, dict) or not isinstance(p.get("id"), int) or isinstance(
-            p.get("id"), bool
-        ) or not isinstance(p.get("updates"), dict):
+        if (
+            not isinstance(p, dict)
+            or not isinstance(p.get("id"), int)
+            or isinstance(p.get("id"), bool)
+            or not isinstance(p.get("updates"), dict)
+        ):
             req.respond_error(errno.EPROTO, "invalid update request")
             return
         updates: dict = p["updates"]
@@ -76,8 +80,7 @@ class UpdateService:
             req.respond_error(errno.EPERM, "guests may only update their own jobs")
             return
         if not owner and "immutable" in job.set_flags:
-            req.respond_error(errno.EPERM,
-                              "job is immutable due to previous instance owner update")
+            req.respond_error(errno.EPERM, "job is immutable due to previous instance owner update")
             return
         cred = {"userid": req.userid, "rolemask": req.rolemask}
         need_validate = False
@@ -88,11 +91,13 @@ class UpdateService:
             if not jm.jobtap.has_handlers(topic):
                 req.respond_error(errno.EINVAL, f"update of {key} not supported")
                 return
-            rc, out = jm.jobtap.call(topic, job, {"key": key, "value": value, "cred": cred,
-                                                  "updates": updates})
+            rc, out = jm.jobtap.call(
+                topic, job, {"key": key, "value": value, "cred": cred, "updates": updates}
+            )
             if rc < 0:
-                req.respond_error(errno.EINVAL,
-                                  out.get("errmsg") or "update rejected by job-manager plugin")
+                req.respond_error(
+                    errno.EINVAL, out.get("errmsg") or "update rejected by job-manager plugin"
+                )
                 return
             if not out.get("validated"):
                 need_validate = True
@@ -124,8 +129,9 @@ class UpdateService:
             jm.post_event(job, "resource-update", {"expiration": expiration})
         jm.store.after_commit(lambda: req.respond({}))
 
-    def _check(self, job: Job, new_js: dict, need_validate: bool,
-               feasibility: bool) -> tuple[int, str] | None:
+    def _check(
+        self, job: Job, new_js: dict, need_validate: bool, feasibility: bool
+    ) -> tuple[int, str] | None:
         from flux.job.Jobspec import validate_jobspec
 
         jm = self.jm
@@ -160,8 +166,7 @@ class UpdateService:
                 return None, (errno.EINVAL, "unable to get job starttime")
             expiration = float(start) + float(duration)
             if expiration <= time.time():
-                return None, (errno.EINVAL,
-                              "requested duration places job expiration in the past")
+                return None, (errno.EINVAL, "requested duration places job expiration in the past")
         err = self.jm.broker.sched.check_expiration(job, expiration)
         if err is not None:
             return None, (errno.EINVAL, f"scheduler refused expiration update: {err}")

@@ -123,13 +123,23 @@ class Store:
     def flush(self) -> None:
         self._scheduled = False
         db = self.db
-        if self._jobs or self._events or self._output or self._R or self._kv or self._inactive \
-                or self._deleted or self._touched:
+        if (
+            self._jobs
+            or self._events
+            or self._output
+            or self._R
+            or self._kv
+            or self._inactive
+            or self._deleted
+            or self._touched
+        ):
             self._touched = False
             db.execute("BEGIN")
             try:
                 if self._jobs:
-                    db.executemany("INSERT INTO jobs (id, userid, jobspec) VALUES (?,?,?)", self._jobs)
+                    db.executemany(
+                        "INSERT INTO jobs (id, userid, jobspec) VALUES (?,?,?)", self._jobs
+                    )
                     self._jobs = []
                 if self._events:
                     db.executemany("INSERT INTO events VALUES (?,?,?)", self._events)

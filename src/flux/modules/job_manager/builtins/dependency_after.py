@@ -92,7 +92,10 @@ def _depend(p: Any, topic: str, args: Any, st: _State) -> int:
     if jobid in st.deprecated:
         st.deprecated.discard(jobid)
         jobtap.raise_exception(
-            p, jobtap.CURRENT_JOB, "dependency", 3,
+            p,
+            jobtap.CURRENT_JOB,
+            "dependency",
+            3,
             "after: dependency scheme is deprecated, use 'afterstart'",
         )
     msg = st.doomed.pop(jobid, None)

@@ -8,16 +8,32 @@ from typing import Any
 from flux import jobtap
 
 _RESERVED = {
-    "submit", "validate", "invalidate", "depend", "priority", "urgency", "alloc", "start",
-    "finish", "release", "free", "clean", "flux-restart", "jobspec-update",
-    "resource-update", "set-flags",
+    "submit",
+    "validate",
+    "invalidate",
+    "depend",
+    "priority",
+    "urgency",
+    "alloc",
+    "start",
+    "finish",
+    "release",
+    "free",
+    "clean",
+    "flux-restart",
+    "jobspec-update",
+    "resource-update",
+    "set-flags",
 }
 
 
 def _post(p: Any, msg: Any, arg: Any) -> None:
     payload = msg.payload if isinstance(msg.payload, dict) else None
-    if payload is None or not isinstance(payload.get("id"), int) or \
-            not isinstance(payload.get("name"), str):
+    if (
+        payload is None
+        or not isinstance(payload.get("id"), int)
+        or not isinstance(payload.get("name"), str)
+    ):
         msg.respond_error(errno.EPROTO, "invalid request: id and name required")
         return
     name = payload["name"]
@@ -37,8 +53,10 @@ def _post(p: Any, msg: Any, arg: Any) -> None:
                 info = jobtap.job_result_info(p, payload["id"])
             except OSError:
                 pass
-            msg.respond_error(errno.EINVAL if info else errno.ENOENT,
-                              "job is inactive" if info else "unknown job id")
+            msg.respond_error(
+                errno.EINVAL if info else errno.ENOENT,
+                "job is inactive" if info else "unknown job id",
+            )
         else:
             msg.respond_error(exc.errno or errno.EINVAL, exc.strerror or str(exc))
         return

@@ -41,7 +41,8 @@ def _update(p: Any, topic: str, args: Any, arg: Any) -> int:
     job_constraints = system.get("constraints") or {}
     if job_constraints != cur_constraints:
         return jobtap.error(
-            p, args,
+            p,
+            args,
             f"job appears to have non-queue constraints, unable to update queue to {current}",
         )
     args.out["feasibility"] = 1
