@@ -2,32 +2,17 @@
 
 from __future__ import annotations
 
-import argparse
-import json
-import sys
-
 PROG = "flux-run"
 
 
 def main(argv: list[str]) -> int:
-    from flux.cmd import submit_opts
-    from flux.cmd.submit import build, submit_all
-
-    ap = argparse.ArgumentParser(prog=PROG, usage="flux run [OPTIONS...] COMMAND [ARGS...]")
-    submit_opts.add_submit_options(ap)
-    args = ap.parse_args(argv)
-    if not args.command:
-        print(f"{PROG}: ERROR: job command and arguments are missing", file=sys.stderr)
-        return 1
-    specs, urgency, flags = build(args, PROG)
-    if getattr(args, "dry_run", False):
-        for _cc, js in specs:
-            print(json.dumps(js))
-        return 0
-    from flux.cmd.common import handle
     from flux.cmd.job_attach import Attach
+    from flux.cmd.submit import prepare, submit_all
 
-    h = handle(PROG)
+    prepared = prepare(argv, PROG, "flux run [OPTIONS...] COMMAND [ARGS...]")
+    if isinstance(prepared, int):
+        return prepared
+    args, specs, urgency, flags, h = prepared
     ids = submit_all(h, specs, urgency, flags, PROG)
     if not ids:
         return 1

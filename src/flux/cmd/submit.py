@@ -45,24 +45,34 @@ def submit_all(
     return None if failed and not ids else ids
 
 
-def main(argv: list[str]) -> int:
+def prepare(argv: list[str], prog: str, usage: str) -> Any:
+    """Parse submit/run options and build the jobspecs; print them and return an exit code
+    for --dry-run or an error, else (args, specs, urgency, flags, handle)."""
     from flux.cmd import submit_opts
 
-    ap = argparse.ArgumentParser(prog=PROG, usage="flux submit [OPTIONS...] COMMAND [ARGS...]")
+    ap = argparse.ArgumentParser(prog=prog, usage=usage)
     submit_opts.add_submit_options(ap)
     args = ap.parse_args(argv)
     if not args.command:
-        print(f"{PROG}: ERROR: job command and arguments are missing", file=sys.stderr)
+        print(f"{prog}: ERROR: job command and arguments are missing", file=sys.stderr)
         return 1
-    specs, urgency, flags = build(args, PROG)
+    specs, urgency, flags = build(args, prog)
     if getattr(args, "dry_run", False):
         for _cc, js in specs:
             print(json.dumps(js))
         return 0
     from flux.cmd.common import handle
+
+    return args, specs, urgency, flags, handle(prog)
+
+
+def main(argv: list[str]) -> int:
+    prepared = prepare(argv, PROG, "flux submit [OPTIONS...] COMMAND [ARGS...]")
+    if isinstance(prepared, int):
+        return prepared
+    args, specs, urgency, flags, h = prepared
     from flux.job.JobID import JobID
 
-    h = handle(PROG)
     ids = submit_all(h, specs, urgency, flags, PROG)
     if ids is None:
         return 1

@@ -17,12 +17,13 @@ Only the standard library is imported at module level.
 
 from __future__ import annotations
 
-import math
 import re
 import string
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
+
+from flux.util.fsd import fsd
 
 __all__ = [
     "AltField",
@@ -33,35 +34,6 @@ __all__ = [
     "empty_outputs",
     "fsd",
 ]
-
-
-def fsd(secs: float) -> str:
-    """Format ``secs`` as a Flux Standard Duration string.
-
-    Uses :func:`flux.util.fsd.fsd` when available so every tool shares one
-    implementation; the local fallback has the same behaviour.
-    """
-    try:
-        from flux.util.fsd import fsd as _fsd
-    except ImportError:  # pragma: no cover - colleague module not yet present
-        _fsd = _fsd_fallback
-    return _fsd(secs)
-
-
-def _fsd_fallback(secs: float) -> str:
-    if math.isinf(secs):
-        return "inf"
-    if secs < 1.0e-3:
-        return "0s"
-    if secs < 10.0:
-        return "%.03fs" % secs
-    if secs < 60.0:
-        return "%.4gs" % secs
-    if secs < 3600.0:
-        return "%.4gm" % (secs / 60.0)
-    if secs < 86400.0:
-        return "%.4gh" % (secs / 3600.0)
-    return "%.4gd" % (secs / 86400.0)
 
 
 def display_width(text: str) -> int:

@@ -507,21 +507,26 @@ class JobManager:
         if not isinstance(severity, int) or not 0 <= severity <= 7:
             req.respond_error(errno.EPROTO, "invalid exception severity")
             return
-        job = self.active.get(p["id"])
+        job = self._own_active(req, p["id"], "guests can only raise exceptions on their own jobs")
         if job is None:
-            req.respond_error(
-                errno.ENOENT,
-                "job is inactive" if self.broker.job_exists(p["id"]) else "unknown job id",
-            )
-            return
-        if not req.rolemask & FLUX_ROLE_OWNER and req.userid != job.userid:
-            req.respond_error(errno.EPERM, "guests can only raise exceptions on their own jobs")
             return
         if job.state == NEW:
             req.respond_error(errno.EINVAL, "job is not yet validated")
             return
         self.raise_exception(job, etype, severity, note, req.userid)
         self.store.after_commit(lambda: req.respond({}))
+
+    def _own_active(self, req: Request, jobid: int, guest_msg: str) -> Job | None:
+        """The active job ``jobid`` if the requester may act on it; else respond an error."""
+        job = self.active.get(jobid)
+        if job is None:
+            inactive = self.broker.job_exists(jobid)
+            req.respond_error(errno.ENOENT, "job is inactive" if inactive else "unknown job id")
+            return None
+        if not req.rolemask & FLUX_ROLE_OWNER and req.userid != job.userid:
+            req.respond_error(errno.EPERM, guest_msg)
+            return None
+        return job
 
     def raiseall_request(self, req: Request) -> None:
         p = req.payload if isinstance(req.payload, dict) else {}
@@ -556,15 +561,8 @@ class JobManager:
         if not isinstance(signum, int) or signum <= 0 or signum >= 65:
             req.respond_error(errno.EINVAL, "Invalid signal number")
             return
-        job = self.active.get(p["id"])
+        job = self._own_active(req, p["id"], "guests can only kill their own jobs")
         if job is None:
-            req.respond_error(
-                errno.ENOENT,
-                "job is inactive" if self.broker.job_exists(p["id"]) else "unknown job id",
-            )
-            return
-        if not req.rolemask & FLUX_ROLE_OWNER and req.userid != job.userid:
-            req.respond_error(errno.EPERM, "guests can only kill their own jobs")
             return
         if job.state != RUN:
             req.respond_error(errno.EINVAL, "job is not running")
