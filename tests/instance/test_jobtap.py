@@ -469,3 +469,43 @@ def test_job_update_topic(probe):
     rec = records(probe, jobid, "job.update")
     assert rec and rec[0]["updates"] == {"attributes.system.duration": 120.0}
     probe.flux("cancel", jobid, check=True)
+
+
+def test_submit_hold_plugin(make_instance):
+    inst = make_instance()
+    inst.flux("jobtap", "load", "submit-hold.so", check=True)
+    assert "submit-hold.so" in inst.flux("jobtap", "list", check=True).stdout.split()
+    jobid = inst.flux("submit", "true", check=True).stdout.strip()
+    inst.flux("job", "wait-event", "-t", "30", jobid, "priority", check=True)
+    ev = events(inst, jobid)
+    assert [e["context"]["priority"] for e in ev if e["name"] == "priority"][-1] == 0
+    p = inst.flux("jobs", "-n", "-o", "{state}", jobid, check=True)
+    assert p.stdout.strip() == "SCHED"
+    inst.flux("job", "urgency", jobid, "1", check=True)
+    wait(inst, jobid)
+
+
+def test_alloc_bypass_plugin(make_instance):
+    from flux.resource.Rv1 import encode
+
+    R = encode(hosts="n0", cores="0")
+    inst = make_instance("[access]\nallow-guest-user = true\n", R=R)
+    inst.flux("jobtap", "load", "alloc-bypass.so", check=True)
+    blocker = inst.flux("submit", "sleep", "300", check=True).stdout.strip()
+    wait(inst, blocker, "start")
+    Rarg = json.dumps(R)
+    jobid = inst.flux(
+        "submit", f"--setattr=system.alloc-bypass.R={Rarg}", "echo", "bypassed", check=True
+    ).stdout.strip()
+    wait(inst, jobid)
+    alloc = [e for e in events(inst, jobid) if e["name"] == "alloc"][0]
+    assert alloc["context"] == {"bypass": True}
+    assert "set-flags" in [e["name"] for e in events(inst, jobid)]
+    rc, out, err = run_as(
+        GUEST_UID, inst, "submit", f"--setattr=system.alloc-bypass.R={Rarg}", "true"
+    )
+    assert rc == 1 and "Guest user cannot use alloc bypass" in err
+    # the scheduler's own accounting is untouched: the blocker still holds the core
+    inst.flux("cancel", blocker, check=True)
+    later = inst.flux("submit", "true", check=True).stdout.strip()
+    wait(inst, later)

@@ -266,6 +266,10 @@ class JobtapCore:
         return p
 
     def _import(self, path: str) -> tuple[Any, str, str]:
+        from flux.modules.job_manager.plugins import SHIPPED
+
+        if path in SHIPPED:
+            return importlib.import_module(SHIPPED[path]), path, path
         candidates: list[str] = []
         if path.startswith("/") or path.startswith("./"):
             candidates.append(os.path.abspath(path))

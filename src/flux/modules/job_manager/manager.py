@@ -245,7 +245,9 @@ class JobManager:
         state = job.state
         if state == SCHED:
             sched = self.broker.sched
-            if job.priority > 0:
+            if "alloc-bypass" in job.set_flags:
+                pass
+            elif job.priority > 0:
                 if (
                     not job.alloc_queued
                     and not job.has_resources
@@ -290,7 +292,8 @@ class JobManager:
                 and job.perilog_active == 0
                 and not job.free_posted
             ):
-                self.broker.sched.free(job)
+                if "alloc-bypass" not in job.set_flags:
+                    self.broker.sched.free(job)
                 self.post_event(job, "free")
                 return
             if (
@@ -704,11 +707,11 @@ class JobManager:
             job.priority = -1
             self.post_event(job, "flux-restart")
         elif state == RUN:
-            if job.R is not None:
+            if job.R is not None and "alloc-bypass" not in job.set_flags:
                 self.broker.sched.mark_allocated(job)
             self.broker.exec.reattach(job)
         elif state == CLEANUP:
-            if job.has_resources and job.R is not None:
+            if job.has_resources and job.R is not None and "alloc-bypass" not in job.set_flags:
                 self.broker.sched.mark_allocated(job)
             if job.start_pending:
                 job.start_pending = False

@@ -1,0 +1,7 @@
+"""Loadable (non-builtin) jobtap plugins shipped with pure-flux, loaded by flux-core's
+names: ``flux jobtap load submit-hold.so`` or ``alloc-bypass.so``."""
+
+SHIPPED = {
+    "submit-hold.so": "flux.modules.job_manager.plugins.submit_hold",
+    "alloc-bypass.so": "flux.modules.job_manager.plugins.alloc_bypass",
+}
