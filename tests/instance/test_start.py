@@ -48,11 +48,16 @@ def test_statedir_across_starts():
 
 def test_no_stray_processes():
     marker = f"stray-{os.getpid()}-{time.time_ns()}"
-    p = flux_start("sh", "-c", f"flux submit sh -c 'exec -a {marker} sleep 300' && sleep 1")
+    script = (
+        f"id=$(flux submit sh -c 'exec -a {marker} sleep 300') && "
+        "flux job wait-event -t 30 $id start >/dev/null && "
+        f"ps -eo args | grep -c '^{marker}'"
+    )
+    p = flux_start("sh", "-c", script)
     assert p.returncode == 0, p.stderr
-    time.sleep(0.5)
+    assert p.stdout.strip() == "1"  # the task ran inside the instance
     ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
-    assert marker not in ps
+    assert marker not in ps  # and is gone once flux start returns
 
 
 def test_shell_when_no_command():

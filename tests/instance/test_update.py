@@ -211,7 +211,7 @@ def test_shortened_running_job_is_killed_at_new_expiration(instance):
     instance.flux("job", "wait-event", "-t", "30", jobid, "start", check=True)
     R0 = json.loads(instance.flux("job", "info", jobid, "R", check=True).stdout)["execution"]
     elapsed = time.time() - R0["starttime"]
-    instance.flux("update", jobid, f"duration={elapsed + 1.0:.3f}s", check=True)
+    instance.flux("update", jobid, f"duration={elapsed + 3.0:.3f}s", check=True)
     instance.flux("job", "wait-event", "-t", "30", jobid, "clean", check=True)
     assert events(instance, jobid, "exception")[0]["context"]["type"] == "timeout"
 
@@ -221,10 +221,10 @@ def test_signal_before_time_limit_follows_update(instance, tmp_path):
     out = tmp_path / "sig.txt"
     script = f"trap 'echo got-usr1 > {out}; exit 0' USR1; while :; do sleep 0.1; done"
     jobid = instance.flux(
-        "submit", "-t", "100s", "--signal=SIGUSR1@99", "sh", "-c", script, check=True
+        "submit", "-t", "100s", "--signal=SIGUSR1@90", "sh", "-c", script, check=True
     ).stdout.strip()
     instance.flux("job", "wait-event", "-t", "30", jobid, "start", check=True)
-    # the signal is due 1s after start; push the expiration out by an hour: no signal then
+    # the signal is due 10s after start; push the expiration out by an hour: no signal then
     instance.flux("update", jobid, "duration=+1h", check=True)
     time.sleep(2)
     assert not out.exists()
