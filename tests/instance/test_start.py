@@ -49,9 +49,9 @@ def test_statedir_across_starts():
 def test_no_stray_processes():
     marker = f"stray-{os.getpid()}-{time.time_ns()}"
     script = (
-        f"id=$(flux submit sh -c 'exec -a {marker} sleep 300') && "
+        f"id=$(flux submit sh -c 'sleep 300; : {marker}') && "
         "flux job wait-event -t 30 $id start >/dev/null && "
-        f"ps -eo args | grep -c '^{marker}'"
+        f"ps -eo args | grep -v grep | grep -c '{marker}'"
     )
     p = flux_start("sh", "-c", script)
     assert p.returncode == 0, p.stderr
