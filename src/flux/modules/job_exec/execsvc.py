@@ -438,10 +438,26 @@ class Exec:
         if ej is not None and cb in ej.watchers:
             ej.watchers.remove(cb)
 
-    def shutdown(self) -> None:
+    def shutdown(self, timeout: float = 10.0) -> None:
+        """Kill every task's process group and wait (bounded) until each group is gone,
+        so that nothing a job started outlives the instance."""
+        groups = []
         for ej in list(self.jobs.values()):
             if not ej.test:
+                groups.extend(ej.procs)
                 self._signal(ej, signal.SIGKILL)
+        deadline = time.monotonic() + timeout
+        for pgid in groups:
+            try:
+                os.waitpid(pgid, 0)
+            except ChildProcessError:
+                pass
+            while time.monotonic() < deadline:
+                try:
+                    os.killpg(pgid, 0)
+                except (ProcessLookupError, PermissionError):
+                    break
+                time.sleep(0.01)
 
 
 class _SpawnError(Exception):

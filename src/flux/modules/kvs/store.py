@@ -75,7 +75,7 @@ class Store:
         if not self._scheduled:
             self._scheduled = True
             if self.loop is not None:
-                self.loop.call_soon(self.flush)
+                self.loop.call_soon(self._tick)
 
     def add_job(self, jobid: int, userid: int, jobspec: bytes) -> None:
         self._jobs.append((jobid, userid, jobspec))
@@ -120,7 +120,32 @@ class Store:
         self._after.append(cb)
         self._dirty()
 
+    def _tick(self) -> None:
+        """The once-per-loop-tick group commit; then acknowledge what it made durable."""
+        self._commit()
+        self._run_after(self._take_after())
+
     def flush(self) -> None:
+        """Commit now (readers call this before reading). Callbacks made due by this commit
+        run on the next loop tick, never inside the caller, which may be mid-request."""
+        self._commit()
+        after = self._take_after()
+        if after:
+            if self.loop is not None and self.loop.is_running():
+                self.loop.call_soon(self._run_after, after)
+            else:
+                self._run_after(after)
+
+    def _take_after(self) -> list[Callable[[], None]]:
+        after, self._after = self._after, []
+        return after
+
+    @staticmethod
+    def _run_after(after: list[Callable[[], None]]) -> None:
+        for cb in after:
+            cb()
+
+    def _commit(self) -> None:
         self._scheduled = False
         db = self.db
         if (
@@ -167,10 +192,6 @@ class Store:
                 db.execute("ROLLBACK")
                 raise
             self.commits += 1
-        if self._after:
-            after, self._after = self._after, []
-            for cb in after:
-                cb()
 
     # -- reads -------------------------------------------------------------
     def kv_get(self, key: str, default: Any = None) -> Any:
