@@ -168,7 +168,7 @@ class Exec:
         js = job.jobspec
         system = js.get("attributes", {}).get("system", {})
         command = js["tasks"][0]["command"]
-        env = dict(system.get("environment") or {})
+        env = self.jm.job_environment(job)
         cwd = system.get("cwd") or None
         info = job.info
         R = job.R or {}

@@ -77,7 +77,7 @@ class JobInfo:
                         row = self.broker.store.job_row(jobid)
                     val = orjson.loads(row[1]) if row else None
                 else:
-                    val = job.jobspec
+                    val = self.broker.job_manager.full_jobspec(job)
                 out[key] = None if val is None else orjson.dumps(val).decode()
                 if out[key] is None:
                     req.respond_error(errno.ENOENT, f"key {key} not found")

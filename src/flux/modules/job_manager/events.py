@@ -109,15 +109,22 @@ def apply_event(job: Job, entry: dict) -> None:
         if state in (NEW, DEPEND):
             desc = ctx["description"]
             if desc not in job.grudge:
+                if not job.grudge:
+                    job.grudge = set()
+                if not job.deps:
+                    job.deps = set()
                 job.grudge.add(desc)
                 job.deps.add(desc)
     elif name == "dependency-remove":
         if state in (NEW, DEPEND):
-            job.deps.discard(ctx["description"])
+            if job.deps:
+                job.deps.discard(ctx["description"])
     elif name == "set-flags":
         for f in ctx.get("flags", []):
             if f not in VALID_FLAGS:
                 raise EventError(f"set-flags: unknown flag {f}")
+            if not job.set_flags:
+                job.set_flags = set()
             job.set_flags.add(f)
     elif name in ("prolog-start",):
         job.perilog_active += 1
@@ -152,7 +159,6 @@ def apply_jobspec_update(job: Job, updates: dict) -> None:
             d = nxt
         d[parts[-1]] = value
     job.jobspec = js
-    job.invalidate_redacted()
     job.sched_req = None
     system = js.get("attributes", {}).get("system", {})
     job.queue = system.get("queue")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+_EMPTY: frozenset = frozenset()
+
 NEW = 1
 DEPEND = 2
 PRIORITY = 4
@@ -63,7 +65,6 @@ class Job:
         "set_flags",
         "readonly",
         "finished",
-        "_redacted",
         "queue",
         "events_posted",
         "t_clean",
@@ -77,6 +78,13 @@ class Job:
     def __init__(self, jobid: int, userid: int, jobspec: dict, info: Any):
         self.id = jobid
         self.userid = userid
+        system = jobspec.get("attributes", {}).get("system")
+        if isinstance(system, dict) and "environment" in system:
+            # the environment stays in the store (JobManager.job_environment): a job
+            # needs it only to start, and it is most of a pending job's memory
+            system = {k: v for k, v in system.items() if k != "environment"}
+            jobspec = dict(jobspec)
+            jobspec["attributes"] = dict(jobspec["attributes"], system=system)
         self.urgency = 16
         self.priority = PRIORITY_UNSET
         self.state = NEW
@@ -96,14 +104,13 @@ class Job:
         self.processing = False
         self.free_posted = False
         self.depend_posted = False
-        self.deps: set[str] = set()
-        self.grudge: set[str] = set()
+        self.deps: set[str] | frozenset = _EMPTY  # a set once a dependency is added
+        self.grudge: set[str] | frozenset = _EMPTY
         self.aux: dict | None = None
         self.subscribers: set | None = None
-        self.set_flags: set[str] = set()
+        self.set_flags: set[str] | frozenset = _EMPTY
         self.readonly = False
         self.finished = False
-        self._redacted: dict | None = None
         self.queue: str | None = info.queue if info is not None else None
         self.events_posted: set[str] = set()
         self.t_clean = 0.0
@@ -116,23 +123,7 @@ class Job:
     @property
     def redacted_jobspec(self) -> dict:
         """The jobspec without its environment, as plugins and job-list see it."""
-        r = self._redacted
-        if r is None:
-            js = self.jobspec
-            system = js.get("attributes", {}).get("system")
-            if system is not None and "environment" in system:
-                system = {k: v for k, v in system.items() if k != "environment"}
-                attrs = dict(js["attributes"])
-                attrs["system"] = system
-                r = dict(js)
-                r["attributes"] = attrs
-            else:
-                r = js
-            self._redacted = r
-        return r
-
-    def invalidate_redacted(self) -> None:
-        self._redacted = None
+        return self.jobspec
 
     @property
     def waitable(self) -> bool:

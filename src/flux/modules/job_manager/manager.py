@@ -427,6 +427,30 @@ class JobManager:
             return None
         return job
 
+    def original_jobspec(self, jobid: int) -> dict | None:
+        """The jobspec as submitted, environment included (from the store)."""
+        row = self.store.job_row(jobid)
+        if row is None:
+            self.store.flush()
+            row = self.store.job_row(jobid)
+        return None if row is None else orjson.loads(row[1])
+
+    def job_environment(self, job: Job) -> dict:
+        """The environment a job was submitted with (kept only in the store)."""
+        js = self.original_jobspec(job.id) or {}
+        env = js.get("attributes", {}).get("system", {}).get("environment")
+        return dict(env) if isinstance(env, dict) else {}
+
+    def full_jobspec(self, job: Job) -> dict:
+        """The current jobspec with the submitted environment (what `flux job info` shows)."""
+        env = self.job_environment(job)
+        js = job.jobspec
+        if not env:
+            return js
+        attrs = js.get("attributes", {})
+        system = dict(attrs.get("system", {}), environment=env)
+        return dict(js, attributes=dict(attrs, system=system))
+
     def lookup_any(self, jobid: int) -> Job | None:
         """An active job, a recently inactive one, or one rebuilt from the store."""
         job = self.active.get(jobid) or self.inactive_cache.get(jobid)
