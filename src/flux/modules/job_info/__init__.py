@@ -108,15 +108,23 @@ class JobInfo:
                 req.respond({"event": raw.decode()})
             req.respond_error(errno.ENODATA)
             return
-        for e in job.eventlog:
-            req.respond({"event": orjson.dumps(e).decode()})
+        store = self.broker.store
+        sofar = [{"event": orjson.dumps(e).decode()} for e in job.eventlog]
+
+        def replay() -> None:
+            for payload in sofar:
+                req.respond(payload)
+
+        store.after_commit(replay)
 
         def cb(_job: Any, entry: dict | None) -> None:
+            # a watcher sees an event only once it is on disk
             if entry is None:
-                req.respond_error(errno.ENODATA)
+                store.after_commit(lambda: req.respond_error(errno.ENODATA))
                 self._drop(req)
                 return
-            req.respond({"event": orjson.dumps(entry).decode()})
+            payload = {"event": orjson.dumps(entry).decode()}
+            store.after_commit(lambda: req.respond(payload))
 
         jm.watch(jobid, cb)
         self.watches.setdefault(req.conn, []).append((req, jobid, cb, "eventlog"))
