@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
+
 _EMPTY: frozenset = frozenset()
 
 NEW = 1
@@ -73,15 +75,18 @@ class Job:
         "epilog_pending",
         "annotations",
         "sched_req",
+        "env_bytes",
     )
 
     def __init__(self, jobid: int, userid: int, jobspec: dict, info: Any):
         self.id = jobid
         self.userid = userid
+        self.env_bytes: bytes | None = None
         system = jobspec.get("attributes", {}).get("system")
         if isinstance(system, dict) and "environment" in system:
-            # the environment stays in the store (JobManager.job_environment): a job
-            # needs it only to start, and it is most of a pending job's memory
+            # the environment is kept serialized (a third of its size as a dict): a job
+            # needs it only to start (JobManager.job_environment)
+            self.env_bytes = orjson.dumps(system["environment"])
             system = {k: v for k, v in system.items() if k != "environment"}
             jobspec = dict(jobspec)
             jobspec["attributes"] = dict(jobspec["attributes"], system=system)

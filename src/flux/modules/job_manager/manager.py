@@ -436,7 +436,9 @@ class JobManager:
         return None if row is None else orjson.loads(row[1])
 
     def job_environment(self, job: Job) -> dict:
-        """The environment a job was submitted with (kept only in the store)."""
+        """The environment a job was submitted with."""
+        if job.env_bytes is not None:
+            return orjson.loads(job.env_bytes)
         js = self.original_jobspec(job.id) or {}
         env = js.get("attributes", {}).get("system", {}).get("environment")
         return dict(env) if isinstance(env, dict) else {}
