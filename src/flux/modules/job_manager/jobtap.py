@@ -39,9 +39,6 @@ BUILTINS: dict[str, str] = {
 }
 LATE_BUILTINS: tuple[str, ...] = (".update-queue",)
 
-# topics whose handler failure is reported as a job exception named after the topic
-_NOJOB = object()
-
 
 class Plugin:
     """The handle a plugin receives in ``flux_plugin_init(p)``."""

@@ -333,7 +333,6 @@ class JobManager:
                 pass
             else:
                 self.zombies[job.id] = result
-        self.broker.sched.job_inactive(job)
 
     def _owner_any_waiter(self, job: Job, result: dict) -> bool:
         for req in self.any_waiters:

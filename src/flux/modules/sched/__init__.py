@@ -42,9 +42,6 @@ class Sched:
         )
 
     # -- interface used by the job-manager ------------------------------------------
-    def request_for(self, info: Any) -> Any:
-        return self.pool.request_from_jobspec(info)
-
     def feasible(self, info: Any) -> str | None:
         return self.pool.feasible(self.pool.request_from_jobspec(info))
 
@@ -104,9 +101,6 @@ class Sched:
         ex = self.R.setdefault("execution", {})
         ex["expiration"] = self.expiration
         self.broker.job_manager.update_service.instance_expiration_changed(old, self.expiration)
-
-    def job_inactive(self, job: Job) -> None:
-        pass
 
     def queue_depth(self) -> int:
         return len(self.entries)
