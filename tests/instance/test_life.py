@@ -250,3 +250,17 @@ def test_job_cancel_subcommand(instance):
         "job", "wait-event", "-t", "5", "-m", "type=cancel", jobid, "exception", check=True
     )
     assert 'note="no longer needed"' in p.stdout
+
+
+def test_test_mode_job_longer_than_its_duration_times_out(instance):
+    jobid = instance.flux(
+        "submit", "-t", "0.2s", "--setattr=system.exec.test.run_duration=30", "true", check=True
+    ).stdout.strip()
+    instance.flux("job", "wait-event", "-t", "30", jobid, "clean", check=True)
+    ev = [
+        json.loads(x)
+        for x in instance.flux(
+            "job", "eventlog", "-f", "json", jobid, check=True
+        ).stdout.splitlines()
+    ]
+    assert [e for e in ev if e["name"] == "exception"][0]["context"]["type"] == "timeout"

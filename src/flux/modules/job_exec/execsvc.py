@@ -136,6 +136,11 @@ class Exec:
             if t is not None:
                 t.cancel()
         ej.expire_timer = ej.signal_timer = None
+        if ej.test and ej.timer is not None and expiration > 0:
+            # a test-mode job that finishes before its expiration needs no second timer
+            run = ej.job.info.test_run_duration if ej.job.info is not None else None
+            if run is not None and ej.t_start + run < expiration:
+                return
         if expiration > 0:
             delay = max(0.0, expiration - time.time())
             ej.expire_timer = self.loop.call_later(delay, self._expired, ej)
@@ -415,6 +420,7 @@ class Exec:
         if test is not None and start is not None:
             ej = ExecJob(job)
             ej.test = True
+            ej.t_start = start
             self.jobs[job.id] = ej
             job.start_pending = True
             remaining = max(0.0, start + test - time.time())
