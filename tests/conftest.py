@@ -205,23 +205,42 @@ def need_root() -> None:
         pytest.skip("needs root to run a client as a second uid (uid 65534)")
 
 
-def run_as(uid: int, inst: Instance, *argv: str, gid: int | None = None) -> tuple[int, str, str]:
+def run_as(
+    uid: int, inst: Instance, *argv: str, gid: int | None = None, input: str | None = None
+) -> tuple[int, str, str]:
     """Run ``flux ARGV`` in a forked child whose real and effective uid is ``uid``."""
     need_root()
+    return run_in_child(inst, argv, uid=uid, gid=gid, input=input)
+
+
+def run_in_child(
+    inst: Instance,
+    argv: tuple[str, ...] | list[str],
+    uid: int | None = None,
+    gid: int | None = None,
+    input: str | None = None,
+) -> tuple[int, str, str]:
+    """Run ``flux ARGV`` in a forked child (as ``uid`` if given); return (rc, out, err)."""
     _preload()
+    in_r, in_w = os.pipe()
     out_r, out_w = os.pipe()
     err_r, err_w = os.pipe()
     pid = os.fork()
     if pid == 0:  # child
         try:
+            os.dup2(in_r, 0)
             os.dup2(out_w, 1)
             os.dup2(err_w, 2)
-            os.setgroups([])
-            os.setgid(gid if gid is not None else uid)
-            os.setuid(uid)
+            for fd in (in_r, in_w, out_r, out_w, err_r, err_w):
+                os.close(fd)
+            if uid is not None:
+                os.setgroups([])
+                os.setgid(gid if gid is not None else uid)
+                os.setuid(uid)
             os.environ["FLUX_URI"] = inst.uri
             os.environ["FLUX_F58_FORCE_ASCII"] = "1"
             os.chdir("/tmp")
+            sys.stdin = os.fdopen(0, "r", closefd=False)
             sys.stdout = os.fdopen(1, "w", closefd=False)
             sys.stderr = os.fdopen(2, "w", closefd=False)
             from flux.cmd.main import main
@@ -239,8 +258,12 @@ def run_as(uid: int, inst: Instance, *argv: str, gid: int | None = None) -> tupl
             traceback.print_exc()
             sys.stderr.flush()
             os._exit(99)
+    os.close(in_r)
     os.close(out_w)
     os.close(err_w)
+    with os.fdopen(in_w, "w") as f:
+        if input:
+            f.write(input)
     out = _read_all(out_r)
     err = _read_all(err_r)
     _, status = os.waitpid(pid, 0)

@@ -15,7 +15,7 @@ import sys
 import tempfile
 
 import pytest
-from conftest import GUEST_UID, Instance, _preload, _read_all, run_as
+from conftest import GUEST_UID, Instance, run_as, run_in_child
 
 from flux.resource.Rv1 import encode
 
@@ -27,48 +27,7 @@ TWO = '[queues.batch]\nrequires = ["batch"]\n[queues.debug]\nrequires = ["debug"
 
 def fx(inst: Instance, *argv: str, input: str | None = None) -> tuple[int, str, str]:
     """Run ``flux ARGV`` (as the instance owner) in a forked child; (rc, stdout, stderr)."""
-    _preload()
-    in_r, in_w = os.pipe()
-    out_r, out_w = os.pipe()
-    err_r, err_w = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        try:
-            os.dup2(in_r, 0)
-            os.dup2(out_w, 1)
-            os.dup2(err_w, 2)
-            for fd in (in_r, in_w, out_r, out_w, err_r, err_w):
-                os.close(fd)
-            os.environ["FLUX_URI"] = inst.uri
-            os.environ["FLUX_F58_FORCE_ASCII"] = "1"
-            sys.stdin = os.fdopen(0, "r", closefd=False)
-            sys.stdout = os.fdopen(1, "w", closefd=False)
-            sys.stderr = os.fdopen(2, "w", closefd=False)
-            from flux.cmd.main import main
-
-            try:
-                rc = main(list(argv))
-            except SystemExit as exc:
-                rc = exc.code if isinstance(exc.code, int) else 1
-            sys.stdout.flush()
-            sys.stderr.flush()
-            os._exit(rc)
-        except BaseException:
-            import traceback
-
-            traceback.print_exc()
-            sys.stderr.flush()
-            os._exit(99)
-    os.close(in_r)
-    os.close(out_w)
-    os.close(err_w)
-    with os.fdopen(in_w, "w") as f:
-        if input:
-            f.write(input)
-    out = _read_all(out_r)
-    err = _read_all(err_r)
-    _, status = os.waitpid(pid, 0)
-    return os.waitstatus_to_exitcode(status), out, err
+    return run_in_child(inst, argv, input=input)
 
 
 def ok(inst: Instance, *argv: str, input: str | None = None) -> str:
