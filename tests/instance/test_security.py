@@ -86,3 +86,31 @@ def test_allow_root_owner():
         os.kill(pid, signal.SIGTERM)
         os.waitpid(pid, 0)
         inst.cleanup()
+
+
+def test_guest_job_files_are_opened_as_the_guest(instance):
+    forbidden = f"/etc/flux-guest-output-{os.getpid()}"
+    rc, out, err = run_as(
+        GUEST_UID, instance, "run", "--cwd=/tmp", f"--output={forbidden}", "echo", "pwned"
+    )
+    assert rc != 0
+    assert "Permission denied" in err
+    assert not os.path.exists(forbidden)
+    rc, out, err = run_as(GUEST_UID, instance, "run", "--cwd=/tmp", "--input=/etc/shadow", "cat")
+    assert rc != 0 and "Permission denied" in err
+    assert "root:" not in out
+
+
+def test_input_file(instance):
+    import pathlib
+    import tempfile
+
+    d = pathlib.Path(tempfile.mkdtemp(prefix="flux-input-", dir="/tmp"))
+    os.chmod(d, 0o755)
+    src = d / "in.txt"
+    src.write_text("line one\nline two\n")
+    os.chmod(src, 0o644)
+    p = instance.flux("run", "-n2", f"--input={src}", "cat")
+    assert p.returncode == 0 and p.stdout.count("line one\n") == 2
+    rc, out, err = run_as(GUEST_UID, instance, "run", "--cwd=/tmp", f"--input={src}", "wc", "-l")
+    assert rc == 0 and out.strip() == "2", err

@@ -16,7 +16,8 @@ import pwd
 import signal
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -192,11 +193,23 @@ class Exec:
         env["FLUX_KVS_NAMESPACE"] = f"job-{job.id}"
         opts = system.get("shell", {}).get("options", {})
         outspec = opts.get("output", {}) if isinstance(opts, dict) else {}
-        stdout_file = self._open_output(ej, outspec.get("stdout"))
-        stderr_file = self._open_output(ej, outspec.get("stderr")) or stdout_file
+        inspec = opts.get("input", {}) if isinstance(opts, dict) else {}
         creds: dict[str, Any] = {}
         if job.userid != os.geteuid():
             creds = _guest_creds(job.userid)
+        try:
+            # files a job names are opened with the job owner's credentials, never root's
+            with _as_user(creds):
+                stdout_file = self._open_output(ej, outspec.get("stdout"))
+                stderr_file = self._open_output(ej, outspec.get("stderr")) or stdout_file
+                stdin_path = self._input_path(ej, inspec.get("stdin"))
+                if stdin_path is not None:
+                    with open(stdin_path, "rb"):
+                        pass
+        except OSError as exc:
+            raise _SpawnError(
+                f"task 0: start failed: {exc.filename}: {exc.strerror}", 0, 1 << 8
+            ) from None
         local_ids: dict[int, int] = {}
         for taskrank, (rank, gpus) in enumerate(placement):
             local = local_ids.get(rank, 0)
@@ -216,12 +229,16 @@ class Exec:
                 r_err, w_err = os.pipe()
             else:
                 r_err, w_err = -1, stderr_file.fileno()
+            stdin: Any = subprocess.DEVNULL
+            if stdin_path is not None:
+                with _as_user(creds):
+                    stdin = open(stdin_path, "rb")  # noqa: SIM115
             try:
                 proc = subprocess.Popen(
                     command,
                     env=tenv,
                     cwd=cwd,
-                    stdin=subprocess.DEVNULL,
+                    stdin=stdin,
                     stdout=w_out,
                     stderr=w_err,
                     start_new_session=True,
@@ -247,6 +264,9 @@ class Exec:
                 raise _SpawnError(
                     f"task {taskrank}: start failed: {what}: {msg}", rank, status
                 ) from None
+            finally:
+                if stdin is not subprocess.DEVNULL:
+                    stdin.close()
             pid = proc.pid
             ej.procs[pid] = proc
             if stdout_file is None:
@@ -284,6 +304,13 @@ class Exec:
                 pass
         ej.files.append(f)
         return f
+
+    def _input_path(self, ej: ExecJob, spec: Any) -> str | None:
+        if not isinstance(spec, dict) or spec.get("type") != "file" or not spec.get("path"):
+            return None
+        path = str(spec["path"])
+        cwd = ej.job.jobspec.get("attributes", {}).get("system", {}).get("cwd") or "."
+        return path if os.path.isabs(path) else os.path.join(cwd, path)
 
     def _watch_fd(self, ej: ExecJob, fd: int, stream: str, rank: int) -> None:
         os.set_blocking(fd, False)
@@ -485,6 +512,25 @@ def _signal_option(job: Job) -> tuple[int, float] | None:
 
 def _ascii_only() -> bool:
     return bool(os.environ.get("FLUX_F58_FORCE_ASCII"))
+
+
+@contextmanager
+def _as_user(creds: dict[str, Any]) -> Iterator[None]:
+    """Run the body with the effective uid, gid and groups of ``creds`` (a root broker
+    acting for a guest); a no-op without creds. The broker is single-threaded."""
+    if not creds or os.geteuid() != 0:
+        yield
+        return
+    saved = os.getgroups()
+    os.setgroups(creds["extra_groups"])
+    os.setegid(creds["group"])
+    os.seteuid(creds["user"])
+    try:
+        yield
+    finally:
+        os.seteuid(0)
+        os.setegid(0)
+        os.setgroups(saved)
 
 
 def _guest_creds(uid: int) -> dict[str, Any]:
