@@ -28,10 +28,9 @@ import pwd
 import shutil
 import statistics
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from throughput import rss_kb, start_broker  # noqa: E402
+from throughput import drive, rss_kb, start_broker  # noqa: E402
 
 NQUEUES = 10
 
@@ -86,26 +85,8 @@ def run(n: int, R: dict, config: str, queues: bool) -> dict:
                 js.setattr("system.queue", f"q{i}")
             js.environment = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
             payloads.append({"jobspec": js.jobspec, "urgency": 16, "flags": 0})
-        base = h.rpc("job-manager.getinfo", {}).get()["inactive"]
         cpu0 = cpu_s(proc.pid)
-        t0 = time.perf_counter()
-        batch = 500
-        futs = []
-        for i in range(0, n, batch):
-            reqs = [
-                ("job-ingest.submit", payloads[(i + k) % len(payloads)])
-                for k in range(min(batch, n - i))
-            ]
-            futs.extend(h.request_many(reqs))
-        for f in futs:
-            f.get()
-        t_submit = time.perf_counter() - t0
-        while True:
-            info = h.rpc("job-manager.getinfo", {}).get()
-            if info["inactive"] - base >= n:
-                break
-            time.sleep(0.005)
-        elapsed = time.perf_counter() - t0
+        t_submit, elapsed = drive(h, payloads, n)
         cpu = cpu_s(proc.pid) - cpu0
         return {
             "submit_per_s": n / t_submit,

@@ -65,6 +65,25 @@ def rss_kb(pid: int) -> int:
     return 0
 
 
+def drive(h: object, payloads: list[dict], n: int) -> tuple[float, float]:
+    """Submit ``n`` jobs (cycling through ``payloads``) pipelined in batches, wait until all
+    are INACTIVE; return (seconds to submit them all, seconds to the last one inactive)."""
+    base = h.rpc("job-manager.getinfo", {}).get()["inactive"]
+    t0 = time.perf_counter()
+    futs = []
+    for i in range(0, n, 500):
+        reqs = [
+            ("job-ingest.submit", payloads[(i + k) % len(payloads)]) for k in range(min(500, n - i))
+        ]
+        futs.extend(h.request_many(reqs))
+    for f in futs:
+        f.get()
+    t_submit = time.perf_counter() - t0
+    while h.rpc("job-manager.getinfo", {}).get()["inactive"] - base < n:
+        time.sleep(0.005)
+    return t_submit, time.perf_counter() - t0
+
+
 def run(n: int, real: bool, R: dict | None, plugins: int = 0, config: str = "") -> dict:
     import flux
     from flux.job import JobspecV1
@@ -88,22 +107,8 @@ def run(n: int, real: bool, R: dict | None, plugins: int = 0, config: str = "") 
             js.setattr("system.exec.test.run_duration", 0)
         js.environment = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
         payload = {"jobspec": js.jobspec, "urgency": 16, "flags": 0}
-        base = h.rpc("job-manager.getinfo", {}).get()["inactive"]
         rss0 = rss_kb(proc.pid)
-        t0 = time.perf_counter()
-        batch = 500
-        futs = []
-        for i in range(0, n, batch):
-            futs.extend(h.request_many([("job-ingest.submit", payload)] * min(batch, n - i)))
-        for f in futs:
-            f.get()
-        t_submit = time.perf_counter() - t0
-        while True:
-            info = h.rpc("job-manager.getinfo", {}).get()
-            if info["inactive"] - base >= n:
-                break
-            time.sleep(0.005)
-        elapsed = time.perf_counter() - t0
+        t_submit, elapsed = drive(h, [payload], n)
         return {
             "jobs": n,
             "mode": "real" if real else "test",

@@ -198,6 +198,19 @@ def _decode(item: Any) -> Any:
     return orjson.loads(item) if isinstance(item, bytes) else item
 
 
+def _required(msg: Any, keys: tuple[str, ...]) -> Mapping | None:
+    """The request payload if it is an object with ``keys``; else respond EPROTO, None."""
+    payload = msg.payload
+    if not isinstance(payload, Mapping):
+        msg.respond_error(errno.EPROTO, "invalid payload: payload is not an object")
+        return None
+    for key in keys:
+        if key not in payload:
+            msg.respond_error(errno.EPROTO, f"invalid payload: Object item not found: {key}")
+            return None
+    return payload
+
+
 class JobListService:
     """The ``job-list`` service (``job-list.list``, ``.list-id``,
     ``.list-attrs``, ``.job-stats``) fed by the job-manager journal.
@@ -601,14 +614,9 @@ class JobListService:
     def _h_list(self, msg: Any) -> None:
         if self._defer(self._h_list, msg):
             return
-        payload = msg.payload
-        if not isinstance(payload, Mapping):
-            msg.respond_error(errno.EPROTO, "invalid payload: payload is not an object")
+        payload = _required(msg, ("max_entries", "attrs"))
+        if payload is None:
             return
-        for key in ("max_entries", "attrs"):
-            if key not in payload:
-                msg.respond_error(errno.EPROTO, f"invalid payload: Object item not found: {key}")
-                return
         max_entries = payload["max_entries"]
         attrs = payload["attrs"]
         since = payload.get("since", 0.0)
@@ -791,14 +799,9 @@ class JobListService:
     def _h_list_id(self, msg: Any) -> None:
         if self._defer(self._h_list_id, msg):
             return
-        payload = msg.payload
-        if not isinstance(payload, Mapping):
-            msg.respond_error(errno.EPROTO, "invalid payload: payload is not an object")
+        payload = _required(msg, ("id", "attrs"))
+        if payload is None:
             return
-        for key in ("id", "attrs"):
-            if key not in payload:
-                msg.respond_error(errno.EPROTO, f"invalid payload: Object item not found: {key}")
-                return
         jobid = payload["id"]
         attrs = payload["attrs"]
         state = payload.get("state", 0)
