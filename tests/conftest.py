@@ -183,16 +183,19 @@ _preloaded = False
 
 
 def _preload() -> None:
-    """Import every flux module before fork: the guest may not read root's site-packages."""
+    """Import every flux module before fork: a second uid may not read root's site-packages.
+
+    The broker imports its services lazily, so a broker forked as the second uid needs them
+    loaded too.
+    """
     global _preloaded
     if _preloaded:
         return
     import flux
 
     for mod in pkgutil.walk_packages(flux.__path__, "flux."):
-        if mod.name.startswith(("flux.broker", "flux.modules")) or mod.name.endswith("__main__"):
-            continue
-        importlib.import_module(mod.name)
+        if not mod.name.endswith("__main__"):
+            importlib.import_module(mod.name)
     from flux.job import JobID
 
     JobID(1).words  # noqa: B018 - loads the word list
@@ -294,19 +297,6 @@ def start_broker_as(uid: int, config: str | None = None) -> tuple[int, Instance]
     """Start a broker whose instance owner is ``uid`` (forked from this root process)."""
     need_root()
     _preload()
-    import flux.broker.broker  # noqa: F401
-    import flux.modules.job_exec  # noqa: F401
-    import flux.modules.job_info  # noqa: F401
-    import flux.modules.job_ingest  # noqa: F401
-    import flux.modules.job_manager.builtins.priority_default  # noqa: F401
-    import flux.modules.job_manager.manager  # noqa: F401
-    import flux.modules.kvs  # noqa: F401
-    import flux.modules.sched  # noqa: F401
-
-    try:
-        import flux.modules.job_list  # noqa: F401
-    except ImportError:
-        pass
     inst = Instance(config)
     os.chown(inst.rundir, uid, uid)
     rfd, wfd = os.pipe()

@@ -1,0 +1,1 @@
+"""The job manager: job states, the event log fold, jobtap plugins, update and purge."""
