@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import time
 
 from flux.job.JobID import JobID
 from flux.resource.Rv1 import encode
@@ -92,3 +93,49 @@ def test_restart_test_mode_job_continues(make_instance):
     ev = events(b, jobid)
     assert [e for e in ev if e["name"] == "finish"][0]["context"]["status"] == 0
     assert not [e for e in ev if e["name"] == "exception"]
+
+
+def _group_alive(pgid: int) -> bool:
+    """Whether any live (non-zombie) process is in process group ``pgid``."""
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as f:
+                fields = f.read().rsplit(b")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid and fields[0] != b"Z":
+            return True
+    return False
+
+
+def test_tasks_left_by_a_killed_broker_are_killed_at_restart(make_instance):
+    sd = statedir()
+    pidfile = os.path.join(sd, "task.pid")
+    a = make_instance(statedir=sd)
+    # a task with a child in its process group: both must go
+    jobid = a.flux(
+        "submit",
+        "sh",
+        "-c",
+        f"echo $$ > {pidfile}.tmp; mv {pidfile}.tmp {pidfile}; sleep 300 & wait",
+        check=True,
+    ).stdout.strip()
+    a.flux("job", "wait-event", "-t", "30", jobid, "start", check=True)
+    while not os.path.exists(pidfile):
+        time.sleep(0.02)
+    with open(pidfile) as f:
+        pgid = int(f.read())
+    a.kill()
+    assert _group_alive(pgid), "the task outlives a SIGKILLed broker"
+    b = make_instance(statedir=sd)
+    # killed before the broker reports ready; reaping by init may take a moment
+    deadline = time.monotonic() + 30
+    while _group_alive(pgid) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert not _group_alive(pgid)
+    b.flux("job", "wait-event", "-t", "30", jobid, "clean", check=True)
+    ev = events(b, jobid)
+    assert [e["context"]["type"] for e in ev if e["name"] == "exception"] == ["exec"]
+    assert "job-exec: killed 1 task group(s)" in b.flux("dmesg", check=True).stdout

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from flux.modules.job_exec.tasktable import TaskTable
 from flux.modules.job_manager.job import RUN, Job
 
 if TYPE_CHECKING:
@@ -58,6 +59,7 @@ class ExecJob:
         "test",
         "t_start",
         "signal_timer",
+        "tracked",
     )
 
     def __init__(self, job: Job):
@@ -79,6 +81,7 @@ class ExecJob:
         self.test = False
         self.t_start = 0.0
         self.signal_timer: Any = None
+        self.tracked = False
 
 
 class Exec:
@@ -89,6 +92,12 @@ class Exec:
         self.kill_timeout = KILL_TIMEOUT
         self.uri = broker.uri
         self.pool_has_gpus = False
+        self.tasks = TaskTable(broker.store)
+        killed = self.tasks.kill_orphans()
+        if killed:
+            broker.log(
+                f"job-exec: killed {len(killed)} task group(s) left running by a lost broker"
+            )
 
     @property
     def jm(self) -> Any:
@@ -269,6 +278,8 @@ class Exec:
                     stdin.close()
             pid = proc.pid
             ej.procs[pid] = proc
+            self.tasks.add(job.id, pid)
+            ej.tracked = True
             if stdout_file is None:
                 os.close(w_out)
                 self._watch_fd(ej, r_out, "stdout", rank)
@@ -385,6 +396,8 @@ class Exec:
                 pass
         job = ej.job
         self.jobs.pop(job.id, None)
+        if ej.tracked:
+            self.tasks.remove(job.id)
         for cb in list(ej.watchers):
             cb(None)
         ej.watchers.clear()
