@@ -11,6 +11,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -218,12 +219,14 @@ def run_as(
 
 def run_in_child(
     inst: Instance,
-    argv: tuple[str, ...] | list[str],
+    argv: tuple[str, ...] | list[str] | Callable[[], int],
     uid: int | None = None,
     gid: int | None = None,
     input: str | None = None,
 ) -> tuple[int, str, str]:
-    """Run ``flux ARGV`` in a forked child (as ``uid`` if given); return (rc, out, err)."""
+    """Run ``flux ARGV`` in a forked child (as ``uid`` if given); return (rc, out, err).
+
+    ``argv`` may instead be a function, called in the child; it returns the exit code."""
     _preload()
     in_r, in_w = os.pipe()
     out_r, out_w = os.pipe()
@@ -249,7 +252,7 @@ def run_in_child(
             from flux.cmd.main import main
 
             try:
-                rc = main(list(argv))
+                rc = argv() if callable(argv) else main(list(argv))
             except SystemExit as exc:
                 rc = exc.code if isinstance(exc.code, int) else 1
             sys.stdout.flush()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import base64
 import errno
 import json
 import os
@@ -31,6 +32,8 @@ class Attach:
         show_exec: bool = False,
         prog: str = "flux-job",
         notify_stopped_queue: bool = False,
+        stdin_ranks: str = "all",
+        read_only: bool = False,
     ):
         self.h = h
         self.jobid = jobid
@@ -47,6 +50,9 @@ class Attach:
         self.error: str | None = None
         self.notify_stopped_queue = notify_stopped_queue
         self.allocated = False
+        self.stdin_ranks = stdin_ranks
+        self.stdin_open = not read_only
+        self.stdin_w: Any = None
         self.ev_fut = h.rpc(
             "job-info.eventlog-watch",
             {"id": jobid, "path": "eventlog", "flags": 0},
@@ -81,8 +87,10 @@ class Attach:
             from flux.cmd.queue_notice import check_stopped_queue
 
             check_stopped_queue(self)
-        if name == "start" and self.out_fut is None:
-            self._watch_output()
+        if name == "start":
+            if self.out_fut is None:
+                self._watch_output()
+            self._forward_stdin()
         elif name == "exception":
             sev = ctx.get("severity", 0)
             if sev == 0:
@@ -97,10 +105,59 @@ class Attach:
                 )
         elif name == "finish":
             self.status = ctx.get("status", 0)
+            self._stop_stdin()
         elif name == "clean":
             self.ev_done = True
+            self._stop_stdin()
             if self.out_fut is None:
                 self._watch_output()
+
+    # -- stdin: forwarded to the tasks, one chunk in flight at a time ------------------
+    def _forward_stdin(self) -> None:
+        if not self.stdin_open or self.stdin_w is not None:
+            return
+        try:
+            os.fstat(0)
+        except OSError:  # no stdin at all
+            self.stdin_open = False
+            return
+        self.stdin_w = self.h.fd_watcher_create(0, self._stdin_cb).start()
+
+    def _stop_stdin(self) -> None:
+        self.stdin_open = False
+        if self.stdin_w is not None:
+            self.stdin_w.stop()
+
+    def _stdin_cb(self, h: Any, w: Any, fd: int, revents: int, arg: Any) -> None:
+        try:
+            data = os.read(fd, 65536)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        w.stop()
+        payload: dict[str, Any] = {"id": self.jobid, "ranks": self.stdin_ranks}
+        if data:
+            try:
+                payload["data"] = data.decode()
+            except UnicodeDecodeError:
+                payload["data"] = base64.b64encode(data).decode()
+                payload["encoding"] = "base64"
+        else:
+            payload["eof"] = True
+            self.stdin_open = False
+        self.h.rpc("job-exec.stdin", payload).then(self._stdin_sent)
+
+    def _stdin_sent(self, f: Any) -> None:
+        try:
+            f.get()
+        except OSError as exc:
+            if self.stdin_open and exc.errno not in (errno.EINVAL, errno.ENOENT):
+                print(f"{self.prog}: stdin: {errmsg(exc)}", file=sys.stderr)
+            self._stop_stdin()
+            return
+        if self.stdin_open and self.stdin_w is not None:
+            self.stdin_w.start()
 
     def _watch_output(self) -> None:
         self.out_fut = self.h.rpc(
@@ -170,7 +227,8 @@ def main(argv: list[str]) -> int:
     ap.add_argument("-X", "--show-exec", action="store_true")
     ap.add_argument("-v", "--verbose", action="count", default=0)
     ap.add_argument("-u", "--unbuffered", action="store_true")
-    ap.add_argument("-i", "--stdin-ranks")
+    ap.add_argument("-i", "--stdin-ranks", default="all")
+    ap.add_argument("-r", "--read-only", action="store_true")
     ap.add_argument("id")
     args = ap.parse_args(argv)
     try:
@@ -179,4 +237,15 @@ def main(argv: list[str]) -> int:
         print(f'flux-job: error parsing jobid: "{args.id}"', file=sys.stderr)
         return 1
     h = handle("flux-job")
-    return Attach(h, jobid, args.label_io, args.show_events).run()
+    ranks = args.stdin_ranks
+    if ranks != "all":
+        from flux.util.idset import decode
+
+        try:
+            decode(ranks)
+        except ValueError:
+            print(f"flux-job: invalid idset: {ranks}", file=sys.stderr)
+            return 1
+    return Attach(
+        h, jobid, args.label_io, args.show_events, stdin_ranks=ranks, read_only=args.read_only
+    ).run()

@@ -16,6 +16,16 @@ def main(argv: list[str]) -> int:
     ids = submit_all(h, specs, urgency, flags, PROG)
     if not ids:
         return 1
+    # --input=IDSET sends stdin to those task ranks; --input=FILE means the job reads the file
+    stdin_ranks, read_only = "all", False
+    if getattr(args, "input", None) is not None:
+        from flux.util.idset import decode
+
+        try:
+            decode(args.input)
+            stdin_ranks = args.input
+        except ValueError:
+            read_only = True
     rc = 0
     for jobid in ids:
         rc = max(
@@ -26,6 +36,8 @@ def main(argv: list[str]) -> int:
                 label_io=bool(getattr(args, "label_io", False)),
                 prog=PROG,
                 notify_stopped_queue=True,
+                stdin_ranks=stdin_ranks,
+                read_only=read_only,
             ).run(),
         )
     return rc

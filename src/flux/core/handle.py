@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from flux import wire
-from flux.constants import FLUX_RPC_NORESPONSE, FLUX_RPC_STREAMING
+from flux.constants import FLUX_POLLIN, FLUX_RPC_NORESPONSE, FLUX_RPC_STREAMING
 from flux.future import Future
 
 
@@ -46,6 +46,7 @@ class Flux:
         self._outq: list[bytes] = []
         self._stopped = False
         self._timers: list[tuple[float, Callable]] = []
+        self._fdwatchers: dict[int, _FdWatcher] = {}
 
     # -- sending -----------------------------------------------------------
     def rpc(
@@ -82,8 +83,19 @@ class Flux:
         return futs
 
     # -- receiving ---------------------------------------------------------
-    def _recv_some(self, timeout: float) -> bool:
-        if timeout >= 0:
+    def _recv_some(self, timeout: float, fds: bool = False) -> bool:
+        """Read what the broker sent; with ``fds``, also run ready fd watchers."""
+        if fds and self._fdwatchers:
+            r, _, _ = select.select(
+                [self._sock, *self._fdwatchers], [], [], None if timeout < 0 else timeout
+            )
+            for fd in r:
+                w = self._fdwatchers.get(fd) if fd is not self._sock else None
+                if w is not None:
+                    w.cb(self, w, fd, FLUX_POLLIN, w.args)
+            if self._sock not in r:
+                return bool(r)
+        elif timeout >= 0:
             r, _, _ = select.select([self._sock], [], [], timeout)
             if not r:
                 return False
@@ -134,6 +146,12 @@ class Flux:
     ) -> _Timer:
         return _Timer(self, after, callback, repeat, args)
 
+    def fd_watcher_create(
+        self, fd: int, callback: Callable, events: int = FLUX_POLLIN, args: Any = None
+    ) -> _FdWatcher:
+        """Watch ``fd`` for input: ``callback(handle, watcher, fd, revents, args)``."""
+        return _FdWatcher(self, fd, callback, args)
+
     def reactor_stop(self, reactor: Any = None) -> None:
         self._stopped = True
 
@@ -166,16 +184,16 @@ class Flux:
                     progressed = True
             if self._stopped:
                 break
-            if not self._watched and not self._timers:
+            if not self._watched and not self._timers and not self._fdwatchers:
                 break
             if progressed:
                 continue
             timeout = -1.0
             if self._timers:
                 timeout = max(0.0, min(t[0] for t in self._timers) - time.monotonic())
-            if not self._futures and not self._timers:
+            if not self._futures and not self._timers and not self._fdwatchers:
                 break
-            self._recv_some(timeout)
+            self._recv_some(timeout, fds=True)
         return 0
 
     # -- conveniences ------------------------------------------------------
@@ -199,6 +217,19 @@ class Flux:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class _FdWatcher:
+    def __init__(self, h: Flux, fd: int, cb: Callable, args: Any):
+        self.h, self.fd, self.cb, self.args = h, fd, cb, args
+
+    def start(self) -> _FdWatcher:
+        self.h._fdwatchers[self.fd] = self
+        return self
+
+    def stop(self) -> None:
+        if self.h._fdwatchers.get(self.fd) is self:
+            del self.h._fdwatchers[self.fd]
 
 
 class _Timer:

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from flux.modules.job_exec.stdin import StdinPipe, handle_stdin
 from flux.modules.job_exec.tasktable import TaskTable
 from flux.modules.job_manager.job import RUN, Job
 
@@ -60,6 +61,9 @@ class ExecJob:
         "t_start",
         "signal_timer",
         "tracked",
+        "stdin",
+        "ntasks",
+        "pid_rank",
     )
 
     def __init__(self, job: Job):
@@ -82,6 +86,9 @@ class ExecJob:
         self.t_start = 0.0
         self.signal_timer: Any = None
         self.tracked = False
+        self.stdin: dict[int, StdinPipe] | None = None
+        self.ntasks = 0
+        self.pid_rank: dict[int, int] = {}
 
 
 class Exec:
@@ -93,6 +100,7 @@ class Exec:
         self.uri = broker.uri
         self.pool_has_gpus = False
         self.tasks = TaskTable(broker.store)
+        broker.register("job-exec.stdin", lambda req: handle_stdin(req, self))
         killed = self.tasks.kill_orphans()
         if killed:
             broker.log(
@@ -220,6 +228,9 @@ class Exec:
                 f"task 0: start failed: {exc.filename}: {exc.strerror}", 0, 1 << 8
             ) from None
         local_ids: dict[int, int] = {}
+        ej.ntasks = len(placement)
+        if stdin_path is None:
+            ej.stdin = {}
         for taskrank, (rank, gpus) in enumerate(placement):
             local = local_ids.get(rank, 0)
             local_ids[rank] = local + 1
@@ -238,10 +249,13 @@ class Exec:
                 r_err, w_err = os.pipe()
             else:
                 r_err, w_err = -1, stderr_file.fileno()
-            stdin: Any = subprocess.DEVNULL
+            w_in = -1
             if stdin_path is not None:
                 with _as_user(creds):
-                    stdin = open(stdin_path, "rb")  # noqa: SIM115
+                    stdin: Any = open(stdin_path, "rb")  # noqa: SIM115
+            else:
+                r_in, w_in = os.pipe()
+                stdin = r_in
             try:
                 proc = subprocess.Popen(
                     command,
@@ -262,6 +276,8 @@ class Exec:
                         and (stderr_file is None or fd != stderr_file.fileno())
                     ):
                         os.close(fd)
+                if w_in >= 0:
+                    os.close(w_in)
                 status = 127 << 8 if isinstance(exc, FileNotFoundError) else 126 << 8
                 what = command[0] if command else "?"
                 msg = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
@@ -274,18 +290,23 @@ class Exec:
                     f"task {taskrank}: start failed: {what}: {msg}", rank, status
                 ) from None
             finally:
-                if stdin is not subprocess.DEVNULL:
+                if w_in >= 0:
+                    os.close(stdin)
+                else:
                     stdin.close()
             pid = proc.pid
             ej.procs[pid] = proc
+            if ej.stdin is not None:
+                ej.stdin[taskrank] = StdinPipe(w_in, self.loop)
+                ej.pid_rank[pid] = taskrank
             self.tasks.add(job.id, pid)
             ej.tracked = True
             if stdout_file is None:
                 os.close(w_out)
-                self._watch_fd(ej, r_out, "stdout", rank)
+                self._watch_fd(ej, r_out, "stdout", taskrank)
             if stderr_file is None:
                 os.close(w_err)
-                self._watch_fd(ej, r_err, "stderr", rank)
+                self._watch_fd(ej, r_err, "stderr", taskrank)
             pidfd = os.pidfd_open(pid)
             ej.pidfds[pid] = pidfd
             self.loop.add_reader(pidfd, self._reap, ej, pid)
@@ -373,6 +394,10 @@ class Exec:
         except ChildProcessError:
             raw = 0
         proc = ej.procs.pop(pid, None)
+        if ej.stdin is not None:
+            pipe = ej.stdin.pop(ej.pid_rank.pop(pid, -1), None)
+            if pipe is not None:
+                pipe.close()
         if proc is not None:
             proc.returncode = os.waitstatus_to_exitcode(raw)
         ej.status = max(ej.status, _task_status(raw))
@@ -396,6 +421,10 @@ class Exec:
                 pass
         job = ej.job
         self.jobs.pop(job.id, None)
+        if ej.stdin:
+            for pipe in ej.stdin.values():
+                pipe.close()
+            ej.stdin.clear()
         if ej.tracked:
             self.tasks.remove(job.id)
         for cb in list(ej.watchers):
