@@ -348,6 +348,10 @@ def test_history_and_job_last(instance):
     b = instance.flux("submit", "--urgency=hold", "true", check=True).stdout.strip()
     assert instance.flux("job", "last", check=True).stdout.strip() == b
     assert instance.flux("job", "last", "[:2]", check=True).stdout.split() == [b, a]
+    assert instance.flux("job", "last", "1", check=True).stdout.split() == [b]
+    assert instance.flux("job", "last", "2", check=True).stdout.split() == [b, a]
+    p = instance.flux("job", "last", "two")
+    assert p.returncode == 1 and "invalid count" in p.stderr
     instance.flux("cancel", a, b, check=True)
 
 
@@ -509,3 +513,37 @@ def test_alloc_bypass_plugin(make_instance):
     inst.flux("cancel", blocker, check=True)
     later = inst.flux("submit", "true", check=True).stdout.strip()
     wait(inst, later)
+
+
+MUTATOR = """
+import flux.jobtap as jobtap
+
+
+def validate(p, topic, args, arg):
+    js = args["jobspec"]
+    try:
+        js["tasks"][0]["command"][0] = "false"
+    except TypeError as exc:
+        if js["attributes"]["system"].get("job", {}).get("name") == "norm":
+            return 0
+        return jobtap.reject_job(p, args, f"refused: {exc}")
+    return 0
+
+
+def flux_plugin_init(p):
+    p.add_handler("job.validate", validate)
+"""
+
+
+def test_callback_args_are_read_only(make_instance, tmp_path):
+    inst = make_instance()
+    plugin = tmp_path / "mutator.py"
+    plugin.write_text(MUTATOR)
+    os.chmod(tmp_path, 0o755)
+    inst.flux("jobtap", "load", str(plugin), check=True)
+    p = inst.flux("submit", "true")
+    assert p.returncode == 1
+    assert "refused: jobtap callback arguments are read-only" in p.stderr
+    # the attempt changed nothing: the job runs the command it was submitted with
+    p = inst.flux("run", "--job-name=norm", "sh", "-c", "echo ran")
+    assert p.returncode == 0 and p.stdout == "ran\n", p.stderr

@@ -12,7 +12,16 @@ def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(prog="flux-job last")
     ap.add_argument("slice", nargs="?", default="[:1]")
     args = ap.parse_args(argv)
-    text = args.slice if args.slice.startswith("[") else f"[{args.slice}]"
+    text = args.slice
+    if not text.startswith("["):
+        # a bare N means the last N jobs
+        try:
+            count = int(text)
+        except ValueError:
+            ap.print_usage(sys.stderr)
+            print(f"flux-job: last: invalid count: {text}", file=sys.stderr)
+            return 1
+        text = f"[:{count}]"
     h = handle("flux-job")
     try:
         jobs = h.rpc("job-manager.history.get", {"slice": text}).get()["jobs"]

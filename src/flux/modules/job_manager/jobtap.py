@@ -17,6 +17,8 @@ import traceback
 from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
+from flux.modules.job_manager.readonly import freeze
+
 if TYPE_CHECKING:
     from flux.modules.job_manager.job import Job
     from flux.modules.job_manager.manager import JobManager
@@ -127,13 +129,13 @@ class Args(Mapping):
     def __getitem__(self, key: str) -> Any:
         extra = self._extra
         if key in extra:
-            return extra[key]
+            return freeze(extra[key])
         job = self._job
         if job is not None:
             getter = _FAST.get(key)
             if getter is not None:
-                return getter(job)
-        return self._data()[key]
+                return freeze(getter(job))
+        return freeze(self._data()[key])
 
     def get(self, key: str, default: Any = None) -> Any:
         try:
@@ -143,6 +145,12 @@ class Args(Mapping):
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._data())
+
+    def items(self) -> Iterator[tuple[str, Any]]:  # type: ignore[override]
+        return ((k, freeze(v)) for k, v in self._data().items())
+
+    def values(self) -> Iterator[Any]:  # type: ignore[override]
+        return (freeze(v) for v in self._data().values())
 
     def __len__(self) -> int:
         return len(self._data())
