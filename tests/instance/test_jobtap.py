@@ -547,3 +547,38 @@ def test_callback_args_are_read_only(make_instance, tmp_path):
     # the attempt changed nothing: the job runs the command it was submitted with
     p = inst.flux("run", "--job-name=norm", "sh", "-c", "echo ran")
     assert p.returncode == 0 and p.stdout == "ran\n", p.stderr
+
+
+def test_missing_dependency_plugin_after_restart_then_loaded(make_instance, tmp_path):
+    sd = tempfile.mkdtemp(prefix="flux-state-", dir="/tmp")
+    os.chmod(tmp_path, 0o755)
+    plugin = tmp_path / "probe.py"
+    shutil.copy(PROBE, plugin)
+    log = tmp_path / "l"
+    a = make_instance(statedir=sd)
+    a.flux("jobtap", "load", str(plugin), f"log={log}", check=True)
+    jobid = a.flux("submit", "--dependency=probe:x", "true", check=True).stdout.strip()
+    wait(a, jobid, "dependency-add")
+    a.stop()
+    # restarted without the plugin: a non-fatal exception, and the job waits in DEPEND
+    b = make_instance(statedir=sd)
+    wait(b, jobid, "exception")
+    exc = [e for e in events(b, jobid) if e["name"] == "exception"][0]["context"]
+    assert exc["type"] == "dependency" and exc["severity"] == 4
+    assert (
+        exc["note"] == 'dependency scheme "probe" not supported (job may be stuck in DEPEND state)'
+    )
+    assert b.flux("jobs", "-no", "{state}", jobid, check=True).stdout.strip() == "DEPEND"
+    # loading the plugin calls its scheme callback for the waiting job; releasing it runs it
+    log.write_text("")
+    b.flux("jobtap", "load", str(plugin), f"log={log}", check=True)
+    b.log = str(log)
+    topics = [r["topic"] for r in records(b, jobid)]
+    assert topics == ["job.create", "job.new", "job.dependency.probe", "job.state.depend"]
+    from flux.job import JobID
+
+    b.handle().rpc(
+        "job-manager.probe.release", {"id": int(JobID(jobid)), "description": "probe=x"}
+    ).get()
+    wait(b, jobid)
+    assert b.flux("jobs", "-no", "{result}", jobid, check=True).stdout.strip() == "COMPLETED"

@@ -136,3 +136,11 @@ class Job:
 
     def __repr__(self) -> str:
         return f"<Job {self.id} {STATE_NAMES.get(self.state)}>"
+
+
+def last_event(job: Job, name: str) -> dict:
+    """The job's most recent event called ``name`` (the one that entered a state)."""
+    for entry in reversed(job.eventlog):
+        if entry["name"] == name:
+            return entry
+    return {"timestamp": 0.0, "name": name, "context": {}}

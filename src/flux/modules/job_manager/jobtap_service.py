@@ -6,7 +6,7 @@ import errno
 from typing import TYPE_CHECKING, Any
 
 from flux.constants import FLUX_ROLE_OWNER
-from flux.modules.job_manager.job import DEPEND, PRIORITY, SCHED
+from flux.modules.job_manager.job import DEPEND, NEW, PRIORITY, SCHED, last_event
 
 if TYPE_CHECKING:
     from flux.broker.message import Request
@@ -71,7 +71,17 @@ class JobtapService:
             jt.call("job.create", job, only=p)
             jt.call("job.new", job, only=p)
             if job.state == DEPEND:
-                jt.call("job.state.depend", job, {"prev_state": DEPEND}, only=p)
+                # the new plugin may be the one that handles this job's dependencies
+                for dep in (job.info.dependencies if job.info is not None else None) or ():
+                    if isinstance(dep, dict) and isinstance(dep.get("scheme"), str):
+                        topic = f"job.dependency.{dep['scheme']}"
+                        jt.call(topic, job, {"dependency": dep}, only=p)
+                jt.call(
+                    "job.state.depend",
+                    job,
+                    {"prev_state": NEW, "entry": last_event(job, "validate")},
+                    only=p,
+                )
         self.reprioritize_all()
         return p
 

@@ -38,6 +38,7 @@ from flux.modules.job_manager.job import (
     SCHED,
     STATE_TOPIC,
     Job,
+    last_event,
 )
 from flux.modules.job_manager.jobtap import JobtapCore
 
@@ -722,11 +723,18 @@ class JobManager:
             for dep in (job.info.dependencies if job.info is not None else None) or ():
                 err = self._dependency_check(job, dep)
                 if err:
-                    self.raise_exception(job, "dependency", 0, err)
+                    # not fatal: loading the plugin that handles the scheme releases it
+                    self.raise_exception(
+                        job, "dependency", 4, f"{err} (job may be stuck in DEPEND state)"
+                    )
                     return
             self._action(job, NEW)
         elif state == PRIORITY:
-            rc, out = self.jobtap.call(STATE_TOPIC[PRIORITY], job, {"prev_state": DEPEND})
+            rc, out = self.jobtap.call(
+                STATE_TOPIC[PRIORITY],
+                job,
+                {"prev_state": DEPEND, "entry": last_event(job, "depend")},
+            )
             self._state_out(job, PRIORITY, rc, out)
         elif state == SCHED:
             job.priority = -1
