@@ -86,6 +86,7 @@ def raise_exception(p: Any, jobid: int, type: str, severity: int, note: str = ""
     note = str(note or "")
     if len(note) > 1023:
         note = note[:1022] + "+"
+    _check(job, "exception", {"type": type, "severity": severity})
     _jm(p).raise_exception(job, type, severity, note)
 
 
@@ -96,7 +97,18 @@ def event_post(p: Any, jobid: int, name: str, context: dict | None = None, **kw:
         raise OSError(errno.EINVAL, "job is inactive")
     ctx = dict(context or {})
     ctx.update(kw)
+    _check(job, name, ctx)
     _jm(p).post_event(job, name, ctx or None)
+
+
+def _check(job: Any, name: str, context: dict) -> None:
+    """Refuse now (OSError EINVAL) an event the job manager would reject when posted."""
+    from flux.modules.job_manager.events import EventError, check_event
+
+    try:
+        check_event(job, name, context)
+    except EventError as exc:
+        raise OSError(errno.EINVAL, str(exc)) from None
 
 
 event_post_pack = event_post

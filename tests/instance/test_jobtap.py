@@ -582,3 +582,57 @@ def test_missing_dependency_plugin_after_restart_then_loaded(make_instance, tmp_
     ).get()
     wait(b, jobid)
     assert b.flux("jobs", "-no", "{result}", jobid, check=True).stdout.strip() == "COMPLETED"
+
+
+HELPER_ERRORS = """
+import errno
+import flux.jobtap as jobtap
+
+
+def _try(p, what, fn):
+    try:
+        fn()
+        result = "ok"
+    except OSError as exc:
+        result = errno.errorcode[exc.errno] + ": " + exc.strerror
+    with open(p.conf["log"], "a") as f:
+        f.write(what + " " + result + "\\n")
+
+
+def create(p, topic, args, arg):
+    jobid = args["id"]
+    _try(p, "fatal-in-new", lambda: jobtap.raise_exception(p, jobid, "test", 0, "x"))
+    return 0
+
+
+def depend(p, topic, args, arg):
+    jobid = args["id"]
+    _try(p, "bad-flag", lambda: jobtap.event_post(p, jobid, "set-flags", {"flags": ["bogus"]}))
+    _try(p, "bad-dep", lambda: jobtap.event_post(p, jobid, "dependency-add", {"description": 1}))
+    _try(p, "memo", lambda: jobtap.event_post(p, jobid, "memo", {"k": 1}))
+    return 0
+
+
+def flux_plugin_init(p):
+    p.add_handler("job.create", create)
+    p.add_handler("job.state.depend", depend)
+"""
+
+
+def test_helpers_refuse_events_the_job_manager_would_reject(make_instance, tmp_path):
+    inst = make_instance()
+    plugin = tmp_path / "helpers.py"
+    plugin.write_text(HELPER_ERRORS)
+    log = tmp_path / "log"
+    os.chmod(tmp_path, 0o777)
+    inst.flux("jobtap", "load", str(plugin), f"log={log}", check=True)
+    jobid = inst.flux("submit", "true", check=True).stdout.strip()
+    wait(inst, jobid)
+    assert log.read_text().splitlines() == [
+        "fatal-in-new EINVAL: fatal exception is not allowed in NEW state",
+        "bad-flag EINVAL: set-flags: unknown flag bogus",
+        "bad-dep EINVAL: dependency: description must be a string",
+        "memo ok",
+    ]
+    names = [e["name"] for e in events(inst, jobid)]
+    assert "memo" in names and "exception" not in names and "set-flags" not in names

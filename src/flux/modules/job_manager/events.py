@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flux.modules.job_manager.job import (
     CLEANUP,
     DEPEND,
@@ -20,14 +22,94 @@ class EventError(ValueError):
     pass
 
 
+def _check_submit(job: Job, ctx: dict) -> None:
+    if job.state != NEW or job.eventlog:
+        raise EventError("submit must be the first event")
+
+
+def _check_resource_update(job: Job, ctx: dict) -> None:
+    if set(ctx) != {"expiration"}:
+        raise EventError("resource-update: only expiration may be updated")
+    exp = ctx["expiration"]
+    if not isinstance(exp, (int, float)) or isinstance(exp, bool) or exp < 0:
+        raise EventError("resource-update: invalid expiration")
+
+
+def _check_release(job: Job, ctx: dict) -> None:
+    if not isinstance(ctx.get("final"), bool):
+        raise EventError("release: final must be a boolean")
+
+
+def _check_exception(job: Job, ctx: dict) -> None:
+    if not isinstance(ctx.get("type"), str):
+        raise EventError("exception: type must be a string")
+    severity = ctx.get("severity", 0)
+    if not isinstance(severity, int) or isinstance(severity, bool) or not 0 <= severity <= 7:
+        raise EventError("exception: invalid severity")
+    if severity == 0 and job.state == NEW:
+        raise EventError("fatal exception is not allowed in NEW state")
+
+
+def _check_dependency(job: Job, ctx: dict) -> None:
+    if not isinstance(ctx.get("description"), str):
+        raise EventError("dependency: description must be a string")
+
+
+def _check_set_flags(job: Job, ctx: dict) -> None:
+    flags = ctx.get("flags", [])
+    if not isinstance(flags, list):
+        raise EventError("set-flags: flags must be an array")
+    for f in flags:
+        if f not in VALID_FLAGS:
+            raise EventError(f"set-flags: unknown flag {f}")
+
+
+def _check_int(key: str) -> Callable[[Job, dict], None]:
+    def check(job: Job, ctx: dict) -> None:
+        v = ctx.get(key)
+        if not isinstance(v, int) or isinstance(v, bool):
+            raise EventError(f"{key} must be an integer")
+
+    return check
+
+
+def _check_jobspec_update(job: Job, ctx: dict) -> None:
+    for key in ctx:
+        if key.split(".")[0] not in ("attributes", "resources", "tasks"):
+            raise EventError(f"jobspec-update: invalid key {key}")
+
+
+_CHECKS: dict[str, Callable[[Job, dict], None]] = {
+    "submit": _check_submit,
+    "resource-update": _check_resource_update,
+    "release": _check_release,
+    "exception": _check_exception,
+    "dependency-add": _check_dependency,
+    "dependency-remove": _check_dependency,
+    "set-flags": _check_set_flags,
+    "priority": _check_int("priority"),
+    "urgency": _check_int("urgency"),
+    "jobspec-update": _check_jobspec_update,
+}
+
+
+def check_event(job: Job, name: str, context: dict | None) -> None:
+    """Raise EventError if posting ``name`` with ``context`` to ``job`` now is not legal
+    (the same checks apply_event makes, without changing the job)."""
+    check = _CHECKS.get(name)
+    if check is not None:
+        check(job, context or {})
+
+
 def apply_event(job: Job, entry: dict) -> None:
     """Update ``job`` for ``entry``; raise EventError if the event is not legal now."""
     name = entry["name"]
     ctx = entry.get("context") or {}
     state = job.state
+    check = _CHECKS.get(name)
+    if check is not None:
+        check(job, ctx)
     if name == "submit":
-        if state != NEW or job.eventlog:
-            raise EventError("submit must be the first event")
         job.t_submit = entry["timestamp"]
         job.userid = ctx.get("userid", job.userid)
         job.urgency = ctx.get("urgency", 16)
@@ -55,11 +137,7 @@ def apply_event(job: Job, entry: dict) -> None:
         if state == SCHED:
             job.state = PRIORITY
     elif name == "resource-update":
-        if set(ctx) != {"expiration"}:
-            raise EventError("resource-update: only expiration may be updated")
         exp = ctx["expiration"]
-        if not isinstance(exp, (int, float)) or exp < 0:
-            raise EventError("resource-update: invalid expiration")
         if job.R is not None:
             R = dict(job.R)
             ex = dict(R.get("execution", {}))
@@ -81,8 +159,6 @@ def apply_event(job: Job, entry: dict) -> None:
             job.end_event = entry
         job.finished = True
     elif name == "release":
-        if "final" not in ctx or not isinstance(ctx["final"], bool):
-            raise EventError("release: final must be a boolean")
         if ctx["final"]:
             job.start_pending = False
     elif name == "free":
@@ -96,8 +172,6 @@ def apply_event(job: Job, entry: dict) -> None:
     elif name == "exception":
         severity = ctx.get("severity", 0)
         if severity == 0:
-            if state == NEW:
-                raise EventError("fatal exception is not allowed in NEW state")
             if state != INACTIVE:
                 if job.end_event is None:
                     job.end_event = entry
@@ -121,8 +195,6 @@ def apply_event(job: Job, entry: dict) -> None:
                 job.deps.discard(ctx["description"])
     elif name == "set-flags":
         for f in ctx.get("flags", []):
-            if f not in VALID_FLAGS:
-                raise EventError(f"set-flags: unknown flag {f}")
             if not job.set_flags:
                 job.set_flags = set()
             job.set_flags.add(f)
