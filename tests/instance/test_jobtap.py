@@ -636,3 +636,46 @@ def test_helpers_refuse_events_the_job_manager_would_reject(make_instance, tmp_p
     ]
     names = [e["name"] for e in events(inst, jobid)]
     assert "memo" in names and "exception" not in names and "set-flags" not in names
+
+
+PRIORITY_OUT = """
+def _name(args):
+    return args["jobspec"]["attributes"]["system"].get("job", {}).get("name")
+
+
+def on_priority(p, topic, args, arg):
+    if _name(args) == "negative":
+        args.out["priority"] = -5
+    return 0
+
+
+def on_sched(p, topic, args, arg):
+    if _name(args) == "in-sched":
+        args.out["priority"] = 500
+    return 0
+
+
+def flux_plugin_init(p):
+    p.add_handler("job.state.priority", on_priority)
+    p.add_handler("job.state.sched", on_sched)
+"""
+
+
+def test_priority_out_args_in_state_callbacks(make_instance, tmp_path):
+    inst = make_instance()
+    plugin = tmp_path / "prio.py"
+    plugin.write_text(PRIORITY_OUT)
+    os.chmod(tmp_path, 0o755)
+    inst.flux("jobtap", "load", str(plugin), check=True)
+    # a priority set from job.state.sched reprioritizes the job
+    a = inst.flux("submit", "--job-name=in-sched", "true", check=True).stdout.strip()
+    wait(inst, a)
+    prios = [e["context"]["priority"] for e in events(inst, a) if e["name"] == "priority"]
+    assert prios == [16, 500]
+    # a negative priority other than "unavailable" leaves the job in PRIORITY
+    b = inst.flux("submit", "--job-name=negative", "true", check=True).stdout.strip()
+    c = inst.flux("submit", "true", check=True).stdout.strip()
+    wait(inst, c)
+    assert inst.flux("jobs", "-no", "{state}", b, check=True).stdout.strip() == "PRIORITY"
+    assert not [e for e in events(inst, b) if e["name"] == "priority"]
+    inst.flux("cancel", b, check=True)

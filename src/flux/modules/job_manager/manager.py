@@ -33,7 +33,6 @@ from flux.modules.job_manager.job import (
     INACTIVE,
     NEW,
     PRIORITY,
-    PRIORITY_UNAVAIL,
     RUN,
     SCHED,
     STATE_TOPIC,
@@ -172,7 +171,7 @@ class JobManager:
     def _state_out(self, job: Job, state: int, rc: int, out: dict) -> None:
         if not out:
             return
-        if state == PRIORITY:
+        if state in (PRIORITY, SCHED):
             self._priority_from_out(job, out, STATE_TOPIC[state])
         if "annotations" in out:
             self.annotate(job, out["annotations"])
@@ -205,15 +204,13 @@ class JobManager:
                 cb(job, entry)
 
     def _priority_from_out(self, job: Job, out: dict, topic: str) -> None:
-        prio = out.get("priority", None)
-        urgency = job.urgency
-        if urgency == FLUX_JOB_URGENCY_HOLD:
-            prio = 0
-        elif urgency == FLUX_JOB_URGENCY_EXPEDITE:
-            prio = FLUX_JOB_PRIORITY_MAX
-        elif prio is None:
+        """A state callback's ``priority`` out-arg: an integer >= 0 reprioritizes the job
+        (hold and expedite still force 0 and the maximum); -2 (unavailable) or any other
+        negative value leaves the job where it is, waiting for a later reprioritize."""
+        if "priority" not in out:
             return
-        elif not isinstance(prio, int) or isinstance(prio, bool):
+        prio = out["priority"]
+        if not isinstance(prio, int) or isinstance(prio, bool):
             self.post_event(
                 job,
                 "exception",
@@ -226,9 +223,8 @@ class JobManager:
                 },
             )
             return
-        if prio == PRIORITY_UNAVAIL:
-            return
-        self.reprioritize(job, prio)
+        if prio >= 0:
+            self.reprioritize(job, prio)
 
     def reprioritize(self, job: Job, prio: int) -> None:
         if job.state not in (PRIORITY, SCHED):
