@@ -363,6 +363,18 @@ policy.access.allow-group = ["nogroup"]
     ok(inst, "run", "-q", "staff", TEST, "true")
     err = fails(inst, "submit", "-q", "groups", "true")  # root is not in nogroup
     assert "user 'root' is not allowed to submit to queue 'groups'" in err
+    # nor may a job be moved into a queue its owner may not use
+    rc, out, err = run_as(GUEST_UID, inst, "submit", "-q", "open", "--urgency=hold", "true")
+    assert rc == 0, err
+    jobid = out.strip()
+    rc, out, err = run_as(GUEST_UID, inst, "update", jobid, "queue=staff")
+    assert rc == 1 and "user 'nobody' is not allowed to submit to queue 'staff'" in err
+    err = fails(inst, "update", jobid, "queue=staff")  # not even by the instance owner
+    assert "user 'nobody' is not allowed to submit to queue 'staff'" in err
+    assert ok(inst, "jobs", "-no", "{queue}", jobid).strip() == "open"
+    rc, out, err = run_as(GUEST_UID, inst, "update", jobid, "queue=groups")
+    assert rc == 0, err
+    ok(inst, "cancel", jobid)
 
 
 def test_limits_defaults_and_list_values(make_instance):

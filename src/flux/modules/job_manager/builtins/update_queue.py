@@ -2,7 +2,8 @@
 
 An "extended builtin" registered by the queue subsystem, as in flux-core: it reads the
 queues' configuration and their enabled state from the job-manager's queue manager.
-The update is always validated (the new queue's limits apply), asks the scheduler for
+The job's owner must pass the new queue's access policy, the update is always
+validated (the new queue's limits apply), asks the scheduler for
 feasibility, and rewrites the job's constraints to the new queue's ``requires``.
 """
 
@@ -36,6 +37,10 @@ def _update(p: Any, topic: str, args: Any, arg: Any) -> int:
     target = qm.queues.get(value)
     if target is not None and not target.enable:
         return jobtap.error(p, args, f"queue {value} is currently disabled")
+    # the job's owner must be allowed in the new queue, as at submission (RFC 33)
+    refused = qm.submit_error(args["userid"], value)
+    if refused is not None:
+        return jobtap.error(p, args, refused[1])
     cur_policy = cfg.queues.get(current) if current is not None else None
     cur_constraints = _queue_constraints(cur_policy.requires if cur_policy else None)
     job_constraints = system.get("constraints") or {}
