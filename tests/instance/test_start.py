@@ -72,3 +72,39 @@ def test_shell_when_no_command():
         env=env,
     )
     assert p.returncode == 0 and p.stdout == "from-shell\n"
+
+
+def test_sigterm_stops_the_instance_too(tmp_path):
+    """timeout(1) and friends send flux start SIGTERM: the broker must not be orphaned."""
+    import signal
+
+    urifile = tmp_path / "uri"
+    env = dict(os.environ)
+    env.pop("FLUX_URI", None)
+    start = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "flux",
+            "start",
+            "sh",
+            "-c",
+            f'echo "$FLUX_URI" > {urifile}.tmp && mv {urifile}.tmp {urifile} && exec sleep 300',
+        ],
+        env=env,
+    )
+    deadline = time.monotonic() + 60
+    while not urifile.exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    env["FLUX_URI"] = urifile.read_text().strip()
+    pid = subprocess.run(
+        [sys.executable, "-m", "flux", "getattr", "broker.pid"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    start.send_signal(signal.SIGTERM)
+    assert start.wait(timeout=60) == 128 + signal.SIGTERM
+    # the broker was stopped (and reaped) before flux start returned
+    assert not os.path.exists(f"/proc/{pid}")

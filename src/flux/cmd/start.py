@@ -65,15 +65,52 @@ def main(argv: list[str]) -> int:
     env = dict(os.environ)
     if args.verbose:
         env["FLUX_BROKER_VERBOSE"] = "1"
+    # SIGTERM/SIGHUP (e.g. from timeout(1) or a closed terminal) must not orphan the
+    # broker: the first one is passed to the initial program, a second one kills it;
+    # either way the broker is then stopped and flux start exits.
+    caught: list[int] = []
+
+    def on_signal(signum: int, frame: object) -> None:
+        caught.append(signum)
+        raise _Terminated(signum)
+
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, on_signal)
     broker = subprocess.Popen(cmd, pass_fds=(wfd,), env=env, start_new_session=True)
     os.close(wfd)
-    ready = b""
+    try:
+        rc = _run_initial_program(args, broker, rfd, rundir, caught)
+    except _Terminated as exc:  # before the initial program started
+        rc = 128 + exc.signum
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGHUP):
+            signal.signal(sig, signal.SIG_IGN)
+        if broker.poll() is None:
+            broker.send_signal(signal.SIGTERM)
+            try:
+                broker.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                broker.kill()
+                broker.wait()
+    if cleanup_rundir:
+        shutil.rmtree(rundir, ignore_errors=True)
+    return rc
+
+
+class _Terminated(Exception):
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _run_initial_program(
+    args: argparse.Namespace, broker: subprocess.Popen, rfd: int, rundir: str, caught: list[int]
+) -> int:
+    """Wait for the broker, run the initial program (or a shell) in it; return its status."""
     with os.fdopen(rfd, "rb") as r:
         ready = r.readline()
     if not ready.startswith(b"ready"):
         rc = broker.wait()
-        if cleanup_rundir:
-            shutil.rmtree(rundir, ignore_errors=True)
         print(f"flux-start: broker failed to start (exit {rc})", file=sys.stderr)
         return 1
     uri = f"local://{os.path.join(rundir, 'local-0')}"
@@ -92,22 +129,13 @@ def main(argv: list[str]) -> int:
         proc = subprocess.Popen(command, env=child_env)
     except OSError as exc:
         print(f"flux-start: {command[0]}: {exc.strerror}", file=sys.stderr)
-        rc = 127 if isinstance(exc, FileNotFoundError) else 126
-        proc = None
-    if proc is not None:
-        while True:
-            try:
-                status = proc.wait()
-                break
-            except KeyboardInterrupt:
-                continue
-        rc = status if status >= 0 else 128 - status
-    broker.send_signal(signal.SIGTERM)
-    try:
-        broker.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        broker.kill()
-        broker.wait()
-    if cleanup_rundir:
-        shutil.rmtree(rundir, ignore_errors=True)
-    return rc
+        return 127 if isinstance(exc, FileNotFoundError) else 126
+    while True:
+        try:
+            status = proc.wait()
+            break
+        except KeyboardInterrupt:
+            continue
+        except _Terminated as exc:
+            proc.send_signal(exc.signum if len(caught) == 1 else signal.SIGKILL)
+    return status if status >= 0 else 128 - status
