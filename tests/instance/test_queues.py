@@ -446,8 +446,10 @@ limits.job-size.min.ncores = 2
         (["-q", "debug", "-N2", "-n2"], None),
         (["-q", "debug", "-n2"], "requested nnodes (0) is under policy limit of 2 for queue debug"),
         (["-N3", "-n21"], "requested ncores (21) exceeds policy limit of 20 for queue batch"),
-        (["-N2", "-n22"], "unsatisfiable request"),  # feasibility comes before the limits
-        (["-N5"], "unsatisfiable request"),
+        # the policy limits speak before feasibility
+        (["-N2", "-n22"], "requested ncores (22) exceeds policy limit of 20 for queue batch"),
+        (["-N2", "-n2", "-g1"], "unsatisfiable request"),  # within limits, no GPUs here
+        (["-N5"], "requested nnodes (5) exceeds policy limit of 3 for queue batch"),
     ]
     for argv, msg in cases:
         rc, out, err = fx(inst, "submit", TEST, *argv, "true")
@@ -456,6 +458,10 @@ limits.job-size.min.ncores = 2
         else:
             assert rc == 1 and msg in err, (argv, err)
     ok(inst, "run", "-N2", "-t", "2h", TEST, "true")
+    # a disabled queue refuses before the request is judged at all
+    ok(inst, "queue", "disable", "-m", "maint", "debug")
+    err = fails(inst, "submit", "-q", "debug", "-N9", "true")
+    assert "job submission to debug is disabled: maint" in err
 
 
 # -- resources per queue ---------------------------------------------------------------------------

@@ -88,20 +88,16 @@ class Ingest:
             except FrobError as exc:
                 req.respond_error(exc.errnum, exc.msg)
                 return
-        sreq, err = self.broker.sched.feasible_request(info)
-        if err is not None:
-            req.respond_error(errno.EINVAL, err)
-            return
         qerr = queues.submit_error(req.userid, info.queue)
         if qerr is not None:
             req.respond_error(*qerr)
             return
+        # the job.validate stack (policy limits, plugins), then feasibility, as the last word
         jobid = self.fluid.next()
         job = jm.submit(jobid, req.userid, jobspec, info, urgency, flags & ~1)
         if isinstance(job, str):
             req.respond_error(errno.EINVAL, job)
             return
-        job.sched_req = sreq
 
         def ack() -> None:
             req.respond({"id": jobid})

@@ -386,7 +386,10 @@ class JobManager:
             err = self._dependency_check(job, dep)
             if err:
                 return err
-        return None
+        # a request that can never fit is refused now, after the policy checks had
+        # their say (their messages are the more useful ones)
+        job.sched_req, err = self.broker.sched.feasible_request(info)
+        return err
 
     def _dependency_check(self, job: Job, dep: Any) -> str | None:
         if not isinstance(dep, dict) or "scheme" not in dep:
