@@ -107,13 +107,17 @@ def test_output_to_file(instance, tmp_path):
 
 def test_timeout(instance):
     p = instance.flux("run", "-t", "0.5s", "sleep", "30")
-    assert p.returncode == 128 + 15
+    assert p.returncode == 128 + 14  # SIGALRM, as flux-core
     assert "job.exception type=timeout severity=0 resource allocation expired" in p.stderr
     jobid = instance.flux("submit", "-t", "0.2s", "sleep", "30", check=True).stdout.strip()
     instance.flux("job", "wait-event", "-t", "30", jobid, "clean", check=True)
     ev = eventlog(instance, jobid)
     exc = [e for e in ev if e["name"] == "exception"]
     assert exc and exc[0]["context"]["type"] == "timeout"
+    assert [e for e in ev if e["name"] == "finish"][0]["context"]["status"] == 36352
+    # a task that ignores SIGALRM gets SIGTERM
+    p = instance.flux("run", "-t", "0.3s", "sh", "-c", "trap '' ALRM; sleep 30 & wait")
+    assert p.returncode == 128 + 15
     R = json.loads(instance.flux("job", "info", jobid, "R", check=True).stdout)
     ex = R["execution"]
     assert abs(ex["expiration"] - ex["starttime"] - 0.2) < 1e-6

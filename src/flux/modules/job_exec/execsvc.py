@@ -4,7 +4,8 @@ Test mode (``attributes.system.exec.test.run_duration``) runs no process and onl
 waits. Otherwise each task is a real process in its own session, with its output
 read through pipes into the job's output log (or written to the file the job named),
 its exit seen through a pidfd, and the allocation's expiration enforced with a
-``timeout`` exception, SIGTERM, then SIGKILL after ``kill_timeout`` seconds.
+``timeout`` exception and SIGALRM (SIGTERM a second later), then SIGKILL after
+``kill_timeout`` seconds. Other fatal exceptions send SIGTERM, then SIGKILL.
 """
 
 from __future__ import annotations
@@ -465,12 +466,21 @@ class Exec:
         if ej is None or ej.done or ej.killed:
             return
         ej.killed = True
+        # as flux-core: a time limit sends SIGALRM, any other fatal exception SIGTERM;
+        # tasks that survive an ALRM get a TERM a second later, and KILL after the grace
+        end = job.end_event or {}
+        timed_out = (end.get("context") or {}).get("type") == "timeout"
+        signum = signal.SIGALRM if timed_out else signal.SIGTERM
         if ej.test:
             if ej.timer is not None:
                 ej.timer.cancel()
-            self._finish(ej, (128 + signal.SIGTERM) << 8)
+            self._finish(ej, (128 + signum) << 8)
             return
-        self._signal(ej, signal.SIGTERM)
+        self._signal(ej, signum)
+        if timed_out:
+            ej.signal_timer = self.loop.call_later(
+                min(1.0, self.kill_timeout / 2), self._signal, ej, signal.SIGTERM
+            )
         ej.kill_timer = self.loop.call_later(self.kill_timeout, self._hard_kill, ej)
 
     def _hard_kill(self, ej: ExecJob) -> None:
