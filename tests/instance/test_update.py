@@ -79,6 +79,9 @@ def test_dry_run_relative_and_inf(instance):
     assert json.loads(p.stdout) == {"attributes.system.duration": 120.0}
     p = instance.flux("update", "-n", jobid, "duration=-30s", check=True)
     assert json.loads(p.stdout) == {"attributes.system.duration": 30.0}
+    # each relative value is from the job's duration; a later key replaces an earlier one
+    p = instance.flux("update", "-n", jobid, "duration=+1m", "duration=+1m", check=True)
+    assert json.loads(p.stdout) == {"attributes.system.duration": 120.0}
     p = instance.flux("update", "-n", jobid, "duration=inf", check=True)
     assert json.loads(p.stdout) == {"attributes.system.duration": 0.0}
     p = instance.flux("update", jobid, "duration=-1h")

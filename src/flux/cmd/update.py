@@ -46,8 +46,8 @@ class Updater:
         return self._jobspec
 
     def current_duration(self) -> float:
-        if DURATION in self.updates:
-            return float(self.updates[DURATION])
+        # as flux-core: relative to the job's duration, even if an earlier KEY=VALUE on
+        # the same command line set it (the later value replaces the earlier one)
         return float(self.jobspec().get("attributes", {}).get("system", {}).get("duration", 0))
 
     def duration(self, value: str) -> float:
