@@ -142,3 +142,17 @@ def test_raise_errors(instance):
             h.rpc("job-manager.raise", payload).get()
         assert e.value.errno == errno.EPROTO and e.value.strerror == msg
     flux.job.cancel(h, jobid)
+
+
+def test_submit_prints_each_refusal_as_flux_core(instance):
+    p = instance.flux("submit", "-n", "100000", "true")
+    assert p.returncode == 1
+    assert p.stderr == "[Errno 22] unsatisfiable request\n"
+    p = instance.flux("submit", "--cc=1-2", "-n", "100000", "true")
+    assert p.returncode == 1 and p.stdout == ""
+    assert p.stderr.splitlines() == [
+        "cc=1: [Errno 22] unsatisfiable request",
+        "cc=2: [Errno 22] unsatisfiable request",
+    ]
+    p = instance.flux("run", "-n", "100000", "true")
+    assert p.returncode == 1 and p.stderr == "flux-run: ERROR: unsatisfiable request\n"

@@ -36,11 +36,16 @@ def submit_all(
     futs = h.request_many(reqs)
     ids = []
     failed = False
-    for f in futs:
+    for (cc, _js), f in zip(specs, futs, strict=True):
         try:
             ids.append(f.get()["id"])
         except OSError as exc:
-            print(f"{prog}: ERROR: {errmsg(exc)}", file=sys.stderr)
+            if prog == "flux-submit":
+                # flux-core's flux submit prints the OSError itself, per --cc index
+                prefix = f"cc={cc}: " if cc is not None else ""
+                print(f"{prefix}[Errno {exc.errno}] {errmsg(exc)}", file=sys.stderr)
+            else:
+                print(f"{prog}: ERROR: {errmsg(exc)}", file=sys.stderr)
             failed = True
     return None if failed and not ids else ids
 
