@@ -135,11 +135,15 @@ def dependency_add(p: Any, jobid: int, description: str) -> None:
     job = _job(p, jobid)
     if job.state not in (_NEW, _DEPEND):
         raise OSError(errno.EINVAL, "job is not in NEW or DEPEND state")
-    if description in job.deps:
-        return
+    # no-op while the description is present (counting events not yet processed); once
+    # removed, adding it again posts an event that the job's grudge set then ignores
+    present = description in job.deps
     for e in job.evqueue or ():
-        if e["name"] == "dependency-add" and e["context"]["description"] == description:
-            return
+        if e["name"] in ("dependency-add", "dependency-remove"):
+            if (e.get("context") or {}).get("description") == description:
+                present = e["name"] == "dependency-add"
+    if present:
+        return
     _jm(p).post_event(job, "dependency-add", {"description": description})
 
 

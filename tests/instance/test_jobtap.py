@@ -259,11 +259,18 @@ def test_config_plugins_and_errors(make_instance, tmp_path):
     )
     inst = make_instance(conf)
     assert inst.flux("jobtap", "list", check=True).stdout.split() == ["probe.py"]
+    # keys flux-core does not know are ignored, as its config unpacking does
+    extra = make_instance(f'[job-manager]\nplugins = [ {{ load = "{plugin}", extra = 1 }} ]\n')
+    assert extra.flux("jobtap", "list", check=True).stdout.split() == ["probe.py"]
     for bad, msg in (
         ("[job-manager]\nplugins = 1\n", "config must be an array"),
         ("[job-manager]\nplugins = [ { load = 42 } ]\n", "expected string, got integer"),
         ('[job-manager]\nplugins = [ { remove = "nf.so" } ]\n', "Failed to find plugin"),
         ('[job-manager]\nplugins = [ { load = "/nonexist.py" } ]\n', "No such plugin found"),
+        (
+            f'[job-manager]\nplugins = [ {{ load = "{plugin}", conf = 1 }} ]\n',
+            "[job-manager.plugins][0]: load: jobptap: plugin conf must be a JSON object",
+        ),
     ):
         i = make_instance(bad, start=False)
         with pytest.raises(RuntimeError) as e:
@@ -679,3 +686,31 @@ def test_priority_out_args_in_state_callbacks(make_instance, tmp_path):
     assert inst.flux("jobs", "-no", "{state}", b, check=True).stdout.strip() == "PRIORITY"
     assert not [e for e in events(inst, b) if e["name"] == "priority"]
     inst.flux("cancel", b, check=True)
+
+
+READD = """
+import flux.jobtap as jobtap
+
+
+def dep(p, topic, args, arg):
+    jobtap.dependency_add(p, args["id"], "d")
+    jobtap.dependency_remove(p, args["id"], "d")
+    jobtap.dependency_add(p, args["id"], "d")  # posted, then ignored by the grudge set
+    return 0
+
+
+def flux_plugin_init(p):
+    p.add_handler("job.dependency.readd", dep)
+"""
+
+
+def test_dependency_readded_after_removal_is_posted_and_ignored(make_instance, tmp_path):
+    inst = make_instance()
+    plugin = tmp_path / "readd.py"
+    plugin.write_text(READD)
+    os.chmod(tmp_path, 0o755)
+    inst.flux("jobtap", "load", str(plugin), check=True)
+    jobid = inst.flux("submit", "--dependency=readd:1", "true", check=True).stdout.strip()
+    wait(inst, jobid)
+    names = [e["name"] for e in events(inst, jobid) if e["name"].startswith("dependency")]
+    assert names == ["dependency-add", "dependency-remove", "dependency-add"]

@@ -32,14 +32,11 @@ class JobtapService:
             where = f"[job-manager.plugins][{i}]"
             if not isinstance(entry, dict):
                 raise ValueError(f"{where}: expected object, got {_jtype(entry)}")
-            for key in entry:
-                if key not in ("load", "remove", "conf"):
-                    raise ValueError(f"{where}: unknown key {key}")
+            # other keys are ignored, as flux-core's unpack does; a non-object conf is
+            # refused by the load itself
             for key in ("load", "remove"):
                 if key in entry and not isinstance(entry[key], str):
                     raise ValueError(f"{where}: expected string, got {_jtype(entry[key])}")
-            if "conf" in entry and not isinstance(entry["conf"], dict):
-                raise ValueError(f"{where}: expected object, got {_jtype(entry['conf'])}")
             if "remove" in entry:
                 try:
                     self.jm.jobtap.remove(entry["remove"])
@@ -59,7 +56,7 @@ class JobtapService:
         if rc < 0:
             jt.plugins.remove(p)
             jt._cache.clear()
-            msg = out.get("errmsg") or f"config rejected by {p.name} jobtap plugin"
+            msg = out.get("errmsg") or f"config rejected by {p.internal_name} jobtap plugin"
             raise OSError(errno.EINVAL, msg)
         jobs = list(jm.active.values())
         order = getattr(p, "load_sort_order", "none")
