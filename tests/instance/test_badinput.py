@@ -156,3 +156,24 @@ def test_submit_prints_each_refusal_as_flux_core(instance):
     ]
     p = instance.flux("run", "-n", "100000", "true")
     assert p.returncode == 1 and p.stderr == "flux-run: ERROR: unsatisfiable request\n"
+
+
+def test_raw_jobspec_text_is_judged_by_the_instance(instance):
+    import errno
+
+    import pytest
+
+    from flux import Flux
+    from flux.job import submit
+
+    h = Flux(instance.uri)
+    with pytest.raises(OSError) as exc:
+        submit(h, "{bad")
+    assert exc.value.errno == errno.EINVAL and "invalid JSON" in exc.value.strerror
+    p = instance.flux("job", "submit", input="{bad")
+    assert p.returncode == 1 and "flux-job: jobspec: invalid JSON" in p.stderr
+    js = instance.flux("run", "--dry-run", "--urgency=hold", "true", check=True).stdout
+    jobid = instance.flux("job", "submit", "--urgency=0", input=js, check=True).stdout.strip()
+    assert instance.flux("jobs", "-no", "{state}", jobid, check=True).stdout.strip() == "SCHED"
+    assert instance.flux("job", "submit", "--flags=bogus", input=js).returncode == 1
+    instance.flux("cancel", jobid, check=True)

@@ -19,6 +19,7 @@ SUBCOMMANDS = [
     "status",
     "last",
     "purge",
+    "submit",
 ]
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from flux.constants import (
@@ -27,7 +26,9 @@ def _payload(jobspec: Any, urgency: int, flags: int) -> dict:
     elif isinstance(jobspec, dict):
         js = jobspec
     elif isinstance(jobspec, (str, bytes)):
-        js = json.loads(jobspec)
+        # sent as it is, as flux-core does: the instance parses it and refuses bad JSON
+        text = jobspec.decode(errors="replace") if isinstance(jobspec, bytes) else jobspec
+        return {"J": text, "urgency": urgency, "flags": flags}
     else:
         raise TypeError("jobspec must be a Jobspec, dict, str or bytes")
     return {"jobspec": js, "urgency": urgency, "flags": flags}
