@@ -1,8 +1,9 @@
 """Remember the process groups of running tasks, so a restarted broker can end orphans.
 
-Each real task runs in its own session (pgid == pid). Its pgid and the kernel's start
-time of its leader are written to the ``exec_tasks`` table in the same group commit as
-the job's ``start`` event, and removed when the job finishes. A broker killed with
+Each real task runs in its own session (pgid == pid). Its pgid is written to the
+``exec_tasks`` table in the same group commit as the job's ``start`` event, and removed
+when the job finishes (nothing else is read or written per task: the checks happen at
+restart). A broker killed with
 SIGKILL leaves rows behind; the next broker on that statedir kills those groups before
 it restores any job, so that no task of a lost job keeps running unseen.
 """
@@ -19,35 +20,45 @@ if TYPE_CHECKING:
 
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS exec_tasks "
-    "(id INTEGER NOT NULL, pgid INTEGER NOT NULL, start INTEGER NOT NULL)"
+    "(id INTEGER NOT NULL, pgid INTEGER NOT NULL)"
 )
 
 
-def proc_start_time(pid: int) -> int:
-    """The start time of ``pid`` in clock ticks since boot (0 if it does not exist)."""
+def _leader_state(pgid: int) -> bytes | None:
+    """The state letter of process ``pgid`` (None if there is no such process)."""
     try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
+        with open(f"/proc/{pgid}/stat", "rb") as f:
             stat = f.read()
     except OSError:
-        return 0
+        return None
     # the command name (field 2) may hold spaces or parentheses: split after the last ')'
     fields = stat[stat.rfind(b")") + 2 :].split()
+    return fields[0] if fields else None
+
+
+def _runs_job(pid: int, jobid: int) -> bool:
+    """Whether process ``pid`` was started for ``jobid`` (its FLUX_JOB_ID says so)."""
+    from flux.job.JobID import JobID
+
     try:
-        return int(fields[19])
-    except (IndexError, ValueError):
-        return 0
+        with open(f"/proc/{pid}/environ", "rb") as f:
+            env = f.read().split(b"\0")
+    except OSError:
+        return False
+    jid = JobID(jobid)
+    return any(f"FLUX_JOB_ID={v}".encode() in env for v in (jid.f58, jid.f58plain, str(jobid)))
 
 
 class TaskTable:
     def __init__(self, store: Store):
         self.store = store
         store.db.execute(_SCHEMA)
-        self._added: list[tuple[int, int, int]] = []
+        self._added: list[tuple[int, int]] = []
         self._removed: list[tuple[int]] = []
         store.add_writer(self._write)
 
     def add(self, jobid: int, pgid: int) -> None:
-        self._added.append((jobid, pgid, proc_start_time(pgid)))
+        self._added.append((jobid, pgid))
         self.store.touch()
 
     def remove(self, jobid: int) -> None:
@@ -56,7 +67,7 @@ class TaskTable:
 
     def _write(self, db: sqlite3.Connection) -> None:
         if self._added:
-            db.executemany("INSERT INTO exec_tasks VALUES (?,?,?)", self._added)
+            db.executemany("INSERT INTO exec_tasks VALUES (?,?)", self._added)
             self._added = []
         if self._removed:
             db.executemany("DELETE FROM exec_tasks WHERE id=?", self._removed)
@@ -65,15 +76,15 @@ class TaskTable:
     def kill_orphans(self) -> list[int]:
         """SIGKILL every process group a previous broker left running; return their pgids.
 
-        A group is ours if its leader still has the recorded start time, or if the leader
-        is gone but members remain (the kernel does not hand out a pid still in use as a
-        process group id). A leader with another start time is a reused pid: left alone.
+        A group is ours if its leader's environment names the job, or if the leader is
+        gone (or a zombie) but members remain: the kernel does not hand out a pid that is
+        still some process group's id. A live leader of another job is a reused pid.
         """
         db = self.store.db
         killed = []
-        for pgid, start in db.execute("SELECT pgid, start FROM exec_tasks").fetchall():
-            now = proc_start_time(pgid)
-            if now and start and now != start:
+        for jobid, pgid in db.execute("SELECT id, pgid FROM exec_tasks").fetchall():
+            state = _leader_state(pgid)
+            if state not in (None, b"Z") and not _runs_job(pgid, jobid):
                 continue
             try:
                 os.killpg(pgid, signal.SIGKILL)
