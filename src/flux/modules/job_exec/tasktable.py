@@ -18,10 +18,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from flux.modules.kvs.store import Store
 
-_SCHEMA = (
-    "CREATE TABLE IF NOT EXISTS exec_tasks "
-    "(id INTEGER NOT NULL, pgid INTEGER NOT NULL)"
-)
+_SCHEMA = "CREATE TABLE IF NOT EXISTS exec_tasks (id INTEGER NOT NULL, pgid INTEGER NOT NULL)"
 
 
 def _leader_state(pgid: int) -> bytes | None:
