@@ -714,3 +714,29 @@ def test_dependency_readded_after_removal_is_posted_and_ignored(make_instance, t
     wait(inst, jobid)
     names = [e["name"] for e in events(inst, jobid) if e["name"].startswith("dependency")]
     assert names == ["dependency-add", "dependency-remove", "dependency-add"]
+
+
+def test_alloc_check_plugin(make_instance):
+    from flux.resource.Rv1 import encode
+
+    R = encode(hosts="n0", cores="0")
+    inst = make_instance(R=R)
+    inst.flux("jobtap", "load", "alloc-bypass.so", check=True)
+    inst.flux("jobtap", "load", "alloc-check.so", check=True)
+    # a bypass job holds core 0 behind the scheduler's back ...
+    bypass = inst.flux(
+        "submit", f"--setattr=system.alloc-bypass.R={json.dumps(R)}", "sleep", "300", check=True
+    ).stdout.strip()
+    wait(inst, bypass, "start")
+    # ... so the scheduler's grant of core 0 is a double booking
+    victim = inst.flux("submit", "true", check=True).stdout.strip()
+    wait(inst, victim)
+    exc = [e["context"] for e in events(inst, victim) if e["name"] == "exception"]
+    assert exc[0]["type"] == "alloc-check" and exc[0]["severity"] == 0
+    assert exc[0]["note"] == "resources already allocated"
+    # once the bypass job is gone, core 0 counts as free again
+    inst.flux("cancel", bypass, check=True)
+    wait(inst, bypass)
+    ok = inst.flux("submit", "true", check=True).stdout.strip()
+    wait(inst, ok)
+    assert not [e for e in events(inst, ok) if e["name"] == "exception"]

@@ -1,7 +1,8 @@
 """Loadable (non-builtin) jobtap plugins shipped with pure-flux, loaded by flux-core's
-names: ``flux jobtap load submit-hold.so`` or ``alloc-bypass.so``."""
+names: ``flux jobtap load submit-hold.so``, ``alloc-bypass.so`` or ``alloc-check.so``."""
 
 SHIPPED = {
     "submit-hold.so": "flux.modules.job_manager.plugins.submit_hold",
     "alloc-bypass.so": "flux.modules.job_manager.plugins.alloc_bypass",
+    "alloc-check.so": "flux.modules.job_manager.plugins.alloc_check",
 }
