@@ -150,12 +150,23 @@ def test_cancel_all(instance):
         instance.flux("submit", "--urgency=hold", "true", check=True).stdout.strip()
         for _ in range(3)
     ]
+    # --dry-run changes nothing, for listed ids or a selection
+    p = instance.flux("cancel", "--dry-run", ids[0], check=True)
+    assert p.stderr == "flux-cancel: Would cancel 1 job\n"
+    p = instance.flux("cancel", "-n", "-S", "pending", check=True)
+    assert p.stderr == "flux-cancel: Would cancel 3 jobs\n"
+    assert instance.flux("jobs", "-no", "{state}", *ids, check=True).stdout.split() == ["SCHED"] * 3
     p = instance.flux("cancel", "--all", check=True)
-    assert "Canceled 3 jobs" in p.stderr
+    assert p.stderr == "flux-cancel: Canceled 3 jobs (0 errors)\n"
     for jobid in ids:
         instance.flux("job", "wait-event", "-t", "30", jobid, "clean", check=True)
     p = instance.flux("cancel", "--all", check=True)
-    assert "matched 0 jobs" in p.stderr
+    assert p.stderr == "flux-cancel: Matched 0 jobs\n"
+    assert instance.flux("cancel", "--all", "-q", check=True).stderr == ""
+    p = instance.flux("cancel")
+    assert p.returncode == 1 and "No target jobs were provided" in p.stderr
+    p = instance.flux("cancel", "-u", "all", ids[0])
+    assert p.returncode == 1 and "Do not specify a list of jobids" in p.stderr
 
 
 def test_kill_running(instance):
