@@ -15,6 +15,8 @@ from typing import Any
 from flux.cmd.common import errmsg, handle, parse_jobid
 from flux.constants import FLUX_RPC_NORESPONSE, FLUX_RPC_STREAMING
 
+FORWARDED = (signal.SIGTERM, signal.SIGHUP, signal.SIGALRM, signal.SIGUSR1, signal.SIGUSR2)
+
 
 def status_to_exitcode(status: int) -> int:
     if os.WIFSIGNALED(status):
@@ -78,7 +80,7 @@ class Attach:
         if self.t0 is None:
             self.t0 = ts
         if self.show_events:
-            extra = " ".join(f"{k}={json.dumps(v)}" for k, v in ctx.items())
+            extra = json.dumps(ctx, separators=(",", ":")) if ctx else ""
             print(f"{self._elapsed(ts)}: job.{name} {extra}".rstrip(), file=sys.stderr)
         if name == "alloc":
             self.allocated = True
@@ -96,21 +98,37 @@ class Attach:
             if sev == 0:
                 self.fatal = True
             if not self.show_events:
+                from flux.job.JobID import JobID
+
                 note = ctx.get("note", "")
                 print(
-                    f"{self._elapsed(ts)}: job.exception type={ctx.get('type')} severity={sev}"
-                    + (f" {note}" if note else ""),
+                    f"{self._elapsed(ts)}: job.exception {JobID(self.jobid).f58} "
+                    f"type={ctx.get('type')} severity={sev}" + (f" {note}" if note else ""),
                     file=sys.stderr,
                     flush=True,
                 )
         elif name == "finish":
             self.status = ctx.get("status", 0)
             self._stop_stdin()
+            self._report_status(self.status)
         elif name == "clean":
             self.ev_done = True
             self._stop_stdin()
             if self.out_fut is None:
                 self._watch_output()
+
+    def _report_status(self, status: int) -> None:
+        """As flux-core's attach: say how the tasks ended when it was not a success."""
+        if os.WIFSIGNALED(status):
+            sig = os.WTERMSIG(status)
+            print(f"flux-job: task(s) {signal.strsignal(sig) or sig}", file=sys.stderr)
+        elif os.WIFEXITED(status):
+            code = os.WEXITSTATUS(status)
+            if code > 128 and signal.strsignal(code - 128):
+                # the job shell reports a task killed by signal N as exit code 128+N
+                print(f"flux-job: task(s) {signal.strsignal(code - 128)}", file=sys.stderr)
+            elif code:
+                print(f"flux-job: task(s) exited with exit code {code}", file=sys.stderr)
 
     # -- stdin: forwarded to the tasks, one chunk in flight at a time ------------------
     def _forward_stdin(self) -> None:
@@ -197,21 +215,25 @@ class Attach:
             )
             return
         self.last_sigint = now
-        print(
-            f"{self.prog}: one more ctrl-C within 2s to cancel or ctrl-Z to detach", file=sys.stderr
-        )
+        print("flux-job: one more ctrl-C within 2s to cancel or ctrl-Z to detach", file=sys.stderr)
+
+    def forward(self, signum: int, frame: Any) -> None:
+        """Signals sent to the front end go to the job's tasks (which keep running)."""
         self.h.rpc(
             "job-manager.kill",
-            {"id": self.jobid, "signum": signal.SIGINT},
+            {"id": self.jobid, "signum": signum},
             flags=FLUX_RPC_NORESPONSE,
         )
 
     def run(self) -> int:
-        old = signal.signal(signal.SIGINT, self.sigint)
+        old = {signal.SIGINT: signal.signal(signal.SIGINT, self.sigint)}
+        for sig in FORWARDED:
+            old[sig] = signal.signal(sig, self.forward)
         try:
             self.h.reactor_run()
         finally:
-            signal.signal(signal.SIGINT, old)
+            for sig, handler in old.items():
+                signal.signal(sig, handler)
         if self.error:
             print(f"{self.prog}: {self.error}", file=sys.stderr)
             return 1

@@ -26,14 +26,22 @@ def main(argv: list[str]) -> int:
             stdin_ranks = args.input
         except ValueError:
             read_only = True
+    verbose = int(getattr(args, "verbose", 0) or 0)
     rc = 0
     for jobid in ids:
+        if verbose:
+            import sys
+
+            from flux.job.JobID import JobID
+
+            print(f"jobid: {JobID(jobid).f58}", file=sys.stderr)
         rc = max(
             rc,
             Attach(
                 h,
                 jobid,
                 label_io=bool(getattr(args, "label_io", False)),
+                show_events=verbose >= 2,
                 prog=PROG,
                 notify_stopped_queue=True,
                 stdin_ranks=stdin_ranks,

@@ -65,6 +65,8 @@ class ExecJob:
         "stdin",
         "ntasks",
         "pid_rank",
+        "partial",
+        "unbuffered",
     )
 
     def __init__(self, job: Job):
@@ -90,6 +92,8 @@ class ExecJob:
         self.stdin: dict[int, StdinPipe] | None = None
         self.ntasks = 0
         self.pid_rank: dict[int, int] = {}
+        self.partial: dict[int, str] = {}
+        self.unbuffered = False
 
 
 class Exec:
@@ -211,6 +215,9 @@ class Exec:
         env["FLUX_KVS_NAMESPACE"] = f"job-{job.id}"
         opts = system.get("shell", {}).get("options", {})
         outspec = opts.get("output", {}) if isinstance(opts, dict) else {}
+        if isinstance(outspec, dict):
+            buf = outspec.get("stdout", {})
+            ej.unbuffered = isinstance(buf, dict) and buf.get("buffer", {}).get("type") == "none"
         inspec = opts.get("input", {}) if isinstance(opts, dict) else {}
         creds: dict[str, Any] = {}
         if job.userid != os.geteuid():
@@ -361,10 +368,21 @@ class Exec:
         dec = ej.decoders[fd]
         if data:
             text = dec.decode(data)
-            if text:
-                self._output(ej, stream, rank, text)
+            if ej.unbuffered:
+                if text:
+                    self._output(ej, stream, rank, text)
+                return
+            # line buffered, as the job shell: whole lines only (or a very long one)
+            text = ej.partial.pop(fd, "") + text
+            end = text.rfind("\n") + 1
+            if end == 0 and len(text) >= 65536:
+                end = len(text)
+            if end:
+                self._output(ej, stream, rank, text[:end])
+            if end < len(text):
+                ej.partial[fd] = text[end:]
             return
-        text = dec.decode(b"", final=True)
+        text = ej.partial.pop(fd, "") + dec.decode(b"", final=True)
         if text:
             self._output(ej, stream, rank, text)
         self.loop.remove_reader(fd)
