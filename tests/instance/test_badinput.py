@@ -177,3 +177,21 @@ def test_raw_jobspec_text_is_judged_by_the_instance(instance):
     assert instance.flux("jobs", "-no", "{state}", jobid, check=True).stdout.strip() == "SCHED"
     assert instance.flux("job", "submit", "--flags=bogus", input=js).returncode == 1
     instance.flux("cancel", jobid, check=True)
+
+
+def test_job_subcommand_options_as_flux_core(instance):
+    jobid = instance.flux("submit", "--urgency=hold", "true", check=True).stdout.strip()
+    instance.flux("job", "raise", "-m", "my note", "-t", "test", "-s", "4", jobid, check=True)
+    p = instance.flux("job", "eventlog", jobid, check=True)
+    assert 'type="test" severity=4 note="my note"' in p.stdout
+    # usage errors exit 1, as flux-core's C subcommands
+    assert instance.flux("job", "raise").returncode == 1
+    assert instance.flux("job", "kill").returncode == 1
+    p = instance.flux("job", "wait-event", "-c", "0", jobid, "clean")
+    assert p.returncode == 1 and "count must be > 0" in p.stderr
+    p = instance.flux("job", "wait-event", "-t", "0.2s", jobid, "clean")
+    assert p.returncode == 1 and "wait-event timeout on event 'clean'" in p.stderr
+    instance.flux("job", "cancel", "--message=bye", jobid, check=True)
+    instance.flux("job", "wait-event", "-t", "30s", jobid, "clean", check=True)
+    p = instance.flux("job", "eventlog", jobid, check=True)
+    assert 'type="cancel" severity=0 note="bye"' in p.stdout

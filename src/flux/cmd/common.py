@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 from typing import Any, NoReturn
 
@@ -30,3 +31,13 @@ def parse_jobid(s: str) -> int:
     from flux.job.JobID import JobID
 
     return int(JobID(s))
+
+
+class JobParser(argparse.ArgumentParser):
+    """Option parsing for ``flux job SUB``: flux-core's C subcommands exit 1 on usage
+    errors (argparse would exit 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        print(f"{self.prog}: {message}", file=sys.stderr)
+        raise SystemExit(1)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import base64
 import errno
 import json
@@ -12,7 +11,7 @@ import sys
 import time
 from typing import Any
 
-from flux.cmd.common import errmsg, handle, parse_jobid
+from flux.cmd.common import JobParser, errmsg, handle, parse_jobid
 from flux.constants import FLUX_RPC_NORESPONSE, FLUX_RPC_STREAMING
 
 FORWARDED = (signal.SIGTERM, signal.SIGHUP, signal.SIGALRM, signal.SIGUSR1, signal.SIGUSR2)
@@ -243,7 +242,7 @@ class Attach:
 
 
 def main(argv: list[str]) -> int:
-    ap = argparse.ArgumentParser(prog="flux-job attach")
+    ap = JobParser(prog="flux-job attach")
     ap.add_argument("-l", "--label-io", action="store_true")
     ap.add_argument("-E", "--show-events", action="store_true")
     ap.add_argument("-X", "--show-exec", action="store_true")

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 
-from flux.cmd.common import errmsg, handle, parse_jobid
+from flux.cmd.common import JobParser, errmsg, handle, parse_jobid
 from flux.cmd.eventlog_fmt import format_entry
 
 
 def main(argv: list[str]) -> int:
-    ap = argparse.ArgumentParser(prog="flux-job eventlog")
+    ap = JobParser(prog="flux-job eventlog")
     ap.add_argument("-f", "--format", default="text", choices=["text", "json"])
     ap.add_argument("-T", "--time-format", default="raw", choices=["raw", "iso", "offset", "human"])
     ap.add_argument("-H", "--human", action="store_true")

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 
-from flux.cmd.common import errmsg, handle, parse_jobid
+from flux.cmd.common import JobParser, errmsg, handle, parse_jobid
 
 
 def main(argv: list[str]) -> int:
-    ap = argparse.ArgumentParser(prog="flux-job info")
+    ap = JobParser(prog="flux-job info")
     ap.add_argument("-o", "--original", action="store_true")
     ap.add_argument("-b", "--base", action="store_true")
     ap.add_argument("id")

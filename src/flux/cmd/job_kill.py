@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import argparse
 import signal
 import sys
 
-from flux.cmd.common import errmsg, handle, parse_jobid
+from flux.cmd.common import JobParser, errmsg, handle, parse_jobid
 
 
 def parse_signal(s: str) -> int:
@@ -22,7 +21,7 @@ def parse_signal(s: str) -> int:
 
 
 def main(argv: list[str]) -> int:
-    ap = argparse.ArgumentParser(prog="flux-job kill")
+    ap = JobParser(prog="flux-job kill")
     ap.add_argument("-s", "--signal", default="SIGTERM")
     ap.add_argument("ids", nargs="+", metavar="ID")
     args = ap.parse_args(argv)

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 
-from flux.cmd.common import errmsg, handle
+from flux.cmd.common import JobParser, errmsg, handle
 
 
 def main(argv: list[str]) -> int:
-    ap = argparse.ArgumentParser(prog="flux-job last")
+    ap = JobParser(prog="flux-job last")
     ap.add_argument("slice", nargs="?", default="[:1]")
     args = ap.parse_args(argv)
     text = args.slice

@@ -1,17 +1,17 @@
-"""``flux job raise [-s SEV] [-t TYPE] ID [MESSAGE...]``."""
+"""``flux job raise [-s SEV] [-t TYPE] [-m NOTE] ID... [MESSAGE...]``."""
 
 from __future__ import annotations
 
-import argparse
 import sys
 
-from flux.cmd.common import errmsg, handle, parse_jobid
+from flux.cmd.common import JobParser, errmsg, handle, parse_jobid
 
 
 def main(argv: list[str]) -> int:
-    ap = argparse.ArgumentParser(prog="flux-job raise")
+    ap = JobParser(prog="flux-job raise")
     ap.add_argument("-s", "--severity", type=int, default=0)
     ap.add_argument("-t", "--type", default="cancel")
+    ap.add_argument("-m", "--message", default=None, help="exception note")
     ap.add_argument("ids", nargs="+", metavar="ID")
     args, rest = ap.parse_known_args(argv)
     words = list(rest)
@@ -24,7 +24,7 @@ def main(argv: list[str]) -> int:
     if not ids:
         print(f'flux-job: error parsing jobid: "{args.ids[0]}"', file=sys.stderr)
         return 1
-    note = " ".join(words)
+    note = args.message if args.message is not None else " ".join(words)
     h = handle("flux-job")
     rc = 0
     futs = [

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 
-from flux.cmd.common import errmsg, handle, parse_jobid
+from flux.cmd.common import JobParser, errmsg, handle, parse_jobid
 
 
 def main(argv: list[str]) -> int:
-    ap = argparse.ArgumentParser(prog="flux-job status")
+    ap = JobParser(prog="flux-job status")
     ap.add_argument("-v", "--verbose", action="count", default=0)
     ap.add_argument("-e", "--exception-exit-code", type=int, default=1)
     ap.add_argument("-j", "--json", action="store_true")

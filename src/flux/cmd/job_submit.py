@@ -5,10 +5,9 @@ The jobspec (JSON, from FILE or stdin) is sent as it is; the instance validates 
 
 from __future__ import annotations
 
-import argparse
 import sys
 
-from flux.cmd.common import errmsg, handle
+from flux.cmd.common import JobParser, errmsg, handle
 from flux.constants import (
     FLUX_JOB_DEBUG,
     FLUX_JOB_NOVALIDATE,
@@ -26,7 +25,7 @@ _FLAGS = {
 
 
 def main(argv: list[str]) -> int:
-    ap = argparse.ArgumentParser(prog="flux-job submit")
+    ap = JobParser(prog="flux-job submit")
     ap.add_argument("-u", "--urgency", type=int, default=FLUX_JOB_URGENCY_DEFAULT)
     ap.add_argument("-f", "--flags", default="")
     ap.add_argument("-s", "--security", dest="sign_type", help="accepted (jobs are not signed)")

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 
-from flux.cmd.common import errmsg, handle, parse_jobid
+from flux.cmd.common import JobParser, errmsg, handle, parse_jobid
 
 
 def parse_urgency_arg(s: str) -> int | None:
@@ -27,7 +26,7 @@ def parse_urgency_arg(s: str) -> int | None:
 
 
 def main(argv: list[str]) -> int:
-    ap = argparse.ArgumentParser(prog="flux-job urgency", usage="flux job urgency [-v] id urgency")
+    ap = JobParser(prog="flux-job urgency", usage="flux job urgency [-v] id urgency")
     ap.add_argument("-v", "--verbose", action="store_true")
     ap.add_argument("args", nargs="*")
     args = ap.parse_args(argv)

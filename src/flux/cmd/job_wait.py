@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import argparse
 import errno
 import sys
 
-from flux.cmd.common import errmsg, handle, parse_jobid
+from flux.cmd.common import JobParser, errmsg, handle, parse_jobid
 from flux.constants import FLUX_JOBID_ANY
 
 
 def main(argv: list[str]) -> int:
-    ap = argparse.ArgumentParser(prog="flux-job wait")
+    ap = JobParser(prog="flux-job wait")
     ap.add_argument("-a", "--all", action="store_true")
     ap.add_argument("-v", "--verbose", action="store_true")
     ap.add_argument("id", nargs="?")

@@ -7,16 +7,30 @@ import errno
 import json
 import sys
 
-from flux.cmd.common import errmsg, handle, parse_jobid
+from flux.cmd.common import JobParser, errmsg, handle, parse_jobid
 from flux.cmd.eventlog_fmt import format_entry
 from flux.constants import FLUX_RPC_STREAMING
 
 
+def _duration(text: str) -> float:
+    """A timeout in seconds or as a Flux standard duration (``1s``, ``2m``)."""
+    from flux.util.fsd import parse_fsd
+
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    try:
+        return parse_fsd(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid duration: {text}") from None
+
+
 def main(argv: list[str]) -> int:
-    ap = argparse.ArgumentParser(prog="flux-job wait-event")
+    ap = JobParser(prog="flux-job wait-event")
     ap.add_argument("-f", "--format", default="text", choices=["text", "json"])
     ap.add_argument("-T", "--time-format", default="raw", choices=["raw", "iso", "offset", "human"])
-    ap.add_argument("-t", "--timeout", type=float, default=-1.0)
+    ap.add_argument("-t", "--timeout", type=_duration, default=-1.0)
     ap.add_argument("-m", "--match-context", action="append", default=[])
     ap.add_argument("-c", "--count", type=int, default=1)
     ap.add_argument("-q", "--quiet", action="store_true")
@@ -26,6 +40,9 @@ def main(argv: list[str]) -> int:
     ap.add_argument("id")
     ap.add_argument("event")
     args = ap.parse_args(argv)
+    if args.count <= 0:
+        print("flux-job: count must be > 0", file=sys.stderr)
+        return 1
     try:
         jobid = parse_jobid(args.id)
     except ValueError:
