@@ -195,3 +195,20 @@ def test_job_subcommand_options_as_flux_core(instance):
     instance.flux("job", "wait-event", "-t", "30s", jobid, "clean", check=True)
     p = instance.flux("job", "eventlog", jobid, check=True)
     assert 'type="cancel" severity=0 note="bye"' in p.stdout
+
+
+def test_job_status_and_wait_as_flux_core(instance):
+    a = instance.flux("submit", "true", check=True).stdout.strip()
+    b = instance.flux("submit", "sh", "-c", "exit 5", check=True).stdout.strip()
+    p = instance.flux("job", "status", "-v", a, b)
+    assert p.returncode == 5
+    assert p.stderr.splitlines() == [
+        "flux-job: fetching status for 2 jobs",
+        "flux-job: all done.",
+        f"flux-job: {b}: exited with exit code 5",
+    ]
+    p = instance.flux("job", "status", "f1234")
+    assert p.returncode == 1 and p.stderr == "flux-job: f1234: No such job\n"
+    # a job that is not waitable: exit code 2
+    p = instance.flux("job", "wait", a)
+    assert p.returncode == 2 and "not waitable" in p.stderr

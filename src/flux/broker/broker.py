@@ -7,6 +7,7 @@ import asyncio
 import errno
 import os
 import signal
+import socket
 import sys
 import time
 import traceback
@@ -56,6 +57,16 @@ class Broker:
         self.attrs.setdefault("size", "1")
         self.attrs.setdefault("instance-level", os.environ.get("FLUX_INSTANCE_LEVEL_NEXT", "0"))
         self.attrs["broker.pid"] = str(os.getpid())
+        self.attrs["broker.starttime"] = f"{time.time():.6f}"
+        self.attrs["security.owner"] = str(self.owner)
+        self.attrs["hostlist"] = socket.gethostname()
+        self.attrs.setdefault("log-level", "6")
+        try:
+            from importlib.metadata import version
+
+            self.attrs["version"] = version("pure-flux")
+        except Exception:  # not installed as a distribution (e.g. run from a checkout)
+            self.attrs["version"] = "0"
 
         from flux.modules.kvs import Store
 
@@ -212,7 +223,7 @@ class Broker:
     def _getattr(self, req: Request) -> None:
         name = req.payload.get("name") if isinstance(req.payload, dict) else None
         if name not in self.attrs:
-            req.respond_error(errno.ENOENT, f"unknown attribute {name}")
+            req.respond_error(errno.ENOENT, "No such file or directory")
             return
         req.respond({"name": name, "value": self.attrs[name]})
 

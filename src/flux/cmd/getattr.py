@@ -8,6 +8,9 @@ from flux.cmd.common import errmsg, handle
 
 
 def main(argv: list[str]) -> int:
+    if argv and argv[0] in ("-h", "--help"):
+        print("Usage: flux getattr name")
+        return 0
     if len(argv) != 1:
         print("Usage: flux getattr name", file=sys.stderr)
         return 1

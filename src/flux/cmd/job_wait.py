@@ -18,6 +18,9 @@ def main(argv: list[str]) -> int:
     h = handle("flux-job")
     from flux.job import wait
 
+    if args.all and args.id is not None:
+        print("flux-job: jobid not supported with --all", file=sys.stderr)
+        return 1
     if args.all:
         rc = 0
         while True:
@@ -32,7 +35,7 @@ def main(argv: list[str]) -> int:
                 rc = 1
                 print(f"{res.jobid}: {res.errstr}", file=sys.stderr)
             elif args.verbose:
-                print(f"{res.jobid}: job completed", file=sys.stderr)
+                print(f"{res.jobid}: job completed successfully", file=sys.stderr)
     if args.id is None:
         jobid = FLUX_JOBID_ANY
     else:
@@ -44,11 +47,9 @@ def main(argv: list[str]) -> int:
     try:
         res = wait(h, jobid)
     except OSError as exc:
-        if exc.errno == errno.ECHILD and jobid == FLUX_JOBID_ANY:
-            print("flux-job: there are no more waitable jobs", file=sys.stderr)
-            return 2
+        # ECHILD: no more waitable jobs, or this one is not waitable (exit code 2)
         print(f"flux-job: {errmsg(exc)}", file=sys.stderr)
-        return 1
+        return 2 if exc.errno == errno.ECHILD else 1
     if jobid == FLUX_JOBID_ANY:
         print(res.jobid)
     if not res.success:
