@@ -212,3 +212,14 @@ def test_job_status_and_wait_as_flux_core(instance):
     # a job that is not waitable: exit code 2
     p = instance.flux("job", "wait", a)
     assert p.returncode == 2 and "not waitable" in p.stderr
+
+
+def test_submit_log_files(instance, tmp_path):
+    log, err = tmp_path / "log", tmp_path / "err"
+    p = instance.flux("submit", f"--log={log}", "--urgency=hold", "true", check=True)
+    assert p.stdout == "" and log.read_text().startswith("f")  # ASCII f58 in tests
+    jobid = log.read_text().strip()
+    p = instance.flux("submit", f"--log={log}", f"--log-stderr={err}", "-n", "100000", "true")
+    assert p.returncode == 1 and p.stderr == ""
+    assert err.read_text() == "[Errno 22] unsatisfiable request\n"
+    instance.flux("cancel", jobid, check=True)

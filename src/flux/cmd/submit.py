@@ -78,6 +78,17 @@ def main(argv: list[str]) -> int:
     args, specs, urgency, flags, h = prepared
     from flux.job.JobID import JobID
 
+    # --log FILE takes what would go to the terminal; --log-stderr FILE takes stderr
+    try:
+        if getattr(args, "log", None):
+            sys.stdout = open(args.log, "a")  # noqa: SIM115 - for the rest of the command
+            if not getattr(args, "log_stderr", None):
+                sys.stderr = sys.stdout
+        if getattr(args, "log_stderr", None):
+            sys.stderr = open(args.log_stderr, "a")  # noqa: SIM115
+    except OSError as exc:
+        print(f"{PROG}: ERROR: {exc.filename}: {exc.strerror}", file=sys.stderr)
+        return 1
     ids = submit_all(h, specs, urgency, flags, PROG)
     if ids is None:
         return 1
