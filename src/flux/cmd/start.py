@@ -24,9 +24,22 @@ def main(argv: list[str]) -> int:
     ap.add_argument("-o", "--broker-opts", action="append", default=[], metavar="OPTS")
     ap.add_argument("-c", "--config-path", metavar="DIR", help="instance config directory")
     ap.add_argument("-v", "--verbose", action="count", default=0)
-    ap.add_argument("--test-size", type=int, metavar="N", help="accepted for compatibility (1)")
+    ap.add_argument(
+        "-s", "--test-size", type=int, metavar="N", help="number of brokers (only 1 here)"
+    )
+    ap.add_argument("--recovery", nargs="?", const="", metavar="TARGET", help=argparse.SUPPRESS)
     ap.add_argument("command", nargs=argparse.REMAINDER)
     args = ap.parse_args(argv)
+    if args.test_size is not None and args.test_size != 1:
+        print(
+            f"flux-start: ERROR: --test-size={args.test_size}: this implementation runs a "
+            "single broker (use -s 1, or a configured R to model many nodes)",
+            file=sys.stderr,
+        )
+        return 1
+    if args.recovery is not None:
+        print("flux-start: ERROR: --recovery is not supported", file=sys.stderr)
+        return 1
     attrs: dict[str, str] = {}
     opts = list(args.setattr)
     for o in args.broker_opts:
