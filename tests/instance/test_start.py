@@ -108,3 +108,31 @@ def test_sigterm_stops_the_instance_too(tmp_path):
     assert start.wait(timeout=60) == 128 + signal.SIGTERM
     # the broker was stopped (and reaped) before flux start returned
     assert not os.path.exists(f"/proc/{pid}")
+
+
+def test_dmesg_clear_and_follow(make_instance):
+    inst = make_instance()
+    inst.flux("config", "reload", check=True)
+    lines = inst.flux("dmesg", check=True).stdout.splitlines()
+    assert lines and all(" broker." in ln and "[0]: " in ln for ln in lines)
+    assert "config: new configuration applied" in lines[-1]
+    assert inst.flux("dmesg", "-c", check=True).stdout.splitlines() == lines
+    assert inst.flux("dmesg", check=True).stdout == ""
+    inst.flux("config", "reload", check=True)
+    inst.flux("dmesg", "-C", check=True)
+    assert inst.flux("dmesg", check=True).stdout == ""
+    follow = subprocess.Popen(
+        [sys.executable, "-m", "flux", "dmesg", "-f"],
+        env=inst.env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        inst.flux("config", "reload", check=True)
+        import select
+
+        ready, _, _ = select.select([follow.stdout], [], [], 60)  # bounded, never a hang
+        assert ready and "config: new configuration applied" in follow.stdout.readline()
+    finally:
+        follow.kill()
+        follow.wait()

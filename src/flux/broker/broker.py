@@ -45,6 +45,7 @@ class Broker:
         self.connections: set[Connection] = set()
         self.disconnect_subs: list[Callable[[Any], None]] = []
         self.logbuf: deque[str] = deque(maxlen=2000)
+        self.dmesg_followers: set[Request] = set()
         self.verbose = bool(os.environ.get("FLUX_BROKER_VERBOSE"))
         self.shutdown_requested = False
         self.conf = load_config(config_path)
@@ -201,9 +202,18 @@ class Broker:
                 self.log(traceback.format_exc())
         self.job_manager.disconnected(conn)
 
-    def log(self, msg: str) -> None:
-        line = f"{time.strftime('%Y-%m-%dT%H:%M:%S')} {msg}"
+    def log(self, msg: str, level: str = "info") -> None:
+        """Append to the log buffer (``flux dmesg``), in flux-core's line format."""
+        from datetime import datetime
+
+        stamp = datetime.now().astimezone().isoformat(timespec="microseconds")
+        line = f"{stamp} broker.{level}[0]: {msg}"
         self.logbuf.append(line)
+        for req in list(self.dmesg_followers):
+            if req.conn is None or req.conn.closed:
+                self.dmesg_followers.discard(req)
+            else:
+                req.respond({"lines": [line]})
         if self.verbose:
             print(line, file=sys.stderr, flush=True)
 
@@ -231,7 +241,17 @@ class Broker:
         req.respond(req.payload if isinstance(req.payload, dict) else {})
 
     def _dmesg(self, req: Request) -> None:
-        req.respond({"lines": list(self.logbuf)})
+        """``log.dmesg`` {read?, clear?, follow?}: the buffer (and, streaming with
+        ``follow``, every later line until the client goes away)."""
+        p = req.payload if isinstance(req.payload, dict) else {}
+        lines = list(self.logbuf) if p.get("read", True) else []
+        if p.get("clear"):
+            self.logbuf.clear()
+        if p.get("follow") and req.streaming:
+            req.respond({"lines": lines})
+            self.dmesg_followers.add(req)
+            return
+        req.respond({"lines": lines})
 
     def _config_get(self, req: Request) -> None:
         req.respond(self.conf)
