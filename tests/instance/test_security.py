@@ -16,7 +16,7 @@ def test_guest_refused_without_allow_guest_user(make_instance):
     rc, out, err = run_as(GUEST_UID, inst, "submit", "true")
     assert rc == 1
     assert "not allowed to connect" in err
-    rc, out, err = run_as(GUEST_UID, inst, "ping")
+    rc, out, err = run_as(GUEST_UID, inst, "ping", "-c1", "broker")
     assert rc == 1
 
 

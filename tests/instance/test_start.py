@@ -136,3 +136,15 @@ def test_dmesg_clear_and_follow(make_instance):
     finally:
         follow.kill()
         follow.wait()
+
+
+def test_ping_targets(instance):
+    p = instance.flux("ping", "-c", "2", "-i", "0.01", "broker", check=True)
+    lines = p.stdout.splitlines()
+    assert len(lines) == 2 and lines[1].startswith("0!broker.ping pad=0 seq=1 time=")
+    assert instance.flux("ping", "-c1", "0!job-manager", check=True).stdout.startswith(
+        "0!job-manager.ping"
+    )
+    assert instance.flux("ping", "-c1", "nosuch").returncode == 1
+    assert instance.flux("ping", "-c1", "3").returncode == 1  # no rank 3 here
+    assert instance.flux("ping").returncode == 1

@@ -178,6 +178,11 @@ class Broker:
     def dispatch(self, req: Request) -> None:
         entry = self.handlers.get(req.topic)
         if entry is None:
+            service, _, method = req.topic.rpartition(".")
+            if method == "ping" and any(t.startswith(service + ".") for t in self.handlers):
+                # every service answers SERVICE.ping, as flux-core's modules do
+                req.respond(req.payload if isinstance(req.payload, dict) else {})
+                return
             req.respond_error(errno.ENOSYS, f"No service matching {req.topic} is registered")
             return
         handler, roles = entry
