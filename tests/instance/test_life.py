@@ -325,3 +325,14 @@ def test_attach_forwards_signals_to_the_job(instance, tmp_path):
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 7, err
     assert out == "got-usr1\n"
+
+
+def test_attach_options(instance):
+    p = instance.flux("job", "attach", "f1234")
+    assert p.returncode == 1 and p.stderr == "flux-job: Failed to attach to f1234: No such job\n"
+    jobid = instance.flux("submit", "sleep", "300", check=True).stdout.strip()
+    # --wait-event detaches once the event is seen
+    instance.flux("job", "attach", "-w", "start", jobid, check=True)
+    instance.flux("cancel", jobid, check=True)
+    p = instance.flux("job", "attach", "-q", jobid)
+    assert p.returncode == 143 and "task(s)" not in p.stderr

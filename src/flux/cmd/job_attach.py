@@ -35,6 +35,9 @@ class Attach:
         notify_stopped_queue: bool = False,
         stdin_ranks: str = "all",
         read_only: bool = False,
+        wait_event: str | None = None,
+        quiet: bool = False,
+        idstr: str | None = None,
     ):
         self.h = h
         self.jobid = jobid
@@ -52,6 +55,14 @@ class Attach:
         self.notify_stopped_queue = notify_stopped_queue
         self.allocated = False
         self.stdin_ranks = stdin_ranks
+        self.wait_event = None if wait_event in (None, "finish") else wait_event
+        self.detached = False
+        self.quiet = quiet
+        if idstr is None:
+            from flux.job.JobID import JobID
+
+            idstr = JobID(jobid).f58
+        self.idstr = idstr
         self.stdin_open = not read_only
         self.stdin_w: Any = None
         self.ev_fut = h.rpc(
@@ -68,11 +79,17 @@ class Attach:
             p = f.get()
         except OSError as exc:
             self.ev_done = True
-            if exc.errno != errno.ENODATA:
+            if exc.errno == errno.ENOENT:
+                self.error = f"Failed to attach to {self.idstr}: No such job"
+                self.h.reactor_stop()
+            elif exc.errno != errno.ENODATA:
                 self.error = errmsg(exc)
                 self.h.reactor_stop()
             return
         entry = json.loads(p["event"])
+        if self.wait_event is not None and entry["name"] == self.wait_event:
+            self.detached = True  # --wait-event: detach once the event is seen
+            self.h.reactor_stop()
         name = entry["name"]
         ctx = entry.get("context", {})
         ts = entry["timestamp"]
@@ -118,6 +135,8 @@ class Attach:
 
     def _report_status(self, status: int) -> None:
         """As flux-core's attach: say how the tasks ended when it was not a success."""
+        if self.quiet:
+            return
         if os.WIFSIGNALED(status):
             sig = os.WTERMSIG(status)
             print(f"flux-job: task(s) {signal.strsignal(sig) or sig}", file=sys.stderr)
@@ -214,7 +233,11 @@ class Attach:
             )
             return
         self.last_sigint = now
-        print("flux-job: one more ctrl-C within 2s to cancel or ctrl-Z to detach", file=sys.stderr)
+        if not self.quiet:
+            print(
+                "flux-job: one more ctrl-C within 2s to cancel or ctrl-Z to detach",
+                file=sys.stderr,
+            )
 
     def forward(self, signum: int, frame: Any) -> None:
         """Signals sent to the front end go to the job's tasks (which keep running)."""
@@ -234,8 +257,10 @@ class Attach:
             for sig, handler in old.items():
                 signal.signal(sig, handler)
         if self.error:
-            print(f"{self.prog}: {self.error}", file=sys.stderr)
+            print(f"flux-job: {self.error}", file=sys.stderr)
             return 1
+        if self.detached and self.status is None:
+            return 0
         if self.status is not None:
             return status_to_exitcode(self.status)
         return 1 if self.fatal else 0
@@ -250,6 +275,9 @@ def main(argv: list[str]) -> int:
     ap.add_argument("-u", "--unbuffered", action="store_true")
     ap.add_argument("-i", "--stdin-ranks", default="all")
     ap.add_argument("-r", "--read-only", action="store_true")
+    ap.add_argument("-w", "--wait-event", default="finish", metavar="EVENT")
+    ap.add_argument("-q", "--quiet", action="store_true")
+    ap.add_argument("--show-status", action="store_true", help="accepted (no status line)")
     ap.add_argument("id")
     args = ap.parse_args(argv)
     try:
@@ -268,5 +296,13 @@ def main(argv: list[str]) -> int:
             print(f"flux-job: invalid idset: {ranks}", file=sys.stderr)
             return 1
     return Attach(
-        h, jobid, args.label_io, args.show_events, stdin_ranks=ranks, read_only=args.read_only
+        h,
+        jobid,
+        args.label_io,
+        args.show_events,
+        stdin_ranks=ranks,
+        read_only=args.read_only,
+        wait_event=args.wait_event,
+        quiet=args.quiet,
+        idstr=args.id,
     ).run()
