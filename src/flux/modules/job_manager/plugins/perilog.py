@@ -221,6 +221,7 @@ class _Proc:
         self.timer: Any = None
         self.kill_timer: Any = None
         self.fds: dict[int, str] = {}
+        self.files: dict[int, Any] = {}
         self.partial: dict[str, bytes] = {}
         self.pidfd = -1
 
@@ -278,6 +279,7 @@ class _Proc:
             fl = fcntl.fcntl(fd, fcntl.F_GETFL)
             fcntl.fcntl(fd, fcntl.F_SETFL, fl | os.O_NONBLOCK)
             self.fds[fd] = stream
+            self.files[fd] = f
             self.partial[stream] = b""
             loop.add_reader(fd, self._readable, fd)
         self.pidfd = os.pidfd_open(popen.pid)
@@ -287,27 +289,31 @@ class _Proc:
             self.timer = self.st.h.timer_watcher_create(timeout, self._timeout).start()
 
     # -- output --------------------------------------------------------------------------
-    def _readable(self, fd: int) -> None:
+    def _readable(self, fd: int, final: bool = False) -> bool:
+        """Copy complete lines to the log; return False at end of output (or, when
+        ``final``, once nothing more is ready to read)."""
         stream = self.fds.get(fd)
         if stream is None:
-            return
+            return False
         try:
             data = os.read(fd, 65536)
         except BlockingIOError:
-            return
+            data = None if not final else b""
         except OSError:
             data = b""
+        if data is None:
+            return True
         if not data:
             self._close_fd(fd)
-            return
-        buf = self.partial[stream] + data
-        *lines, rest = buf.split(b"\n")
+            return False
+        *lines, rest = (self.partial[stream] + data).split(b"\n")
         for line in lines:
             self._log_line(stream, line)
         if len(rest) > 65536:
             self._log_line(stream, rest)
             rest = b""
         self.partial[stream] = rest
+        return True
 
     def _close_fd(self, fd: int) -> None:
         stream = self.fds.pop(fd, None)
@@ -317,7 +323,7 @@ class _Proc:
         if self.partial.get(stream):
             self._log_line(stream, self.partial[stream])
         self.partial[stream] = b""
-        os.close(fd)
+        self.files.pop(fd).close()  # the file object owns the descriptor
 
     def _log_line(self, stream: str, raw: bytes) -> None:
         line = raw.decode(errors="replace")
@@ -373,20 +379,8 @@ class _Proc:
         self.status = -rc if rc < 0 else _exit_code(rc)
         _LIVE.discard(self)
         for fd in list(self.fds):  # copy what the command wrote before it exited
-            while fd in self.fds:
-                try:
-                    data = os.read(fd, 65536)
-                except OSError:
-                    data = b""
-                if not data:
-                    self._close_fd(fd)
-                    break
-                self.partial[self.fds[fd]] += data
-                stream = self.fds[fd]
-                *lines, rest = self.partial[stream].split(b"\n")
-                for line in lines:
-                    self._log_line(stream, line)
-                self.partial[stream] = rest
+            while self._readable(fd, final=True):
+                pass
         self.st.finish(self)
 
 
