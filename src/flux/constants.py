@@ -22,6 +22,10 @@ FLUX_POLLIN = 1
 FLUX_POLLOUT = 2
 FLUX_POLLERR = 4
 
+# flux_reactor_run(3) flags
+FLUX_REACTOR_NOWAIT = 1  # handle what is ready now, without blocking
+FLUX_REACTOR_ONCE = 2  # same, but block until at least one event occurs
+
 FLUX_JOB_STATE_NEW = 1
 FLUX_JOB_STATE_DEPEND = 2
 FLUX_JOB_STATE_PRIORITY = 4

@@ -5,13 +5,24 @@ from __future__ import annotations
 import errno
 import os
 import select
+import signal
 import socket
 import time
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
 from flux import wire
-from flux.constants import FLUX_POLLIN, FLUX_RPC_NORESPONSE, FLUX_RPC_STREAMING
+from flux.constants import (
+    FLUX_NODEID_ANY,
+    FLUX_POLLERR,
+    FLUX_POLLIN,
+    FLUX_POLLOUT,
+    FLUX_REACTOR_NOWAIT,
+    FLUX_REACTOR_ONCE,
+    FLUX_RPC_NORESPONSE,
+    FLUX_RPC_STREAMING,
+)
 from flux.future import Future
 
 
@@ -39,33 +50,49 @@ class Flux:
             raise OSError(exc.errno, f"Unable to connect to Flux: {uri}: {exc.strerror}") from None
         self.uri = uri
         self._sock = sock
+        self._eof = False
         self._buf = bytearray()
         self._next_tag = 1
         self._futures: dict[int, Future] = {}
         self._watched: dict[int, Future] = {}
-        self._outq: list[bytes] = []
         self._stopped = False
-        self._timers: list[tuple[float, Callable]] = []
-        self._fdwatchers: dict[int, _FdWatcher] = {}
+        self._timers: list[TimerWatcher] = []
+        self._fdwatchers: list[FDWatcher] = []
+        self._sigwatchers: dict[int, list[SignalWatcher]] = {}
+        self._sig_prev: dict[int, Any] = {}
+        self._sig_pending: deque[int] = deque()
+        self._sig_pipe: tuple[int, int] | None = None
+        self._active_watchers: set = set()
 
     # -- sending -----------------------------------------------------------
     def rpc(
         self,
         topic: str,
         payload: Any = None,
-        nodeid: int = 0,
+        nodeid: int = FLUX_NODEID_ANY,
         flags: int = 0,
     ) -> Future:
+        fut = Future(self, 0, streaming=bool(flags & FLUX_RPC_STREAMING), topic=topic)
+        return self._send_request(fut, payload, nodeid, flags)
+
+    def _send_request(
+        self, fut: Future, payload: Any = None, nodeid: int = FLUX_NODEID_ANY, flags: int = 0
+    ) -> Future:
+        """Send the request of ``fut`` (a new future naming its topic); its responses go to it."""
         if isinstance(payload, (str, bytes)):
             payload = wire.loads(payload) if payload else None
         tag = 0 if flags & FLUX_RPC_NORESPONSE else self._next_tag
         if tag:
             self._next_tag += 1
-        fut = Future(self, tag, streaming=bool(flags & FLUX_RPC_STREAMING), topic=topic)
+        fut.handle = self
+        fut.matchtag = tag
+        fut.streaming = bool(flags & FLUX_RPC_STREAMING)
+        frame = wire.encode(wire.REQUEST, fut.topic, tag, flags, payload)
+        self._sock.sendall(frame)
         if tag:
             self._futures[tag] = fut
-        frame = wire.encode(wire.REQUEST, topic, tag, flags, payload)
-        self._sock.sendall(frame)
+        else:
+            fut.fulfill(None)  # no response will come: fulfilled once sent (flux-core)
         return fut
 
     def request_many(self, requests: list[tuple[str, Any]]) -> list[Future]:
@@ -82,30 +109,20 @@ class Flux:
         self._sock.sendall(b"".join(frames))
         return futs
 
+    def _forget(self, fut: Future) -> None:
+        """Stop routing responses to ``fut`` (its matchtag is retired)."""
+        if self._futures.get(fut.matchtag) is fut:
+            del self._futures[fut.matchtag]
+
     # -- receiving ---------------------------------------------------------
-    def _recv_some(self, timeout: float, fds: bool = False) -> bool:
-        """Read what the broker sent; with ``fds``, also run ready fd watchers."""
-        if fds and self._fdwatchers:
-            r, _, _ = select.select(
-                [self._sock, *self._fdwatchers], [], [], None if timeout < 0 else timeout
-            )
-            for fd in r:
-                w = self._fdwatchers.get(fd) if fd is not self._sock else None
-                if w is not None:
-                    w.cb(self, w, fd, FLUX_POLLIN, w.args)
-            if self._sock not in r:
-                return bool(r)
-        elif timeout >= 0:
-            r, _, _ = select.select([self._sock], [], [], timeout)
-            if not r:
-                return False
+    def _read_sock(self) -> None:
         try:
             data = self._sock.recv(1 << 20)
         except InterruptedError:
-            return True
+            return
         if not data:
             self._disconnected()
-            return True
+            return
         self._buf += data
         for msg in wire.split_frames(self._buf):
             mtype, _topic, tag, _flags, _uid, _role, payload, errnum, errstr = msg
@@ -115,11 +132,70 @@ class Flux:
             if fut is None:
                 continue
             fut._deliver(payload, errnum, errstr)
-            if fut._done:
+            if fut._done and self._futures.get(tag) is fut:
                 del self._futures[tag]
+
+    def _recv_some(self, timeout: float, fds: bool = False) -> bool:
+        """Read what the broker sent, waiting up to ``timeout`` (< 0: forever).
+
+        With ``fds``, also wait for watched file descriptors (their callbacks
+        run here) and caught signals. Returns True if anything was ready.
+        """
+        if not fds:
+            if timeout >= 0:
+                r, _, _ = select.select([self._sock], [], [], timeout)
+                if not r:
+                    return False
+            self._read_sock()
+            return True
+        poller = select.poll()
+        sockfd = self._sock.fileno()
+        if not self._eof:
+            poller.register(sockfd, select.POLLIN)
+        masks: dict[int, int] = {}
+        for w in self._fdwatchers:
+            mask = masks.get(w.fd_int, 0)
+            if w.events & FLUX_POLLIN:
+                mask |= select.POLLIN | select.POLLPRI
+            if w.events & FLUX_POLLOUT:
+                mask |= select.POLLOUT
+            masks[w.fd_int] = mask
+        for fd, mask in masks.items():
+            if fd != sockfd:
+                poller.register(fd, mask)
+        pipe_r = self._sig_pipe[0] if self._sig_pipe and self._sigwatchers else None
+        if pipe_r is not None:
+            poller.register(pipe_r, select.POLLIN)
+        ready = dict(poller.poll(None if timeout < 0 else int(timeout * 1000 + 0.999)))
+        if not ready:
+            return False
+        if pipe_r is not None and pipe_r in ready:
+            try:
+                while os.read(pipe_r, 512):
+                    pass
+            except (BlockingIOError, InterruptedError):
+                pass
+        if sockfd in ready and not self._eof:
+            self._read_sock()
+        for w in list(self._fdwatchers):
+            rev = ready.get(w.fd_int, 0)
+            if not rev or not w._active:
+                continue
+            revents = 0
+            if w.events & FLUX_POLLIN and rev & (
+                select.POLLIN | select.POLLPRI | select.POLLHUP | select.POLLERR
+            ):
+                revents |= FLUX_POLLIN
+            if w.events & FLUX_POLLOUT and rev & (select.POLLOUT | select.POLLERR):
+                revents |= FLUX_POLLOUT
+            if rev & (select.POLLERR | select.POLLNVAL):
+                revents |= FLUX_POLLERR
+            if revents:
+                w.callback(self, w, w.fd_int, revents, w.args)
         return True
 
     def _disconnected(self) -> None:
+        self._eof = True
         for fut in list(self._futures.values()):
             fut._deliver(None, errno.ECONNRESET, "Connection to broker lost")
         self._futures.clear()
@@ -134,67 +210,185 @@ class Flux:
                 raise TimeoutError(errno.ETIMEDOUT, "Connection timed out")
             self._recv_some(remaining)
 
-    # -- reactor -----------------------------------------------------------
+    # -- watchers ----------------------------------------------------------
     def _watch(self, fut: Future) -> None:
         self._watched[id(fut)] = fut
 
     def _unwatch(self, fut: Future) -> None:
         self._watched.pop(id(fut), None)
 
+    def add_watcher(self, watcher: Any) -> Any:
+        """Keep a reference to ``watcher`` (as flux-core)."""
+        self._active_watchers.add(watcher)
+        return watcher
+
+    def del_watcher(self, watcher: Any) -> None:
+        """Drop the reference kept by :meth:`add_watcher`."""
+        self._active_watchers.discard(watcher)
+
     def timer_watcher_create(
         self, after: float, callback: Callable, repeat: float = 0.0, args: Any = None
-    ) -> _Timer:
-        return _Timer(self, after, callback, repeat, args)
+    ) -> TimerWatcher:
+        """A timer: ``callback(handle, watcher, revents, args)`` after ``after`` seconds,
+        then every ``repeat`` seconds if ``repeat`` > 0 (until stopped)."""
+        return TimerWatcher(self, after, callback, repeat=repeat, args=args)
 
     def fd_watcher_create(
-        self, fd: int, callback: Callable, events: int = FLUX_POLLIN, args: Any = None
-    ) -> _FdWatcher:
-        """Watch ``fd`` for input: ``callback(handle, watcher, fd, revents, args)``."""
-        return _FdWatcher(self, fd, callback, args)
+        self, fd_int: int, callback: Callable, events: int = FLUX_POLLIN, args: Any = None
+    ) -> FDWatcher:
+        """Watch ``fd_int``: ``callback(handle, watcher, fd_int, revents, args)`` when it
+        is ready for ``events`` (FLUX_POLLIN and/or FLUX_POLLOUT)."""
+        return FDWatcher(self, fd_int, events, callback, args=args)
+
+    def signal_watcher_create(
+        self, signum: int, callback: Callable, args: Any = None
+    ) -> SignalWatcher:
+        """Catch ``signum``: ``callback(handle, watcher, signum, args)`` runs from the
+        reactor loop once it is caught (main thread only)."""
+        return SignalWatcher(self, signum, callback, args=args)
+
+    def _sig_add(self, w: SignalWatcher) -> None:
+        lst = self._sigwatchers.get(w.signal_int)
+        if lst is None:
+            if self._sig_pipe is None:
+                rfd, wfd = os.pipe()
+                os.set_blocking(rfd, False)
+                os.set_blocking(wfd, False)
+                self._sig_pipe = (rfd, wfd)
+            prev = signal.signal(w.signal_int, self._on_signal)
+            self._sig_prev[w.signal_int] = prev
+            lst = self._sigwatchers[w.signal_int] = []
+        lst.append(w)
+
+    def _sig_remove(self, w: SignalWatcher) -> None:
+        lst = self._sigwatchers.get(w.signal_int)
+        if lst is None or w not in lst:
+            return
+        lst.remove(w)
+        if not lst:
+            del self._sigwatchers[w.signal_int]
+            prev = self._sig_prev.pop(w.signal_int, None)
+            signal.signal(w.signal_int, prev if prev is not None else signal.SIG_DFL)
+
+    def _on_signal(self, signum: int, _frame: Any) -> None:
+        self._sig_pending.append(signum)
+        if self._sig_pipe is not None:
+            try:
+                os.write(self._sig_pipe[1], b"\0")
+            except OSError:
+                pass
+
+    # -- reactor -----------------------------------------------------------
+    def _active_count(self) -> int:
+        return (
+            len(self._watched)
+            + len(self._timers)
+            + len(self._fdwatchers)
+            + sum(len(v) for v in self._sigwatchers.values())
+        )
+
+    def _can_wake(self) -> bool:
+        """Whether waiting could see an event (a pending request, a timer, an fd...)."""
+        return bool(self._futures or self._timers or self._fdwatchers or self._sigwatchers)
+
+    def _poll_timeout(self) -> float:
+        if not self._timers:
+            return -1.0
+        return max(0.0, min(t._at for t in self._timers) - time.monotonic())
+
+    def _run_future(self, fut: Future) -> bool:
+        """Call ``fut``'s then() callback for each response it holds."""
+        ran = False
+        while fut._responses and fut._cb is not None and not fut.stopped:
+            head = fut._responses[0]
+            try:
+                fut._cb(fut, *fut._cb_args, **fut._cb_kwargs)
+            except BaseException:
+                # as flux-core: the response is consumed, the future stopped,
+                # and reactor_run() raises the exception (once)
+                if fut.streaming and fut._responses and fut._responses[0] is head:
+                    fut._responses.popleft()
+                fut.stop()
+                raise
+            ran = True
+            if fut._responses and fut._responses[0] is head:
+                if not fut.streaming:
+                    # fulfilled for good: get() keeps returning it (flux-core)
+                    self._watched.pop(id(fut), None)
+                    return ran
+                fut._responses.popleft()
+                fut._rearm_timeout()
+            if self._stopped:
+                return ran
+        if fut.done or fut._cb is None or fut.stopped:
+            self._watched.pop(id(fut), None)
+        return ran
+
+    def _dispatch(self) -> bool:
+        """Run every callback that is ready now; True if any ran."""
+        ran = False
+        for fut in list(self._watched.values()):
+            if self._run_future(fut):
+                ran = True
+            if self._stopped:
+                return ran
+        while self._sig_pending:
+            signum = self._sig_pending.popleft()
+            for w in list(self._sigwatchers.get(signum, ())):
+                if w._active:
+                    ran = True
+                    w.callback(self, w, signum, w.args)
+                    if self._stopped:
+                        return ran
+        if self._timers:
+            now = time.monotonic()
+            due = sorted((t for t in self._timers if t._at <= now), key=lambda t: t._at)
+            for t in due:
+                if t._active and t._at <= now:  # an earlier callback may have stopped it
+                    ran = True
+                    t._fire(now)
+                    if self._stopped:
+                        return ran
+        return ran
 
     def reactor_stop(self, reactor: Any = None) -> None:
         self._stopped = True
 
     def reactor_run(self, reactor: Any = None, flags: int = 0) -> int:
+        """Run callbacks (then(), watchers) until none is active or reactor_stop().
+
+        ``flags``: FLUX_REACTOR_NOWAIT handles what is ready now without
+        blocking; FLUX_REACTOR_ONCE also waits for one event if none is ready.
+        Returns the number of active watchers left. An exception raised by a
+        callback stops the loop and is raised here, once; the handle stays
+        usable.
+        """
         self._stopped = False
-        while not self._stopped:
-            progressed = False
-            for fut in list(self._watched.values()):
-                while fut._responses and fut._cb is not None:
-                    head = fut._responses[0]
-                    fut._cb(fut, *fut._cb_args)
-                    progressed = True
-                    if fut._responses and fut._responses[0] is head:
-                        if not fut.streaming:
-                            # fulfilled for good: get() keeps returning it (flux-core)
-                            self._watched.pop(id(fut), None)
-                            if self._stopped:
-                                return 0
-                            break
-                        fut._responses.popleft()
-                    if self._stopped:
-                        return 0
-                if fut.done or fut._cb is None:
-                    self._watched.pop(id(fut), None)
-            now = time.monotonic()
-            for t in list(self._timers):
-                if t[0] <= now:
-                    self._timers.remove(t)
-                    t[1]()
-                    progressed = True
-            if self._stopped:
+        if flags & (FLUX_REACTOR_NOWAIT | FLUX_REACTOR_ONCE):
+            ran = self._dispatch()
+            if not self._stopped:
+                block = (
+                    flags & FLUX_REACTOR_ONCE
+                    and not flags & FLUX_REACTOR_NOWAIT
+                    and not ran
+                    and self._active_count() > 0
+                    and self._can_wake()
+                )
+                if self._recv_some(self._poll_timeout() if block else 0.0, fds=True):
+                    self._dispatch()
+                elif block and self._timers:
+                    self._dispatch()  # woke up for a timer
+            return self._active_count()
+        while True:
+            ran = self._dispatch()
+            if self._stopped or not self._active_count():
                 break
-            if not self._watched and not self._timers and not self._fdwatchers:
-                break
-            if progressed:
+            if ran:
                 continue
-            timeout = -1.0
-            if self._timers:
-                timeout = max(0.0, min(t[0] for t in self._timers) - time.monotonic())
-            if not self._futures and not self._timers and not self._fdwatchers:
+            if not self._can_wake():
                 break
-            self._recv_some(timeout, fds=True)
-        return 0
+            self._recv_some(self._poll_timeout(), fds=True)
+        return self._active_count()
 
     # -- conveniences ------------------------------------------------------
     def attr_get(self, name: str) -> str:
@@ -204,6 +398,16 @@ class Flux:
         return 0
 
     def close(self) -> None:
+        for lst in list(self._sigwatchers.values()):
+            for w in list(lst):
+                w.stop()
+        if self._sig_pipe is not None:
+            for fd in self._sig_pipe:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+            self._sig_pipe = None
         try:
             self._sock.close()
         except OSError:
@@ -219,37 +423,118 @@ class Flux:
         self.close()
 
 
-class _FdWatcher:
-    def __init__(self, h: Flux, fd: int, cb: Callable, args: Any):
-        self.h, self.fd, self.cb, self.args = h, fd, cb, args
+class Watcher:
+    """Base of the reactor watchers: ``start()``/``stop()`` return the watcher,
+    ``destroy()`` stops it for good; as a context manager it runs while in the block."""
 
-    def start(self) -> _FdWatcher:
-        self.h._fdwatchers[self.fd] = self
+    def __init__(self, flux_handle: Flux):
+        self.flux_handle = flux_handle
+        self._active = False
+        self._destroyed = False
+
+    def __enter__(self) -> Watcher:
+        self.start()
         return self
 
-    def stop(self) -> None:
-        if self.h._fdwatchers.get(self.fd) is self:
-            del self.h._fdwatchers[self.fd]
+    def __exit__(self, *exc: object) -> bool:
+        self.stop()
+        return False
+
+    def start(self) -> Watcher:
+        if self._destroyed:
+            raise OSError(errno.EINVAL, "watcher has been destroyed")
+        if not self._active:
+            self._active = True
+            self._start()
+        return self
+
+    def stop(self) -> Watcher:
+        if self._active:
+            self._active = False
+            self._stop()
+        return self
+
+    def destroy(self) -> None:
+        self.stop()
+        self._destroyed = True
+        self.flux_handle.del_watcher(self)
+
+    @property
+    def active(self) -> bool:
+        return self._active
+
+    def _start(self) -> None:
+        raise NotImplementedError
+
+    def _stop(self) -> None:
+        raise NotImplementedError
 
 
-class _Timer:
-    def __init__(self, h: Flux, after: float, cb: Callable, repeat: float, args: Any):
-        self.h, self.after, self.cb, self.repeat, self.args = h, after, cb, repeat, args
-        self._entry: tuple | None = None
+class TimerWatcher(Watcher):
+    def __init__(
+        self,
+        flux_handle: Flux,
+        after: float,
+        callback: Callable,
+        repeat: float = 0.0,
+        args: Any = None,
+    ):
+        super().__init__(flux_handle)
+        self.after = after
+        self.repeat = repeat
+        self.callback = callback
+        self.args = args
+        self._at = 0.0
 
-    def _fire(self) -> None:
-        self._entry = None
-        self.cb(self.h, self, 0, self.args)
+    def _start(self) -> None:
+        self._at = time.monotonic() + max(0.0, float(self.after))
+        self.flux_handle._timers.append(self)
+
+    def _stop(self) -> None:
+        try:
+            self.flux_handle._timers.remove(self)
+        except ValueError:
+            pass
+
+    def _fire(self, now: float) -> None:
         if self.repeat > 0:
-            self.after = self.repeat
-            self.start()
+            self._at = now + float(self.repeat)  # re-armed first: stop() in the callback ends it
+        else:
+            self.stop()
+        self.callback(self.flux_handle, self, 0, self.args)
 
-    def start(self) -> _Timer:
-        self._entry = (time.monotonic() + self.after, self._fire)
-        self.h._timers.append(self._entry)
-        return self
 
-    def stop(self) -> None:
-        if self._entry and self._entry in self.h._timers:
-            self.h._timers.remove(self._entry)
-        self._entry = None
+class FDWatcher(Watcher):
+    def __init__(
+        self, flux_handle: Flux, fd_int: int, events: int, callback: Callable, args: Any = None
+    ):
+        super().__init__(flux_handle)
+        self.fd_int = fd_int
+        self.events = FLUX_POLLIN | FLUX_POLLOUT | FLUX_POLLERR if events is None else events
+        self.callback = callback
+        self.args = args
+
+    def _start(self) -> None:
+        self.flux_handle._fdwatchers.append(self)
+
+    def _stop(self) -> None:
+        try:
+            self.flux_handle._fdwatchers.remove(self)
+        except ValueError:
+            pass
+
+
+class SignalWatcher(Watcher):
+    def __init__(self, flux_handle: Flux, signal_int: int, callback: Callable, args: Any = None):
+        super().__init__(flux_handle)
+        self.signal_int = signal_int
+        self.callback = callback
+        self.args = args
+        if signal_int < 1 or signal_int >= signal.NSIG:
+            raise OSError(errno.EINVAL, "invalid signal number")
+
+    def _start(self) -> None:
+        self.flux_handle._sig_add(self)
+
+    def _stop(self) -> None:
+        self.flux_handle._sig_remove(self)

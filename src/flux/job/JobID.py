@@ -410,6 +410,10 @@ class JobID(int):
             if value < 0 or value > _MAX:
                 raise ValueError(f"{value} is not a valid Flux jobid")
             self = int.__new__(cls, value)
+            if isinstance(value, JobID):
+                # the original value of the JobID given, as flux-core
+                self._orig = value._orig
+                return self
         else:
             if isinstance(value, (bytes, bytearray)):
                 value = bytes(value).decode("utf-8", errors="surrogateescape")

@@ -1,7 +1,7 @@
 """Query the job-list service: ``flux.job.list``.
 
-:func:`job_list` sends a streaming ``job-list.list`` request; :class:`JobList`
-is the user-friendly front end used by ``flux jobs``.
+:func:`job_list` sends a ``job-list.list`` request, answered with one response
+holding every job; :class:`JobList` is the user-friendly front end used by ``flux jobs``.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import errno
 import gc
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from flux.constants import (
@@ -26,11 +26,9 @@ from flux.constants import (
     FLUX_JOB_STATE_RUN,
     FLUX_JOB_STATE_RUNNING,
     FLUX_JOB_STATE_SCHED,
-    FLUX_NODEID_ANY,
-    FLUX_RPC_STREAMING,
     FLUX_USERID_UNKNOWN,
 )
-from flux.future import WaitAllFuture
+from flux.future import RPC, WaitAllFuture
 from flux.job.info import JobInfo
 
 __all__ = [
@@ -63,86 +61,13 @@ class _GCPaused:
             gc.enable()
 
 
-class _RPCWrapper:
-    """Wraps the future returned by ``handle.rpc()`` (flux-core's RPC class).
-
-    Unknown attributes are delegated to the underlying future, so ``get()``,
-    ``reset()``, ``is_ready()``, ``wait_for()`` etc. behave as on a future.
-    """
-
-    def __init__(
-        self,
-        flux_handle: Any,
-        topic: str,
-        payload: Any = None,
-        nodeid: int = FLUX_NODEID_ANY,
-        flags: int = 0,
-    ):
-        self.handle = flux_handle
-        self.topic = topic
-        self.payload = payload
-        if nodeid == FLUX_NODEID_ANY:
-            self._future = flux_handle.rpc(topic, payload, flags=flags)
-        else:
-            self._future = flux_handle.rpc(topic, payload, nodeid=nodeid, flags=flags)
-
-    def __getattr__(self, attr: str) -> Any:
-        if attr.startswith("__") or attr == "_future":
-            raise AttributeError(attr)
-        return getattr(self._future, attr)
-
-    def get(self) -> Any:
-        return self._future.get()
-
-    def then(self, callback: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        """Call ``callback(self, *args)`` when a response arrives."""
-        self._future.then(lambda _f, *a, **kw: callback(self, *a, **kw), *args, **kwargs)
-        return self
-
-    def get_flux(self) -> Any:
-        return self.handle
-
-
-class JobListRPC(_RPCWrapper):
-    """Future for a (streaming) ``job-list.list`` request."""
-
-    def __init__(
-        self,
-        flux_handle: Any,
-        topic: str,
-        payload: Any = None,
-        nodeid: int = FLUX_NODEID_ANY,
-        flags: int = 0,
-    ):
-        super().__init__(flux_handle, topic, payload, nodeid, flags)
-        self._jobs: list[dict] | None = None
+class JobListRPC(RPC):
+    """Future for a ``job-list.list`` request: ``get()`` returns ``{"jobs": [...]}``."""
 
     def get_jobs(self) -> list[dict]:
-        """Returns all jobs in the RPC.
-
-        Collects every streamed response until the terminating ENODATA (a
-        server that answers without ``version`` sends a single response).
-        """
-        if self._jobs is not None:
-            return self._jobs
-        jobs: list[dict] = []
-        first = True
-        future = self._future
+        """Returns all jobs in the RPC."""
         with _GCPaused():
-            while True:
-                try:
-                    resp = future.get()
-                except OSError as exc:
-                    if exc.errno == errno.ENODATA:
-                        break
-                    raise
-                jobs.extend((resp or {}).get("jobs", []))
-                if first and not (resp or {}).get("version"):
-                    break
-                first = False
-                future.reset()
-        self._jobs = jobs
-        return jobs
+            return self.get()["jobs"]
 
     def get_jobinfos(self) -> Iterator[JobInfo]:
         """Yields a JobInfo object for each job in its current state."""
@@ -162,7 +87,7 @@ def job_list(
     queue: str | Iterable[str] | None = None,
     constraint: dict | None = None,
 ) -> JobListRPC:
-    """List jobs (streaming ``job-list.list``), most relevant first.
+    """List jobs (``job-list.list``), most relevant first.
 
     The filters are combined with ``and``; ``states`` and ``results`` given
     together are combined with ``or``.
@@ -194,7 +119,7 @@ def job_list(
         "since": since,
         "constraint": {"and": terms},
     }
-    return JobListRPC(flux_handle, "job-list.list", payload, flags=FLUX_RPC_STREAMING)
+    return JobListRPC(flux_handle, "job-list.list", payload)
 
 
 def job_list_inactive(
@@ -220,7 +145,7 @@ def job_list_inactive(
     )
 
 
-class JobListIdRPC(_RPCWrapper):
+class JobListIdRPC(RPC):
     """Future for a ``job-list.list-id`` request."""
 
     def __init__(self, *args: Any, **kwargs: Any):

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import errno
 from typing import Any
+
+import orjson
 
 from flux.future import Future
 from flux.job.event import event_watch_async
+from flux.job.JobID import JobID
 
 
 def result_from_eventlog(jobid: int, events: list[dict]) -> dict:
@@ -54,36 +58,69 @@ def result_from_eventlog(jobid: int, events: list[dict]) -> dict:
     return d
 
 
-class JobResultFuture:
-    def __init__(self, flux_handle: Any, jobid: int):
-        self.jobid = jobid
-        self._watch: Future = event_watch_async(flux_handle, jobid)
-        self._events: list[dict] = []
-        self._done = False
+class JobResultFuture(Future):
+    """Future fulfilled with a job's "result", once its eventlog reaches ``clean``.
 
-    def _collect(self) -> None:
-        while not self._done:
-            ev = self._watch.get_event()  # type: ignore[attr-defined]
-            if ev is None:
-                self._done = True
-                break
-            self._events.append(dict(ev))
-            if ev.name == "clean":
-                self._done = True
+    ``get_dict()`` (also ``get()``) returns the result dict, ``get_info()`` a
+    :class:`flux.job.info.JobInfo` built from it; ``then()``, ``wait_for()``,
+    ``is_ready()`` work as on any future.
+    """
+
+    def __init__(self, flux_handle: Any, jobid: Any):
+        super().__init__(flux_handle, 0, topic="job-info.eventlog-watch")
+        self.jobid = JobID(jobid)
+        self._events: list[dict] = []
+        self._watch = event_watch_async(flux_handle, self.jobid)
+        self._watch._listener = self._on_watch
+        self._on_watch(self._watch)
+
+    def _on_watch(self, watch: Future) -> None:
+        """Fold the eventlog responses received so far (called as each arrives)."""
+        while watch._responses and not self._done:
+            payload, errnum, errstr = watch._responses.popleft()
+            if errnum:
+                watch._listener = None
+                if errnum == errno.ENODATA:
+                    self.fulfill(result_from_eventlog(self.jobid, self._events))
+                else:
+                    self.fulfill_error(errnum, errstr)
+                return
+            try:
+                event = orjson.loads(payload["event"])
+                event["name"]  # noqa: B018
+            except (TypeError, KeyError, ValueError):
+                watch._listener = None
+                self.fulfill_error(errno.EPROTO, "malformed eventlog entry")
+                return
+            self._events.append(event)
+            if event["name"] == "clean":
+                watch._listener = None
+                watch._responses.clear()
+                self.fulfill(result_from_eventlog(self.jobid, self._events))
+
+    def get_dict(self) -> dict:
+        """The result dict: ``id``, ``result``, ``t_submit``, ``waitstatus``, exception fields..."""
+        return super().get()
 
     def get(self) -> dict:
-        self._collect()
-        return result_from_eventlog(self.jobid, self._events)
+        """Same as :meth:`get_dict`."""
+        return super().get()
 
     def get_info(self) -> Any:
+        """A :class:`flux.job.info.JobInfo` from the job result."""
         from flux.job.info import JobInfo
 
-        return JobInfo(self.get())
+        return JobInfo(self.get_dict())
 
 
-def result_async(flux_handle: Any, jobid: int, flags: int = 0) -> JobResultFuture:
-    return JobResultFuture(flux_handle, int(jobid))
+def result_async(flux_handle: Any, jobid: Any, flags: int = 0) -> JobResultFuture:
+    """Wait for a job to reach its terminal state: a future fulfilled with its result.
+
+    Works for any job id form ``JobID()`` accepts, waitable or not, active or inactive.
+    """
+    return JobResultFuture(flux_handle, jobid)
 
 
-def result(flux_handle: Any, jobid: int, flags: int = 0) -> Any:
+def result(flux_handle: Any, jobid: Any, flags: int = 0) -> Any:
+    """Wait for a job to reach its terminal state; return a ``JobInfo`` of its result."""
     return result_async(flux_handle, jobid, flags).get_info()

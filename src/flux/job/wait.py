@@ -21,8 +21,9 @@ class JobWaitFuture(Future):
         return JobWaitResult(JobID(p["id"]), bool(p["success"]), p.get("errstr", ""))
 
 
-def wait_async(flux_handle: Any, jobid: int = FLUX_JOBID_ANY) -> JobWaitFuture:
-    fut = flux_handle.rpc("job-manager.wait", {"id": int(jobid)})
+def wait_async(flux_handle: Any, jobid: Any = FLUX_JOBID_ANY) -> JobWaitFuture:
+    """Wait for a waitable job (any job id form ``JobID()`` accepts; default: any job)."""
+    fut = flux_handle.rpc("job-manager.wait", {"id": int(JobID(jobid))})
     fut.__class__ = JobWaitFuture
     return fut
 
@@ -31,5 +32,5 @@ def wait_get_status(future: JobWaitFuture) -> JobWaitResult:
     return future.get_status()
 
 
-def wait(flux_handle: Any, jobid: int = FLUX_JOBID_ANY) -> JobWaitResult:
+def wait(flux_handle: Any, jobid: Any = FLUX_JOBID_ANY) -> JobWaitResult:
     return wait_async(flux_handle, jobid).get_status()
