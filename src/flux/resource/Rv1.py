@@ -19,6 +19,7 @@ from flux.util.hostlist import Hostlist
 from flux.util.hostlist import decode as hostlist_decode
 from flux.util.hostlist import encode as hostlist_encode
 from flux.util.idset import IDset
+from flux.util.jansson import json_type
 
 __all__ = [
     "INVALID_PROPERTY_CHARS",
@@ -75,22 +76,6 @@ def _idset_arg(value: object, what: str) -> IDset:
         return IDset(value)
     except ValueError:
         raise ValueError(f"{what}: invalid idset '{value}'") from None
-
-
-def _json_type(value: object) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "real"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list | tuple):
-        return "array"
-    return "object"
 
 
 def _number(value: object, what: str) -> float:
@@ -215,12 +200,12 @@ class Rv1:
         allowed = ("hosts", "cores", "gpus", "properties")
         for i, entry in enumerate(entries):
             if not isinstance(entry, Mapping):
-                raise ValueError(f"config[{i}]: Expected object, got {_json_type(entry)}")
+                raise ValueError(f"config[{i}]: Expected object, got {json_type(entry)}")
             if "hosts" not in entry:
                 raise ValueError(f"config[{i}]: Object item not found: hosts")
             for key in allowed:
                 if key in entry and key != "properties" and not isinstance(entry[key], str):
-                    raise ValueError(f"config[{i}]: Expected string, got {_json_type(entry[key])}")
+                    raise ValueError(f"config[{i}]: Expected string, got {json_type(entry[key])}")
             extra = [k for k in entry if k not in allowed]
             if extra:
                 raise ValueError(

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from flux.constants import FLUX_ROLE_OWNER
 from flux.modules.job_manager.job import DEPEND, NEW, PRIORITY, SCHED, last_event
+from flux.util.jansson import json_type
 
 if TYPE_CHECKING:
     from flux.broker.message import Request
@@ -31,12 +32,12 @@ class JobtapService:
         for i, entry in enumerate(plugins):
             where = f"[job-manager.plugins][{i}]"
             if not isinstance(entry, dict):
-                raise ValueError(f"{where}: expected object, got {_jtype(entry)}")
+                raise ValueError(f"{where}: expected object, got {json_type(entry)}")
             # other keys are ignored, as flux-core's unpack does; a non-object conf is
             # refused by the load itself
             for key in ("load", "remove"):
                 if key in entry and not isinstance(entry[key], str):
-                    raise ValueError(f"{where}: expected string, got {_jtype(entry[key])}")
+                    raise ValueError(f"{where}: expected string, got {json_type(entry[key])}")
             if "remove" in entry:
                 try:
                     self.jm.jobtap.remove(entry["remove"])
@@ -137,19 +138,3 @@ class JobtapService:
         result = {"name": plugin.name, "path": plugin.path}
         result.update(out)
         req.respond(result)
-
-
-def _jtype(v: Any) -> str:
-    if isinstance(v, bool):
-        return "boolean"
-    if isinstance(v, int):
-        return "integer"
-    if isinstance(v, float):
-        return "real"
-    if isinstance(v, str):
-        return "string"
-    if isinstance(v, list):
-        return "array"
-    if isinstance(v, dict):
-        return "object"
-    return "null"

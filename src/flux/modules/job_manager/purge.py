@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from flux.broker.config import ConfigError
 from flux.constants import FLUX_ROLE_OWNER
+from flux.util.jansson import json_type
 
 if TYPE_CHECKING:
     from flux.broker.message import Request
@@ -36,22 +37,6 @@ BACKLOG_DELAY = 0.02  # seconds between batches while eligible jobs remain
 
 #: store key recording the highest job id ever purged (see Store.max_jobid)
 MAX_JOBID_KEY = "job-manager.purged-max-jobid"
-
-_JSON_TYPE = {
-    bool: "true",
-    int: "integer",
-    float: "real",
-    str: "string",
-    list: "array",
-    dict: "object",
-    type(None): "null",
-}
-
-
-def _json_type(value: Any) -> str:
-    if value is False:
-        return "false"
-    return _JSON_TYPE.get(type(value), type(value).__name__)
 
 
 def parse_config(conf: dict) -> tuple[float, int]:
@@ -68,9 +53,9 @@ def parse_config(conf: dict) -> tuple[float, int]:
     age = table.get("inactive-age-limit")
     num = table.get("inactive-num-limit")
     if age is not None and not isinstance(age, str):
-        raise ConfigError(f"job-manager.max-inactive-*: Expected string, got {_json_type(age)}")
+        raise ConfigError(f"job-manager.max-inactive-*: Expected string, got {json_type(age)}")
     if num is not None and (not isinstance(num, int) or isinstance(num, bool)):
-        raise ConfigError(f"job-manager.max-inactive-*: Expected integer, got {_json_type(num)}")
+        raise ConfigError(f"job-manager.max-inactive-*: Expected integer, got {json_type(num)}")
     age_limit = AGE_UNLIMITED
     if age is not None:
         try:

@@ -50,6 +50,7 @@ from flux import jobtap
 from flux.job.JobID import JobID
 from flux.util.fsd import parse_fsd_strict
 from flux.util.idset import IDset
+from flux.util.jansson import json_type
 
 PROLOG_DESC = "job-manager.prolog"
 EPILOG_DESC = "job-manager.epilog"
@@ -78,25 +79,6 @@ class _ConfError(Exception):
     pass
 
 
-def _jtype(v: Any) -> str:
-    """The type name jansson uses in its error messages."""
-    if v is True:
-        return "true"
-    if v is False:
-        return "false"
-    if v is None:
-        return "null"
-    if isinstance(v, int):
-        return "integer"
-    if isinstance(v, float):
-        return "real"
-    if isinstance(v, str):
-        return "string"
-    if isinstance(v, list):
-        return "array"
-    return "object"
-
-
 class _ProcDesc:
     """One of ``[job-manager.prolog]`` / ``[job-manager.epilog]``."""
 
@@ -107,19 +89,19 @@ class _ProcDesc:
         self.prolog = prolog
         # jansson "{s?o s?s s?F s?b s?b !}": types in format order, then leftover keys
         if not isinstance(o, dict):
-            raise _ConfError(f"Expected object, got {_jtype(o)}")
+            raise _ConfError(f"Expected object, got {json_type(o)}")
         command = o.get("command")
         timeout = o.get("timeout", "30m" if prolog else "0")
         if not isinstance(timeout, str):
-            raise _ConfError(f"Expected string, got {_jtype(timeout)}")
+            raise _ConfError(f"Expected string, got {json_type(timeout)}")
         kill_timeout = o.get("kill-timeout", -1.0)
         if isinstance(kill_timeout, bool) or not isinstance(kill_timeout, (int, float)):
-            raise _ConfError(f"Expected real or integer, got {_jtype(kill_timeout)}")
+            raise _ConfError(f"Expected real or integer, got {json_type(kill_timeout)}")
         flags = {}
         for key, default in (("per-rank", False), ("cancel-on-exception", prolog)):
             value = o.get(key, default)
             if not isinstance(value, bool):
-                raise _ConfError(f"Expected true or false, got {_jtype(value)}")
+                raise _ConfError(f"Expected true or false, got {json_type(value)}")
             flags[key] = value
         extra = [k for k in o if k not in self._KEYS]
         if extra:
@@ -177,13 +159,15 @@ def _parse(conf: Any) -> tuple[_ProcDesc | None, _ProcDesc | None, list[re.Patte
     def table(parent: Any, key: str) -> Any:
         v = parent.get(key) if isinstance(parent, dict) else None
         if v is not None and not isinstance(v, dict):
-            raise _ConfError(f"perilog: error unpacking config: Expected object, got {_jtype(v)}")
+            raise _ConfError(
+                f"perilog: error unpacking config: Expected object, got {json_type(v)}"
+            )
         return v
 
     exe = table(conf, "exec")
     imp = exe.get("imp") if exe else None
     if imp is not None and not isinstance(imp, str):
-        raise _ConfError(f"perilog: error unpacking config: Expected string, got {_jtype(imp)}")
+        raise _ConfError(f"perilog: error unpacking config: Expected string, got {json_type(imp)}")
     jm = table(conf, "job-manager") or {}
     perilog = table(jm, "perilog") or {}
     result: list[_ProcDesc | None] = []
