@@ -336,3 +336,70 @@ def test_attach_options(instance):
     instance.flux("cancel", jobid, check=True)
     p = instance.flux("job", "attach", "-q", jobid)
     assert p.returncode == 143 and "task(s)" not in p.stderr
+
+
+def test_exec_eventlog(instance):
+    jobid = instance.flux("submit", "-n2", "true", check=True).stdout.strip()
+    instance.flux("job", "wait-event", "-p", "exec", "-t", "30", jobid, "done", check=True)
+    p = instance.flux("job", "eventlog", "-f", "json", "-p", "exec", jobid, check=True)
+    entries = [json.loads(x) for x in p.stdout.splitlines()]
+    names = [e["name"] for e in entries]
+    assert names == ["init", "starting", "shell.init", "shell.start"] + ["shell.task-exit"] * 2 + [
+        "complete",
+        "done",
+    ]
+    assert entries[3]["context"]["taskmap"] == {"version": 1, "map": [[0, 1, 2, 1]]}
+    assert entries[-2]["context"] == {"status": 0}
+    p = instance.flux("job", "info", jobid, "guest.exec.eventlog", check=True)
+    assert [json.loads(x)["name"] for x in p.stdout.splitlines()] == names
+    # a watch on a job that has not started waits for it ...
+    held = instance.flux("submit", "--urgency=hold", "true", check=True).stdout.strip()
+    import subprocess
+    import sys
+
+    w = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "flux",
+            "job",
+            "wait-event",
+            "-p",
+            "exec",
+            "-t",
+            "60",
+            held,
+            "shell.start",
+        ],
+        env=instance.env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    instance.flux("job", "urgency", held, "default", check=True)
+    out, _ = w.communicate(timeout=60)
+    assert w.returncode == 0 and "shell.start" in out
+    # ... and ends if the job never runs
+    never = instance.flux("submit", "--urgency=hold", "true", check=True).stdout.strip()
+    w = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "flux",
+            "job",
+            "wait-event",
+            "-p",
+            "exec",
+            "-t",
+            "60",
+            never,
+            "shell.start",
+        ],
+        env=instance.env,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    instance.flux("cancel", never, check=True)
+    _, err = w.communicate(timeout=60)
+    # which one depends on whether the watch began before the cancel: never a hang
+    assert w.returncode == 1
+    assert "never received" in err or "job has no exec eventlog" in err, err

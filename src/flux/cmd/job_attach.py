@@ -70,6 +70,30 @@ class Attach:
             {"id": jobid, "path": "eventlog", "flags": 0},
             flags=FLUX_RPC_STREAMING,
         ).then(self._event_cb)
+        self.exec_backlog: list[dict] = []
+        if show_exec:
+            h.rpc(
+                "job-info.eventlog-watch",
+                {"id": jobid, "path": "guest.exec.eventlog", "flags": 0},
+                flags=FLUX_RPC_STREAMING,
+            ).then(self._exec_event_cb)
+
+    def _exec_event_cb(self, f: Any) -> None:
+        """-X: the exec eventlog's entries, as ``exec.NAME {context}``."""
+        try:
+            entry = json.loads(f.get()["event"])
+        except OSError:
+            return
+        if self.t0 is None:  # times are relative to the job's submit event: wait for it
+            self.exec_backlog.append(entry)
+            return
+        self._print_exec(entry)
+
+    def _print_exec(self, entry: dict) -> None:
+        ctx = entry.get("context")
+        extra = json.dumps(ctx, separators=(",", ":"), ensure_ascii=False) if ctx else ""
+        ts = entry["timestamp"]
+        print(f"{self._elapsed(ts)}: exec.{entry['name']} {extra}".rstrip(), file=sys.stderr)
 
     def _elapsed(self, ts: float) -> str:
         return f"{ts - (self.t0 or ts):.3f}s"
@@ -95,8 +119,11 @@ class Attach:
         ts = entry["timestamp"]
         if self.t0 is None:
             self.t0 = ts
+            for pending in self.exec_backlog:
+                self._print_exec(pending)
+            self.exec_backlog.clear()
         if self.show_events:
-            extra = json.dumps(ctx, separators=(",", ":")) if ctx else ""
+            extra = json.dumps(ctx, separators=(",", ":"), ensure_ascii=False) if ctx else ""
             print(f"{self._elapsed(ts)}: job.{name} {extra}".rstrip(), file=sys.stderr)
         if name == "alloc":
             self.allocated = True
@@ -300,6 +327,7 @@ def main(argv: list[str]) -> int:
         jobid,
         args.label_io,
         args.show_events,
+        show_exec=args.show_exec,
         stdin_ranks=ranks,
         read_only=args.read_only,
         wait_event=args.wait_event,

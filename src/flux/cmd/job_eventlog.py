@@ -23,7 +23,8 @@ def main(argv: list[str]) -> int:
     except ValueError:
         print(f'flux-job: error parsing jobid: "{args.id}"', file=sys.stderr)
         return 1
-    if args.path not in ("eventlog", "guest.exec.eventlog", "exec"):
+    path = {"exec": "guest.exec.eventlog"}.get(args.path, args.path)
+    if path not in ("eventlog", "guest.exec.eventlog"):
         print(f"flux-job: invalid eventlog path {args.path}", file=sys.stderr)
         return 1
     h = handle("flux-job")
@@ -33,23 +34,23 @@ def main(argv: list[str]) -> int:
         if args.follow:
             from flux.job.event import event_watch
 
-            for ev in event_watch(h, jobid):
+            for ev in event_watch(h, jobid, path):
                 entry = dict(ev)
                 if not entry.get("context"):
                     entry.pop("context", None)
                 t0 = entry["timestamp"] if t0 is None else t0
                 print(format_entry(entry, args.format, timefmt, t0), flush=True)
             return 0
-        p = h.rpc("job-info.lookup", {"id": jobid, "keys": ["eventlog"], "flags": 0}).get()
+        p = h.rpc("job-info.lookup", {"id": jobid, "keys": [path], "flags": 0}).get()
     except OSError as exc:
         print(
-            f"flux-job: {args.id}: {errmsg(exc)}"
-            if exc.errno != 2
-            else f"flux-job: job {args.id} not found",
+            f"flux-job: job {args.id} not found"
+            if exc.errno == 2 and path == "eventlog"
+            else f"flux-job: {args.id}: {errmsg(exc)}",
             file=sys.stderr,
         )
         return 1
-    for line in p["eventlog"].splitlines():
+    for line in p[path].splitlines():
         entry = json.loads(line)
         t0 = entry["timestamp"] if t0 is None else t0
         print(format_entry(entry, args.format, timefmt, t0))

@@ -62,7 +62,11 @@ def main(argv: list[str]) -> int:
     h = handle("flux-job")
     fut = h.rpc(
         "job-info.eventlog-watch",
-        {"id": jobid, "path": args.path, "flags": 0},
+        {
+            "id": jobid,
+            "path": {"exec": "guest.exec.eventlog"}.get(args.path, args.path),
+            "flags": 0,
+        },
         flags=FLUX_RPC_STREAMING,
     )
     count = 0
@@ -81,8 +85,10 @@ def main(argv: list[str]) -> int:
         except OSError as exc:
             if exc.errno == errno.ENODATA:
                 print(f"flux-job: event '{args.event}' never received", file=sys.stderr)
-            elif exc.errno == errno.ENOENT:
+            elif exc.errno == errno.ENOENT and exc.strerror == "job not found":
                 print(f"flux-job: job {args.id} not found", file=sys.stderr)
+            elif exc.errno == errno.ENOENT:
+                print(f"flux-job: {args.id}: {errmsg(exc)}", file=sys.stderr)
             else:
                 print(f"flux-job: {errmsg(exc)}", file=sys.stderr)
             return 1

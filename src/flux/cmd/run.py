@@ -42,6 +42,7 @@ def main(argv: list[str]) -> int:
                 jobid,
                 label_io=bool(getattr(args, "label_io", False)),
                 show_events=verbose >= 2,
+                show_exec=verbose >= 3,
                 prog=PROG,
                 notify_stopped_queue=True,
                 stdin_ranks=stdin_ranks,

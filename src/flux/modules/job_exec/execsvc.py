@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from flux.modules.job_exec.execlog import ExecLog, ExecLogStore
 from flux.modules.job_exec.stdin import StdinPipe, handle_stdin
 from flux.modules.job_exec.tasktable import TaskTable
 from flux.modules.job_manager.job import RUN, Job
@@ -64,7 +65,9 @@ class ExecJob:
         "tracked",
         "stdin",
         "ntasks",
-        "pid_rank",
+        "pid_task",
+        "execlog",
+        "task_ranks",
         "partial",
         "unbuffered",
     )
@@ -91,7 +94,9 @@ class ExecJob:
         self.tracked = False
         self.stdin: dict[int, StdinPipe] | None = None
         self.ntasks = 0
-        self.pid_rank: dict[int, int] = {}
+        self.pid_task: dict[int, tuple[int, int]] = {}  # pid -> (task rank, local id)
+        self.execlog = ExecLog()
+        self.task_ranks: list[int] = []
         self.partial: dict[int, str] = {}
         self.unbuffered = False
 
@@ -105,6 +110,8 @@ class Exec:
         self.uri = broker.uri
         self.pool_has_gpus = False
         self.tasks = TaskTable(broker.store)
+        self.execlogs = ExecLogStore(broker.store)
+        self.pending_execlog: dict[int, list[Callable[[dict | None], None]]] = {}
         broker.register("job-exec.stdin", lambda req: handle_stdin(req, self))
         killed = self.tasks.kill_orphans()
         if killed:
@@ -121,6 +128,9 @@ class Exec:
         ej = ExecJob(job)
         self.jobs[job.id] = ej
         ej.t_start = time.time()
+        ej.execlog.watchers.extend(self.pending_execlog.pop(job.id, ()))
+        ej.execlog.post("init")
+        ej.execlog.post("starting")
         info = job.info
         test = info.test_run_duration if info is not None else None
         if test is not None:
@@ -149,8 +159,28 @@ class Exec:
                 self._finish(ej, ej.status)
                 return
             self._signal(ej, signal.SIGKILL)
+        else:
+            self._shell_events(ej)
         self.jm.post_event(job, "start")
         self._arm_expiration(ej)
+
+    def _shell_events(self, ej: ExecJob) -> None:
+        """The exec eventlog entries flux-core's job shell posts once tasks are running."""
+        from flux.job.JobID import JobID
+
+        job = ej.job
+        per_node: dict[int, int] = {}
+        for rank in ej.task_ranks:
+            per_node[rank] = per_node.get(rank, 0) + 1
+        ej.execlog.post(
+            "shell.init",
+            {
+                "service": f"{job.userid}-shell-{JobID(job.id).f58}",
+                "leader-rank": min(per_node, default=0),
+                "size": len(per_node),
+            },
+        )
+        ej.execlog.post("shell.start", {"taskmap": _taskmap(per_node)})
 
     def _arm_expiration(self, ej: ExecJob) -> None:
         R = ej.job.R or {}
@@ -237,6 +267,7 @@ class Exec:
             ) from None
         local_ids: dict[int, int] = {}
         ej.ntasks = len(placement)
+        ej.task_ranks = [rank for rank, _gpus in placement]
         if stdin_path is None:
             ej.stdin = {}
         for taskrank, (rank, gpus) in enumerate(placement):
@@ -304,9 +335,9 @@ class Exec:
                     stdin.close()
             pid = proc.pid
             ej.procs[pid] = proc
+            ej.pid_task[pid] = (taskrank, local)
             if ej.stdin is not None:
                 ej.stdin[taskrank] = StdinPipe(w_in, self.loop)
-                ej.pid_rank[pid] = taskrank
             self.tasks.add(job.id, pid)
             ej.tracked = True
             if stdout_file is None:
@@ -413,10 +444,23 @@ class Exec:
         except ChildProcessError:
             raw = 0
         proc = ej.procs.pop(pid, None)
+        taskrank, local = ej.pid_task.pop(pid, (-1, -1))
         if ej.stdin is not None:
-            pipe = ej.stdin.pop(ej.pid_rank.pop(pid, -1), None)
+            pipe = ej.stdin.pop(taskrank, None)
             if pipe is not None:
                 pipe.close()
+        ej.execlog.post(
+            "shell.task-exit",
+            {
+                "localid": local,
+                "rank": taskrank,
+                "state": "Exited",
+                "pid": pid,
+                "wait_status": raw,
+                "signaled": os.WTERMSIG(raw) if os.WIFSIGNALED(raw) else 0,
+                "exitcode": os.WEXITSTATUS(raw) if os.WIFEXITED(raw) else 0,
+            },
+        )
         if proc is not None:
             proc.returncode = os.waitstatus_to_exitcode(raw)
         ej.status = max(ej.status, _task_status(raw))
@@ -440,6 +484,11 @@ class Exec:
                 pass
         job = ej.job
         self.jobs.pop(job.id, None)
+        if status is not None:
+            ej.execlog.post("complete", {"status": status})
+        ej.execlog.post("done")
+        self.execlogs.save(job.id, ej.execlog)
+        ej.execlog.close()
         if ej.stdin:
             for pipe in ej.stdin.values():
                 pipe.close()
@@ -535,6 +584,33 @@ class Exec:
             return None
         ej.watchers.append(cb)
         return list(ej.output)
+
+    def execlog_watch(
+        self, jobid: int, cb: Callable[[dict | None], None], wait: bool = False
+    ) -> list[dict] | None:
+        """The exec eventlog so far, registering cb for more. If the job is not running:
+        None, or with ``wait`` an empty log whose entries come once the job starts."""
+        ej = self.jobs.get(jobid)
+        if ej is None:
+            if not wait:
+                return None
+            self.pending_execlog.setdefault(jobid, []).append(cb)
+            return []
+        ej.execlog.watchers.append(cb)
+        return list(ej.execlog.entries)
+
+    def execlog_unwatch(self, jobid: int, cb: Callable) -> bool:
+        """Remove cb; True if it was still waiting for the job to start."""
+        pending = self.pending_execlog.get(jobid)
+        if pending and cb in pending:
+            pending.remove(cb)
+            if not pending:
+                del self.pending_execlog[jobid]
+            return True
+        ej = self.jobs.get(jobid)
+        if ej is not None and cb in ej.execlog.watchers:
+            ej.execlog.watchers.remove(cb)
+        return False
 
     def output_unwatch(self, jobid: int, cb: Callable) -> None:
         ej = self.jobs.get(jobid)
@@ -660,3 +736,16 @@ def _place_tasks(R: dict, ntasks: int, slot_cores: int) -> list[tuple[int, str]]
 
 
 __all__ = ["Exec", "errno", "pwd"]
+
+
+def _taskmap(per_node: dict[int, int]) -> dict:
+    """RFC 34 taskmap: runs of consecutive node ranks with the same number of tasks."""
+    blocks: list[list[int]] = []
+    for rank in sorted(per_node):
+        ppn = per_node[rank]
+        last = blocks[-1] if blocks else None
+        if last is not None and last[0] + last[1] == rank and last[2] == ppn:
+            last[1] += 1
+        else:
+            blocks.append([rank, 1, ppn, 1])
+    return {"version": 1, "map": blocks}

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from flux.broker.message import Request
 
 USER = FLUX_ROLE_OWNER | FLUX_ROLE_USER
+EXEC_EVENTLOG = "guest.exec.eventlog"
 
 
 def _eventlog_text(entries: list[Any]) -> str:
@@ -66,6 +67,16 @@ class JobInfo:
                 else:
                     self.broker.store.flush()
                     out[key] = _eventlog_text(self.broker.store.eventlog(jobid))
+            elif key == EXEC_EVENTLOG:
+                running = self.broker.exec.jobs.get(jobid)
+                if running is not None:
+                    entries = list(running.execlog.entries)
+                else:
+                    entries = self.broker.exec.execlogs.load(jobid)
+                if entries is None:
+                    req.respond_error(errno.ENOENT, f"key {key} not found")
+                    return
+                out[key] = _eventlog_text(entries)
             elif key in ("jobspec", "R", "J"):
                 if job is None and (key == "R" or not p.get("original")):
                     job = self.broker.job_manager.lookup_any(jobid)
@@ -95,10 +106,13 @@ class JobInfo:
             return
         jobid = p.get("id")
         path = p.get("path", "eventlog")
-        if path not in ("eventlog",):
+        if path not in ("eventlog", EXEC_EVENTLOG):
             req.respond_error(errno.EINVAL, f"invalid eventlog path {path}")
             return
         if self._job_userid(req, jobid) is None:
+            return
+        if path == EXEC_EVENTLOG:
+            self._exec_eventlog_watch(req, jobid)
             return
         jm = self.broker.job_manager
         job = jm.active.get(jobid)
@@ -129,6 +143,48 @@ class JobInfo:
         jm.watch(jobid, cb)
         self.watches.setdefault(req.conn, []).append((req, jobid, cb, "eventlog"))
 
+    def _exec_eventlog_watch(self, req: Request, jobid: int) -> None:
+        """Stream the job's exec eventlog: what the running job has posted and then each
+        new entry, or the stored log of a job that ran; ENODATA at its end."""
+
+        def cb(entry: dict | None) -> None:
+            if entry is None:
+                req.respond_error(errno.ENODATA)
+                self._drop(req)
+                return
+            req.respond({"event": orjson.dumps(entry).decode()})
+
+        exec_ = self.broker.exec
+        jm = self.broker.job_manager
+        pending = jobid not in exec_.jobs and jobid in jm.active
+        if pending and exec_.execlogs.load(jobid) is not None:
+            pending = False  # ran already (now in cleanup)
+        sofar = exec_.execlog_watch(jobid, cb, wait=pending)
+        if sofar is None:
+            stored = exec_.execlogs.load(jobid)
+            if stored is None:  # the job never started
+                req.respond_error(errno.ENOENT, "job has no exec eventlog")
+                return
+            for entry in stored:
+                req.respond({"event": orjson.dumps(entry).decode()})
+            req.respond_error(errno.ENODATA)
+            return
+        for entry in sofar:
+            req.respond({"event": orjson.dumps(entry).decode()})
+        self.watches.setdefault(req.conn, []).append((req, jobid, cb, "execlog"))
+        if pending:
+            # as flux-core's watch waits for the log to be created: if the job ends
+            # without ever starting, the watch ends there
+            def ended(_job: Any, entry: dict | None) -> None:
+                if entry is None or entry["name"] == "clean":
+                    jm.unwatch(jobid, ended)
+                    if exec_.execlog_unwatch(jobid, cb):
+                        req.respond_error(errno.ENODATA)
+                        self._drop(req)
+
+            jm.watch(jobid, ended)
+            self.watches[req.conn].append((req, jobid, ended, "eventlog"))
+
     def _drop(self, req: Request) -> None:
         lst = self.watches.get(req.conn)
         if lst:
@@ -145,11 +201,16 @@ class JobInfo:
 
     def _cancel(self, w: tuple) -> None:
         req, jobid, cb, kind = w
+        self._unwatch(jobid, cb, kind)
+        self._drop(req)
+
+    def _unwatch(self, jobid: int, cb: Any, kind: str) -> None:
         if kind == "eventlog":
             self.broker.job_manager.unwatch(jobid, cb)
+        elif kind == "execlog":
+            self.broker.exec.execlog_unwatch(jobid, cb)
         else:
             self.broker.exec.output_unwatch(jobid, cb)
-        self._drop(req)
 
     # -- output watch ---------------------------------------------------------------------
     def output_watch_request(self, req: Request) -> None:
@@ -180,9 +241,5 @@ class JobInfo:
         self.watches.setdefault(req.conn, []).append((req, jobid, cb, "output"))
 
     def disconnected(self, conn: Any) -> None:
-        for w in self.watches.pop(conn, []):
-            req, jobid, cb, kind = w
-            if kind == "eventlog":
-                self.broker.job_manager.unwatch(jobid, cb)
-            else:
-                self.broker.exec.output_unwatch(jobid, cb)
+        for _req, jobid, cb, kind in self.watches.pop(conn, []):
+            self._unwatch(jobid, cb, kind)

@@ -63,6 +63,8 @@ class Store:
         self._inactive: list[tuple] = []
         self._kv: list[tuple] = []
         self._deleted: list[tuple] = []
+        # tables keyed by job id ("id"), emptied of a purged job; services add theirs
+        self.job_tables = ["jobs", "events", "output"]
         self._after: list[Callable[[], None]] = []
         self._scheduled = False
         self.commits = 0
@@ -182,7 +184,7 @@ class Store:
                     db.executemany("INSERT OR REPLACE INTO kv VALUES (?,?)", self._kv)
                     self._kv = []
                 if self._deleted:
-                    for table in ("jobs", "events", "output"):
+                    for table in self.job_tables:
                         db.executemany(f"DELETE FROM {table} WHERE id=?", self._deleted)
                     self._deleted = []
                 for writer in self._writers:
