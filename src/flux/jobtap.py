@@ -367,7 +367,10 @@ def set_load_sort_order(p: Any, mode: str) -> None:
 
 def get_flux(p: Any) -> Any:
     """A handle on the broker for timers and logging (``timer_watcher_create``, ``log``)."""
-    return BrokerHandle(_jm(p).broker)
+    h = getattr(p, "_flux_handle", None)
+    if h is None:
+        h = p._flux_handle = BrokerHandle(_jm(p).broker)
+    return h
 
 
 class BrokerHandle:

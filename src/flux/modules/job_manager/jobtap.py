@@ -54,6 +54,7 @@ class Plugin:
         self.services: list[str] = []
         self.module: Any = None
         self.setname: str | None = None
+        self.trusted = False  # a builtin or shipped plugin: sees args unwrapped
 
     # -- flux-core style plugin API ----------------------------------------
     def add_handler(self, topic_glob: str, cb: Callable, arg: Any = None) -> None:
@@ -94,13 +95,16 @@ class Plugin:
 class Args(Mapping):
     """Read-only input arguments of a callback, computed lazily; ``.out`` collects outputs."""
 
-    __slots__ = ("_job", "_extra", "out", "_cache")
+    __slots__ = ("_job", "_extra", "out", "_cache", "trusted")
 
     def __init__(self, job: Job | None, extra: dict | None, out: dict | None = None):
         self._job = job
         self._extra = extra or {}
         self.out: dict = {} if out is None else out
         self._cache: dict | None = None
+        # set while a plugin shipped with pure-flux runs: it gets the values themselves
+        # (it never changes them), others get read-only views
+        self.trusted = False
 
     def _data(self) -> dict:
         d = self._cache
@@ -129,13 +133,12 @@ class Args(Mapping):
     def __getitem__(self, key: str) -> Any:
         extra = self._extra
         if key in extra:
-            return freeze(extra[key])
-        job = self._job
-        if job is not None:
-            getter = _FAST.get(key)
-            if getter is not None:
-                return freeze(getter(job))
-        return freeze(self._data()[key])
+            value = extra[key]
+        else:
+            job = self._job
+            getter = _FAST.get(key) if job is not None else None
+            value = getter(job) if getter is not None else self._data()[key]
+        return value if self.trusted else freeze(value)
 
     def get(self, key: str, default: Any = None) -> Any:
         try:
@@ -216,6 +219,7 @@ class JobtapCore:
         try:
             for plugin, cb, arg in hl:
                 self.current_plugin = plugin
+                args.trusted = plugin.trusted
                 try:
                     rc = cb(plugin, topic, args, arg)
                 except Exception:
@@ -259,6 +263,7 @@ class JobtapCore:
             raise OSError(errno.EINVAL, f"{path}: flux_plugin_init not found")
         p = Plugin(self, name, fullpath, conf)
         p.module = module
+        p.trusted = getattr(module, "__name__", "").startswith("flux.modules.job_manager.")
         try:
             rc = init(p)
         except Exception as exc:
