@@ -38,7 +38,6 @@ from __future__ import annotations
 import atexit
 import errno
 import fcntl
-import math
 import os
 import re
 import signal
@@ -48,13 +47,12 @@ from typing import Any
 
 from flux import jobtap
 from flux.job.JobID import JobID
-from flux.util.fsd import parse_fsd_strict
+from flux.modules.job_manager.plugins.perilog_config import ConfError, ProcDesc, log_ignore
+from flux.modules.job_manager.plugins.perilog_config import parse as parse_config
 from flux.util.idset import IDset
-from flux.util.jansson import json_type
 
 PROLOG_DESC = "job-manager.prolog"
 EPILOG_DESC = "job-manager.epilog"
-DEFAULT_KILL_TIMEOUT = 5.0
 _CLEANUP = 32
 
 # processes still running in this broker, killed if the broker exits before they end
@@ -74,122 +72,9 @@ def _exit_code(code: int) -> int:
     return (code & 0xFF) << 8
 
 
-# -- configuration -------------------------------------------------------------------------
-class _ConfError(Exception):
-    pass
-
-
-class _ProcDesc:
-    """One of ``[job-manager.prolog]`` / ``[job-manager.epilog]``."""
-
-    _KEYS = ("command", "timeout", "kill-timeout", "per-rank", "cancel-on-exception")
-
-    def __init__(self, o: Any, prolog: bool, imp_path: str | None):
-        name = "prolog" if prolog else "epilog"
-        self.prolog = prolog
-        # jansson "{s?o s?s s?F s?b s?b !}": types in format order, then leftover keys
-        if not isinstance(o, dict):
-            raise _ConfError(f"Expected object, got {json_type(o)}")
-        command = o.get("command")
-        timeout = o.get("timeout", "30m" if prolog else "0")
-        if not isinstance(timeout, str):
-            raise _ConfError(f"Expected string, got {json_type(timeout)}")
-        kill_timeout = o.get("kill-timeout", -1.0)
-        if isinstance(kill_timeout, bool) or not isinstance(kill_timeout, (int, float)):
-            raise _ConfError(f"Expected real or integer, got {json_type(kill_timeout)}")
-        flags = {}
-        for key, default in (("per-rank", False), ("cancel-on-exception", prolog)):
-            value = o.get(key, default)
-            if not isinstance(value, bool):
-                raise _ConfError(f"Expected true or false, got {json_type(value)}")
-            flags[key] = value
-        extra = [k for k in o if k not in self._KEYS]
-        if extra:
-            raise _ConfError(f"{len(extra)} object item(s) left unpacked: {', '.join(extra)}")
-        if "command" in o and not isinstance(command, list):
-            raise _ConfError("command must be an array")
-        self.uses_imp = False
-        if command is None and imp_path:
-            command = [imp_path, "run", name]
-            self.uses_imp = True
-        if command is not None and not all(isinstance(a, str) for a in command):
-            raise _ConfError(f"malformed {name} command")
-        try:
-            self.timeout = parse_fsd_strict(timeout)
-        except ValueError:
-            raise _ConfError(f"invalid {name} timeout") from None
-        if math.isinf(self.timeout):
-            self.timeout = 0.0
-        if command is None:
-            raise _ConfError("no command specified and exec.imp not defined")
-        self.command: list[str] = list(command)
-        self.kill_timeout = float(kill_timeout) if kill_timeout > 0 else DEFAULT_KILL_TIMEOUT
-        self.per_rank: bool = flags["per-rank"]
-        self.cancel_on_exception: bool = flags["cancel-on-exception"]
-
-    def to_json(self) -> dict:
-        return {
-            "command": list(self.command),
-            "per_rank": self.per_rank,
-            "cancel_on_exception": self.cancel_on_exception,
-            "timeout": self.timeout,
-            "kill-timeout": self.kill_timeout,
-        }
-
-
-def _log_ignore(o: Any) -> list[re.Pattern]:
-    pats = [re.compile(r"^\s*$")]  # empty lines are always ignored
-    if o is None:
-        return pats
-    if not isinstance(o, list):
-        raise _ConfError("not an array")
-    for entry in o:
-        if not isinstance(entry, str):
-            raise _ConfError("all entries must be a string value")
-        try:
-            pats.append(re.compile(entry))
-        except re.error:
-            raise _ConfError(f"Failed to compile regex: {entry}") from None
-    return pats
-
-
-def _parse(conf: Any) -> tuple[_ProcDesc | None, _ProcDesc | None, list[re.Pattern]]:
-    """Parse a whole configuration; raise _ConfError with flux-core's message."""
-
-    def table(parent: Any, key: str) -> Any:
-        v = parent.get(key) if isinstance(parent, dict) else None
-        if v is not None and not isinstance(v, dict):
-            raise _ConfError(
-                f"perilog: error unpacking config: Expected object, got {json_type(v)}"
-            )
-        return v
-
-    exe = table(conf, "exec")
-    imp = exe.get("imp") if exe else None
-    if imp is not None and not isinstance(imp, str):
-        raise _ConfError(f"perilog: error unpacking config: Expected string, got {json_type(imp)}")
-    jm = table(conf, "job-manager") or {}
-    perilog = table(jm, "perilog") or {}
-    result: list[_ProcDesc | None] = []
-    for prolog in (True, False):
-        name = "prolog" if prolog else "epilog"
-        if jm.get(name) is None:
-            result.append(None)
-            continue
-        try:
-            result.append(_ProcDesc(jm[name], prolog, imp))
-        except _ConfError as exc:
-            raise _ConfError(f"[job-manager.{name}]: {exc}") from None
-    try:
-        ignore = _log_ignore(perilog.get("log-ignore"))
-    except _ConfError as exc:
-        raise _ConfError(f"[job-manager.perilog]: error parsing log-ignore: {exc}") from None
-    return result[0], result[1], ignore
-
-
 # -- one prolog or epilog process ------------------------------------------------------------
 class _Proc:
-    def __init__(self, st: _Perilog, jobid: int, userid: int, R: Any, pd: _ProcDesc):
+    def __init__(self, st: _Perilog, jobid: int, userid: int, R: Any, pd: ProcDesc):
         self.st = st
         self.id = jobid
         self.userid = userid
@@ -226,7 +111,7 @@ class _Proc:
         env["FLUX_JOB_RANKS"] = _ranks(self.R)
         return env
 
-    def start(self, pd: _ProcDesc) -> None:
+    def start(self, pd: ProcDesc) -> None:
         loop = self.st.broker.loop
         try:
             if not pd.command:
@@ -400,9 +285,9 @@ class _Perilog:
         self.h = jobtap.get_flux(p)
         self.broker = p.core.jm.broker
         self.host = socket.gethostname()
-        self.prolog: _ProcDesc | None = None
-        self.epilog: _ProcDesc | None = None
-        self.log_ignore: list[re.Pattern] = _log_ignore(None)
+        self.prolog: ProcDesc | None = None
+        self.epilog: ProcDesc | None = None
+        self.log_ignore: list[re.Pattern] = log_ignore(None)
         self.procs: dict[int, _Proc] = {}
 
     def log(self, msg: str) -> None:
@@ -418,7 +303,7 @@ class _Perilog:
     def epilog_timeout(self) -> float:
         return self.epilog.timeout if self.epilog is not None else 0.0
 
-    def run(self, pd: _ProcDesc, jobid: int, userid: int, R: Any) -> _Proc:
+    def run(self, pd: ProcDesc, jobid: int, userid: int, R: Any) -> _Proc:
         if jobid in self.procs:
             raise OSError(errno.EEXIST, "a prolog or epilog is already running for this job")
         proc = _Proc(self, jobid, userid, R, pd)
@@ -534,8 +419,8 @@ class _Perilog:
 
     def conf_update_cb(self, p: Any, topic: str, args: Any, arg: Any) -> int:
         try:
-            prolog, epilog, ignore = _parse(args["conf"])
-        except _ConfError as exc:
+            prolog, epilog, ignore = parse_config(args["conf"])
+        except ConfError as exc:
             return jobtap.error(p, args, str(exc))
         self.prolog, self.epilog, self.log_ignore = prolog, epilog, ignore
         return 0
