@@ -8,7 +8,10 @@ import sys
 import types
 from typing import Any
 
+# (the module is private: a submodule named timeleft would shadow the function)
+from flux.job._timeleft import timeleft
 from flux.job.event import (
+    MAIN_EVENTS,
     EventLogEvent,
     JobEventWatchFuture,
     JobException,
@@ -23,10 +26,14 @@ from flux.job.submit import SubmitFuture, submit, submit_async, submit_get_id
 from flux.job.wait import JobWaitFuture, JobWaitResult, wait, wait_async, wait_get_status
 
 __all__ = [
+    "MAIN_EVENTS",
     "EventLogEvent",
+    "FluxExecutor",
+    "FluxExecutorFuture",
     "JobEventWatchFuture",
     "JobException",
     "JobID",
+    "JobKVSLookup",
     "JobWaitFuture",
     "JobWaitResult",
     "Jobspec",
@@ -39,8 +46,17 @@ __all__ = [
     "event_watch_async",
     "id_encode",
     "id_parse",
+    "job_info_lookup",
+    "job_kvs_lookup",
+    "job_output",
     "kill",
     "kill_async",
+    "output_event_watch",
+    "output_event_watch_async",
+    "output_watch",
+    "output_watch_async",
+    "output_watch_lines",
+    "output_watch_lines_async",
     "raise_async",
     "raise_job",
     "result",
@@ -48,6 +64,7 @@ __all__ = [
     "submit",
     "submit_async",
     "submit_get_id",
+    "timeleft",
     "validate_jobspec",
     "wait",
     "wait_async",
@@ -64,6 +81,18 @@ _LAZY = {
     "job_list_id": "flux.job.list",
     "get_job": "flux.job.list",
     "JobInfo": "flux.job.info",
+    "FluxExecutor": "flux.job.executor",
+    "FluxExecutorFuture": "flux.job.executor",
+    "job_info_lookup": "flux.job.kvslookup",
+    "job_kvs_lookup": "flux.job.kvslookup",
+    "JobKVSLookup": "flux.job.kvslookup",
+    "job_output": "flux.job.output",
+    "output_event_watch": "flux.job.output",
+    "output_event_watch_async": "flux.job.output",
+    "output_watch": "flux.job.output",
+    "output_watch_async": "flux.job.output",
+    "output_watch_lines": "flux.job.output",
+    "output_watch_lines_async": "flux.job.output",
 }
 
 
