@@ -30,7 +30,7 @@ import statistics
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from throughput import drive, rss_kb, start_broker  # noqa: E402
+from throughput import cpu_s, drive, rss_kb, start_broker  # noqa: E402
 
 NQUEUES = 10
 
@@ -60,13 +60,6 @@ def queue_config(requires: bool) -> str:
             f"access.allow-user = {users[::-1]!r}".replace("'", '"'),
         ]
     return "\n".join(lines) + "\n"
-
-
-def cpu_s(pid: int) -> float:
-    """User + system CPU seconds used so far by process ``pid``."""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def run(n: int, R: dict, config: str, queues: bool) -> dict:

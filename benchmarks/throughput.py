@@ -57,6 +57,13 @@ def start_broker(R: dict | None, config: str = "") -> tuple[subprocess.Popen, st
     return proc, "local://" + os.path.join(rundir, "local-0"), top
 
 
+def cpu_s(pid: int) -> float:
+    """User + system CPU seconds used so far by process ``pid``."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def rss_kb(pid: int) -> int:
     with open(f"/proc/{pid}/status") as f:
         for line in f:
@@ -108,7 +115,9 @@ def run(n: int, real: bool, R: dict | None, plugins: int = 0, config: str = "") 
         js.environment = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
         payload = {"jobspec": js.jobspec, "urgency": 16, "flags": 0}
         rss0 = rss_kb(proc.pid)
+        cpu0 = cpu_s(proc.pid)
         t_submit, elapsed = drive(h, [payload], n)
+        cpu = cpu_s(proc.pid) - cpu0
         return {
             "jobs": n,
             "mode": "real" if real else "test",
@@ -116,6 +125,7 @@ def run(n: int, real: bool, R: dict | None, plugins: int = 0, config: str = "") 
             "submit_per_s": n / t_submit,
             "jobs_per_s": n / elapsed,
             "elapsed_s": elapsed,
+            "cpu_us_per_job": cpu / n * 1e6,
             "rss_mb_before": rss0 / 1024,
             "rss_mb_after": rss_kb(proc.pid) / 1024,
         }
