@@ -64,7 +64,6 @@ class ExecJob:
         "signal_timer",
         "tracked",
         "stdin",
-        "ntasks",
         "pid_task",
         "execlog",
         "task_ranks",
@@ -93,7 +92,6 @@ class ExecJob:
         self.signal_timer: Any = None
         self.tracked = False
         self.stdin: dict[int, StdinPipe] | None = None
-        self.ntasks = 0
         self.pid_task: dict[int, tuple[int, int]] = {}  # pid -> (task rank, local id)
         self.execlog = ExecLog()
         self.task_ranks: list[int] = []
@@ -266,7 +264,6 @@ class Exec:
                 f"task 0: start failed: {exc.filename}: {exc.strerror}", 0, 1 << 8
             ) from None
         local_ids: dict[int, int] = {}
-        ej.ntasks = len(placement)
         ej.task_ranks = [rank for rank, _gpus in placement]
         if stdin_path is None:
             ej.stdin = {}

@@ -154,9 +154,10 @@ def handle_stdin(req: Request, exec_: Any) -> None:
         except ValueError:
             _error(req, errno.EINVAL, f"invalid stdin ranks: {ranks}")
             return
-        bad = [r for r in targets if r >= ej.ntasks]
+        ntasks = len(ej.task_ranks)
+        bad = [r for r in targets if r >= ntasks]
         if bad:
-            _error(req, errno.EINVAL, f"invalid stdin ranks: {ranks}: job has {ej.ntasks} tasks")
+            _error(req, errno.EINVAL, f"invalid stdin ranks: {ranks}: job has {ntasks} tasks")
             return
     pending = _Pending(req, 1)
     for rank in targets:
