@@ -8,6 +8,8 @@ import sys
 import tempfile
 import time
 
+import pytest
+
 
 def flux_start(*args, timeout=120):
     env = dict(os.environ)
@@ -74,8 +76,9 @@ def test_shell_when_no_command():
     assert p.returncode == 0 and p.stdout == "from-shell\n"
 
 
-def test_sigterm_stops_the_instance_too(tmp_path):
-    """timeout(1) and friends send flux start SIGTERM: the broker must not be orphaned."""
+@pytest.mark.parametrize("signame", ["SIGTERM", "SIGKILL"])
+def test_killing_flux_start_stops_the_instance_too(tmp_path, signame):
+    """timeout(1) and friends signal flux start: the broker must not be orphaned."""
     import signal
 
     urifile = tmp_path / "uri"
@@ -104,10 +107,27 @@ def test_sigterm_stops_the_instance_too(tmp_path):
         text=True,
         check=True,
     ).stdout.strip()
-    start.send_signal(signal.SIGTERM)
-    assert start.wait(timeout=60) == 128 + signal.SIGTERM
-    # the broker was stopped (and reaped) before flux start returned
-    assert not os.path.exists(f"/proc/{pid}")
+    if signame == "SIGTERM":
+        start.send_signal(signal.SIGTERM)
+        assert start.wait(timeout=60) == 128 + signal.SIGTERM
+        # the broker was stopped (and reaped) before flux start returned
+        assert not os.path.exists(f"/proc/{pid}")
+        return
+    start.kill()
+    start.wait(timeout=60)
+    # the broker gets SIGTERM from the kernel when its parent dies (bounded wait)
+    deadline = time.monotonic() + 60
+    while _alive(int(pid)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(int(pid))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
 
 
 def test_dmesg_clear_and_follow(make_instance):

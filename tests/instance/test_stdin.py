@@ -147,3 +147,34 @@ def test_guest_cannot_feed_another_users_job(instance):
     assert rc == 0, err
     assert out.strip() == "EPERM"
     instance.flux("cancel", job, check=True)
+
+
+def test_closed_stdin_is_not_mistaken_for_input(instance):
+    # with fd 0 closed, the broker connection lands on fd 0: it must not be read as stdin
+    p = subprocess.run(
+        [sys.executable, "-m", "flux", "run", "echo", "hi"],
+        env=instance.env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        timeout=60,
+        preexec_fn=lambda: os.close(0),
+        cwd="/tmp",
+    )
+    assert p.returncode == 0 and p.stdout == b"hi\n", p.stderr
+
+
+def test_attach_read_only_takes_no_signals(instance):
+    import signal
+
+    jobid = instance.flux("submit", "sh", "-c", "echo up; sleep 300", check=True).stdout.strip()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "flux", "job", "attach", "-r", jobid],
+        env=instance.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout.readline() == b"up\n"  # attached (signal handlers would be set)
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(timeout=60)
+    assert instance.flux("jobs", "-no", "{state}", jobid, check=True).stdout.strip() == "RUN"
+    instance.flux("cancel", jobid, check=True)

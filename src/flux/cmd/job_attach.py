@@ -184,6 +184,9 @@ class Attach:
         except OSError:  # no stdin at all
             self.stdin_open = False
             return
+        if self.h.fileno() == 0:  # stdin was closed: fd 0 is now our broker connection
+            self.stdin_open = False
+            return
         self.stdin_w = self.h.fd_watcher_create(0, self._stdin_cb).start()
 
     def _stop_stdin(self) -> None:
@@ -275,9 +278,11 @@ class Attach:
         )
 
     def run(self) -> int:
-        old = {signal.SIGINT: signal.signal(signal.SIGINT, self.sigint)}
-        for sig in FORWARDED:
-            old[sig] = signal.signal(sig, self.forward)
+        old = {}
+        if self.stdin_open:  # --read-only: neither stdin nor signals are taken
+            old[signal.SIGINT] = signal.signal(signal.SIGINT, self.sigint)
+            for sig in FORWARDED:
+                old[sig] = signal.signal(sig, self.forward)
         try:
             self.h.reactor_run()
         finally:

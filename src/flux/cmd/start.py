@@ -89,7 +89,9 @@ def main(argv: list[str]) -> int:
 
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, on_signal)
-    broker = subprocess.Popen(cmd, pass_fds=(wfd,), env=env, start_new_session=True)
+    broker = subprocess.Popen(
+        cmd, pass_fds=(wfd,), env=env, start_new_session=True, preexec_fn=_die_with_parent
+    )
     os.close(wfd)
     try:
         rc = _run_initial_program(args, broker, rfd, rundir, caught)
@@ -152,3 +154,15 @@ def _run_initial_program(
         except _Terminated as exc:
             proc.send_signal(exc.signum if len(caught) == 1 else signal.SIGKILL)
     return status if status >= 0 else 128 - status
+
+
+def _die_with_parent() -> None:
+    """In the broker before exec: get SIGTERM if flux start dies, even by SIGKILL (the
+    broker then shuts down as for any SIGTERM: its jobs' tasks are killed)."""
+    import ctypes
+
+    PR_SET_PDEATHSIG = 1
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    except (OSError, AttributeError):  # not Linux: flux start's own handlers remain
+        pass
