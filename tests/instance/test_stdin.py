@@ -178,3 +178,13 @@ def test_attach_read_only_takes_no_signals(instance):
     proc.wait(timeout=60)
     assert instance.flux("jobs", "-no", "{state}", jobid, check=True).stdout.strip() == "RUN"
     instance.flux("cancel", jobid, check=True)
+
+
+def test_binary_output_arrives_intact(instance):
+    data = bytes(range(256)) * 4096 + "é\n".encode()  # not UTF-8, then some that is
+    p = run(instance, "run", "cat", input_bytes=data)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout == data
+    # a multi-byte character split across reads is still text
+    p = run(instance, "run", "-u", "cat", input_bytes="ü".encode() * 50000)
+    assert p.stdout.decode() == "ü" * 50000

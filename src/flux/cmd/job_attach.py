@@ -241,6 +241,15 @@ class Attach:
         if data is None:
             return
         out = sys.stdout if ctx.get("stream") == "stdout" else sys.stderr
+        if ctx.get("encoding") == "base64":  # not UTF-8: the bytes as they were
+            raw = base64.b64decode(data)
+            if self.label_io:
+                prefix = f"{ctx.get('rank', '0')}: ".encode()
+                raw = b"".join(prefix + ln for ln in raw.splitlines(keepends=True))
+            out.flush()
+            out.buffer.write(raw)
+            out.buffer.flush()
+            return
         if self.label_io:
             rank = ctx.get("rank", "0")
             lines = data.splitlines(keepends=True)

@@ -10,7 +10,7 @@ its exit seen through a pidfd, and the allocation's expiration enforced with a
 
 from __future__ import annotations
 
-import codecs
+import base64
 import errno
 import os
 import pwd
@@ -57,7 +57,7 @@ class ExecJob:
         "outseq",
         "output",
         "watchers",
-        "decoders",
+        "binary",
         "files",
         "test",
         "t_start",
@@ -85,7 +85,7 @@ class ExecJob:
         self.outseq = 0
         self.output: list[dict] = []
         self.watchers: list[Callable[[dict | None], None]] = []
-        self.decoders: dict[int, Any] = {}
+        self.binary: set[int] = set()  # output fds that turned out not to be UTF-8
         self.files: list[Any] = []
         self.test = False
         self.t_start = 0.0
@@ -95,7 +95,7 @@ class ExecJob:
         self.pid_task: dict[int, tuple[int, int]] = {}  # pid -> (task rank, local id)
         self.execlog = ExecLog()
         self.task_ranks: list[int] = []
-        self.partial: dict[int, str] = {}
+        self.partial: dict[int, bytes] = {}
         self.unbuffered = False
 
 
@@ -383,7 +383,6 @@ class Exec:
     def _watch_fd(self, ej: ExecJob, fd: int, stream: str, rank: int) -> None:
         os.set_blocking(fd, False)
         ej.open_fds.add(fd)
-        ej.decoders[fd] = codecs.getincrementaldecoder("utf-8")(errors="replace")
         self.loop.add_reader(fd, self._read, ej, fd, stream, rank)
 
     def _read(self, ej: ExecJob, fd: int, stream: str, rank: int) -> None:
@@ -393,38 +392,52 @@ class Exec:
             return
         except OSError:
             data = b""
-        dec = ej.decoders[fd]
-        if data:
-            text = dec.decode(data)
-            if ej.unbuffered:
-                if text:
-                    self._output(ej, stream, rank, text)
-                return
-            # line buffered, as the job shell: whole lines only (or a very long one)
-            text = ej.partial.pop(fd, "") + text
-            end = text.rfind("\n") + 1
-            if end == 0 and len(text) >= 65536:
-                end = len(text)
-            if end:
-                self._output(ej, stream, rank, text[:end])
-            if end < len(text):
-                ej.partial[fd] = text[end:]
+        buf = ej.partial.pop(fd, b"") + data
+        if not data:  # end of file: what is left, then close
+            if buf:
+                self._emit(ej, fd, stream, rank, buf, final=True)
+            self.loop.remove_reader(fd)
+            os.close(fd)
+            ej.open_fds.discard(fd)
+            ej.binary.discard(fd)
+            self._maybe_done(ej)
             return
-        text = ej.partial.pop(fd, "") + dec.decode(b"", final=True)
-        if text:
-            self._output(ej, stream, rank, text)
-        self.loop.remove_reader(fd)
-        os.close(fd)
-        ej.open_fds.discard(fd)
-        del ej.decoders[fd]
-        self._maybe_done(ej)
+        if ej.unbuffered or fd in ej.binary:
+            end = len(buf)
+        else:  # line buffered, as the job shell: whole lines only (or a very long one)
+            end = buf.rfind(b"\n") + 1
+            if end == 0 and len(buf) >= 65536:
+                end = len(buf)
+        if end:
+            end = self._emit(ej, fd, stream, rank, buf[:end], final=False)
+        if end < len(buf):
+            ej.partial[fd] = buf[end:]
 
-    def _output(self, ej: ExecJob, stream: str, rank: int, text: str) -> None:
-        entry = {
-            "timestamp": time.time(),
-            "name": "data",
-            "context": {"stream": stream, "rank": str(rank), "data": text},
-        }
+    def _emit(self, ej: ExecJob, fd: int, stream: str, rank: int, chunk: bytes, final: bool) -> int:
+        """Send ``chunk`` as UTF-8 text, or base64 once the stream shows it is not text
+        (flux-core's output encoding); return how many bytes were used (an incomplete
+        UTF-8 character at the end waits for the next read)."""
+        if fd not in ej.binary:
+            try:
+                self._output(ej, stream, rank, chunk.decode())
+                return len(chunk)
+            except UnicodeDecodeError as exc:
+                if not final and exc.reason == "unexpected end of data" and exc.start > 0:
+                    self._output(ej, stream, rank, chunk[: exc.start].decode())
+                    return exc.start
+                if not final and exc.reason == "unexpected end of data":
+                    return 0
+                ej.binary.add(fd)
+        self._output(ej, stream, rank, base64.b64encode(chunk).decode(), "base64")
+        return len(chunk)
+
+    def _output(
+        self, ej: ExecJob, stream: str, rank: int, text: str, encoding: str | None = None
+    ) -> None:
+        context = {"stream": stream, "rank": str(rank), "data": text}
+        if encoding is not None:
+            context["encoding"] = encoding
+        entry = {"timestamp": time.time(), "name": "data", "context": context}
         ej.output.append(entry)
         self.broker.store.append_output(ej.job.id, ej.outseq, _dumps(entry))
         ej.outseq += 1
