@@ -143,8 +143,13 @@ class Instance:
             self.proc.stderr.close()
 
     def cleanup(self) -> None:
+        # a clean stop, so the broker kills what its jobs still run (SIGKILL would
+        # orphan those tasks); SIGKILL only if it does not stop
         if self.proc is not None and self.proc.poll() is None:
-            self.kill()
+            try:
+                self.stop()
+            except subprocess.TimeoutExpired:
+                self.kill()
         shutil.rmtree(self.top, ignore_errors=True)
 
 

@@ -92,7 +92,8 @@ def test_killing_flux_start_stops_the_instance_too(tmp_path, signame):
             "start",
             "sh",
             "-c",
-            f'echo "$FLUX_URI" > {urifile}.tmp && mv {urifile}.tmp {urifile} && exec sleep 300',
+            f'echo "$FLUX_URI" > {urifile}.tmp && mv {urifile}.tmp {urifile} && '
+            f"echo $$ > {tmp_path}/initial && exec sleep 300",
         ],
         env=env,
     )
@@ -116,10 +117,13 @@ def test_killing_flux_start_stops_the_instance_too(tmp_path, signame):
     start.kill()
     start.wait(timeout=60)
     # the broker gets SIGTERM from the kernel when its parent dies (bounded wait)
+    # and the initial program gets SIGHUP
+    initial = int((tmp_path / "initial").read_text())
     deadline = time.monotonic() + 60
-    while _alive(int(pid)) and time.monotonic() < deadline:
+    while (_alive(int(pid)) or _alive(initial)) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not _alive(int(pid))
+    assert not _alive(initial)
 
 
 def _alive(pid: int) -> bool:

@@ -141,7 +141,8 @@ def _run_initial_program(
         if sys.stdin.isatty():
             command.append("-i")
     try:
-        proc = subprocess.Popen(command, env=child_env)
+        # the initial program gets SIGHUP (as from a closed terminal) if flux start dies
+        proc = subprocess.Popen(command, env=child_env, preexec_fn=_hangup_with_parent)
     except OSError as exc:
         print(f"flux-start: {command[0]}: {exc.strerror}", file=sys.stderr)
         return 127 if isinstance(exc, FileNotFoundError) else 126
@@ -156,13 +157,22 @@ def _run_initial_program(
     return status if status >= 0 else 128 - status
 
 
-def _die_with_parent() -> None:
-    """In the broker before exec: get SIGTERM if flux start dies, even by SIGKILL (the
-    broker then shuts down as for any SIGTERM: its jobs' tasks are killed)."""
+def _set_parent_death_signal(signum: int) -> None:
     import ctypes
 
     PR_SET_PDEATHSIG = 1
     try:
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signum, 0, 0, 0)
     except (OSError, AttributeError):  # not Linux: flux start's own handlers remain
         pass
+
+
+def _die_with_parent() -> None:
+    """In the broker before exec: get SIGTERM if flux start dies, even by SIGKILL (the
+    broker then shuts down as for any SIGTERM: its jobs' tasks are killed)."""
+    _set_parent_death_signal(signal.SIGTERM)
+
+
+def _hangup_with_parent() -> None:
+    """In the initial program before exec: SIGHUP if flux start dies."""
+    _set_parent_death_signal(signal.SIGHUP)
