@@ -353,51 +353,27 @@ def test_exec_eventlog(instance):
     p = instance.flux("job", "info", jobid, "guest.exec.eventlog", check=True)
     assert [json.loads(x)["name"] for x in p.stdout.splitlines()] == names
     # a watch on a job that has not started waits for it ...
-    held = instance.flux("submit", "--urgency=hold", "true", check=True).stdout.strip()
     import subprocess
     import sys
 
-    w = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "flux",
-            "job",
-            "wait-event",
-            "-p",
-            "exec",
-            "-t",
-            "60",
-            held,
-            "shell.start",
-        ],
-        env=instance.env,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+    def watch_shell_start(jobid: str) -> subprocess.Popen:
+        argv = ["job", "wait-event", "-p", "exec", "-t", "60", jobid, "shell.start"]
+        return subprocess.Popen(
+            [sys.executable, "-m", "flux", *argv],
+            env=instance.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+
+    held = instance.flux("submit", "--urgency=hold", "true", check=True).stdout.strip()
+    w = watch_shell_start(held)
     instance.flux("job", "urgency", held, "default", check=True)
     out, _ = w.communicate(timeout=60)
     assert w.returncode == 0 and "shell.start" in out
     # ... and ends if the job never runs
     never = instance.flux("submit", "--urgency=hold", "true", check=True).stdout.strip()
-    w = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "flux",
-            "job",
-            "wait-event",
-            "-p",
-            "exec",
-            "-t",
-            "60",
-            never,
-            "shell.start",
-        ],
-        env=instance.env,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    w = watch_shell_start(never)
     instance.flux("cancel", never, check=True)
     _, err = w.communicate(timeout=60)
     # which one depends on whether the watch began before the cancel: never a hang

@@ -226,6 +226,7 @@ class _DerivedFuture(Future):
         super().__init__(flux_handle, 0, streaming=True, topic="job-info.output-watch")
         self.jobid = JobID(jobid)
         self._ended = False
+        self._source: Any = None
 
     def _end(self, errnum: int = errno.ENODATA, errstr: str | None = None) -> None:
         if not self._ended:
@@ -237,8 +238,29 @@ class _DerivedFuture(Future):
         if not self._ended:
             self.fulfill(value)
 
+    def _follow(self, source: Any, on_item: Any) -> None:
+        """Be fed by the derived stream ``source``: each of its values goes to
+        ``on_item``; its end (or error) ends this stream too."""
+        self._source = source
+
+        def listener(fut: Any) -> None:
+            while fut._responses and not self._ended:
+                payload, errnum, errstr = fut._responses.popleft()
+                if errnum:
+                    if errnum == errno.ENODATA:
+                        self._end()
+                    else:
+                        self._end(errnum, errstr)
+                    return
+                on_item(payload)
+
+        source._listener = listener
+
     def _detach(self) -> None:
         """Stop listening to (and cancel) the futures feeding this one."""
+        if self._source is not None:
+            self._source._listener = None
+            self._source.cancel()
 
     def cancel(self, stop: bool = False) -> None:
         """Cancel the underlying watches: no more output comes (and with ``stop``,
@@ -388,32 +410,22 @@ class JobOutputWatch(_DerivedFuture):
         self.log_stderr_level = log_stderr_level
         self.nowait = nowait
         self._tasks = Taskset("all")
-        self._events = JobOutputEventWatch(flux_handle, jobid, labelio=labelio, nowait=nowait)
-        self._events._listener = self._on_event
+        self._follow(
+            JobOutputEventWatch(flux_handle, jobid, labelio=labelio, nowait=nowait),
+            self._on_event,
+        )
 
-    def _detach(self) -> None:
-        self._events._listener = None
-        self._events.cancel()
-
-    def _on_event(self, fut: Any) -> None:
-        while fut._responses and not self._ended:
-            payload, errnum, errstr = fut._responses.popleft()
-            if errnum:
-                if errnum == errno.ENODATA:
-                    self._end()
-                else:
-                    self._end(errnum, errstr)
-                return
-            try:
-                event = _parse_output_eventlog_entry(payload, labelio=self.labelio)
-            except (ValueError, KeyError):
-                continue  # not an output event this watch reports
-            if event.name == "data" and getattr(event, "data", None) is None:
-                continue
-            stream = _stream_of(event, self._tasks, self.log_stderr_level)
-            text = _lines_of(event)
-            if stream is not None and text:
-                self._emit((stream, text))
+    def _on_event(self, payload: Any) -> None:
+        try:
+            event = _parse_output_eventlog_entry(payload, labelio=self.labelio)
+        except (ValueError, KeyError):
+            return  # not an output event this watch reports
+        if event.name == "data" and getattr(event, "data", None) is None:
+            return
+        stream = _stream_of(event, self._tasks, self.log_stderr_level)
+        text = _lines_of(event)
+        if stream is not None and text:
+            self._emit((stream, text))
 
     def get_output(self) -> tuple[str | None, str | None]:
         """The next ``(stream, data)``; ``(None, None)`` when there is no more output."""
@@ -438,27 +450,21 @@ class JobOutputWatchLines(_DerivedFuture):
         self.log_stderr_level = log_stderr_level
         self.nowait = nowait
         self.keepends = keepends
-        self._output = JobOutputWatch(
-            flux_handle, jobid, labelio=labelio, log_stderr_level=log_stderr_level, nowait=nowait
+        self._follow(
+            JobOutputWatch(
+                flux_handle,
+                jobid,
+                labelio=labelio,
+                log_stderr_level=log_stderr_level,
+                nowait=nowait,
+            ),
+            self._on_output,
         )
-        self._output._listener = self._on_output
 
-    def _detach(self) -> None:
-        self._output._listener = None
-        self._output.cancel()
-
-    def _on_output(self, fut: Any) -> None:
-        while fut._responses and not self._ended:
-            payload, errnum, errstr = fut._responses.popleft()
-            if errnum:
-                if errnum == errno.ENODATA:
-                    self._end()
-                else:
-                    self._end(errnum, errstr)
-                return
-            stream, data = payload
-            for line in data.splitlines(keepends=self.keepends):
-                self._emit((stream, line))
+    def _on_output(self, payload: Any) -> None:
+        stream, data = payload
+        for line in data.splitlines(keepends=self.keepends):
+            self._emit((stream, line))
 
     def getline(self) -> tuple[str | None, str | None]:
         """The next ``(stream, line)``; ``(None, None)`` when there is no more output."""
