@@ -62,12 +62,11 @@ class Broker:
         self.attrs["security.owner"] = str(self.owner)
         self.attrs["hostlist"] = socket.gethostname()
         self.attrs.setdefault("log-level", "6")
-        try:
-            from importlib.metadata import version
+        from flux.core.version import FLUX_CORE_VERSION
 
-            self.attrs["version"] = version("pure-flux")
-        except Exception:  # not installed as a distribution (e.g. run from a checkout)
-            self.attrs["version"] = "0"
+        # the flux-core release whose behaviour this instance follows: clients
+        # compare it against their own adapters' needs (Maestro does)
+        self.attrs["version"] = FLUX_CORE_VERSION
 
         from flux.modules.kvs import Store
 

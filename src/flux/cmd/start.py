@@ -10,6 +10,8 @@ import subprocess
 import sys
 import tempfile
 
+from flux.core.paths import path_with_flux_first
+
 
 def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(prog="flux-start", usage="flux start [OPTIONS] [COMMAND...]")
@@ -131,6 +133,9 @@ def _run_initial_program(
     uri = f"local://{os.path.join(rundir, 'local-0')}"
     child_env = dict(os.environ)
     child_env["FLUX_URI"] = uri
+    path = path_with_flux_first(child_env.get("PATH"))
+    if path is not None:
+        child_env["PATH"] = path
     level = int(os.environ.get("FLUX_INSTANCE_LEVEL_NEXT", "0") or 0)
     child_env["FLUX_INSTANCE_LEVEL_NEXT"] = str(level + 1)
     command = args.command

@@ -37,7 +37,9 @@ def _uri_path(uri: str) -> str:
 class Flux:
     """A handle on a Flux instance, as flux-core's ``flux.Flux``."""
 
-    def __init__(self, url: str | None = None, flags: int = 0):
+    def __init__(self, url: str | bytes | None = None, flags: int = 0):
+        if isinstance(url, (bytes, bytearray)):
+            url = bytes(url).decode()  # flux-core accepts either (Parsl passes bytes)
         uri = url or os.environ.get("FLUX_URI")
         if not uri:
             raise OSError(errno.ENOENT, "Unable to connect to Flux: FLUX_URI is not set")

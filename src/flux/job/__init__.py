@@ -81,6 +81,9 @@ _LAZY = {
     "job_list_id": "flux.job.list",
     "get_job": "flux.job.list",
     "JobInfo": "flux.job.info",
+    "JobInfoFormat": "flux.job.info",
+    "job_fields_to_attrs": "flux.job.info",
+    "JobStats": "flux.job.stats",
     "FluxExecutor": "flux.job.executor",
     "FluxExecutorFuture": "flux.job.executor",
     "job_info_lookup": "flux.job.kvslookup",
@@ -96,12 +99,22 @@ _LAZY = {
 }
 
 
+# submodules reachable as attributes after ``import flux.job`` (flux-core imports
+# them all eagerly; Maestro reads ``flux.job.list.JobList``, flux-restful
+# ``flux.job.info.statetostr``)
+_SUBMODULES = frozenset(
+    ("list", "info", "kvslookup", "executor", "output", "stats", "event", "directives")
+)
+
+
 def __getattr__(name: str) -> Any:
+    import importlib
+
+    if name in _SUBMODULES:
+        return importlib.import_module(f"flux.job.{name}")
     modname = _LAZY.get(name)
     if modname is None:
         raise AttributeError(f"module 'flux.job' has no attribute '{name}'")
-    import importlib
-
     value = getattr(importlib.import_module(modname), name)
     globals()[name] = value
     return value

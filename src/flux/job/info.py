@@ -452,10 +452,20 @@ class JobInfo:
         self._data = data
 
     def __getattr__(self, attr: str) -> Any:
+        data = self.__dict__.get("_data")
+        if data is None or attr.startswith("__"):
+            raise AttributeError(attr)
         if attr.startswith("_"):
+            # flux-core keeps each value as ``self._<key>`` and clients read those
+            # (flux-restful: ``info._nnodes``, ``info._exception``...)
+            key = attr[1:]
+            if key in data:
+                return data[key]
+            if isinstance(getattr(type(self), key, None), (property, cached_property)):
+                return getattr(self, key)
             raise AttributeError(attr)
         try:
-            return self.__dict__["_data"][attr]
+            return data[attr]
         except KeyError:
             raise AttributeError(f"invalid JobInfo attribute '{attr}'") from None
 

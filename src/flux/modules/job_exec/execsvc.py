@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from flux.core.paths import path_with_flux_first
 from flux.modules.job_exec.execlog import ExecLog, ExecLogStore
 from flux.modules.job_exec.stdin import StdinPipe, handle_stdin
 from flux.modules.job_exec.tasktable import TaskTable
@@ -241,6 +242,9 @@ class Exec:
         env["FLUX_JOB_NNODES"] = str(nnodes)
         env["FLUX_URI"] = self.uri
         env["FLUX_KVS_NAMESPACE"] = f"job-{job.id}"
+        path = path_with_flux_first(env.get("PATH"))
+        if path is not None:
+            env["PATH"] = path
         opts = system.get("shell", {}).get("options", {})
         outspec = opts.get("output", {}) if isinstance(opts, dict) else {}
         if isinstance(outspec, dict):

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from flux.constants import FLUX_ROLE_OWNER, FLUX_ROLE_USER
+from flux.modules.job_info import guest_output
+from flux.modules.job_info.guest_output import GUEST_OUTPUT
 
 if TYPE_CHECKING:
     from flux.broker.broker import Broker
@@ -77,6 +79,12 @@ class JobInfo:
                     req.respond_error(errno.ENOENT, f"key {key} not found")
                     return
                 out[key] = _eventlog_text(entries)
+            elif key == GUEST_OUTPUT:
+                entries = self._output_log(jobid)
+                if entries is None:
+                    req.respond_error(errno.ENOENT, f"key {key} not found")
+                    return
+                out[key] = guest_output.log_text(entries)
             elif key in ("jobspec", "R", "J"):
                 if job is None and (key == "R" or not p.get("original")):
                     job = self.broker.job_manager.lookup_any(jobid)
@@ -106,13 +114,16 @@ class JobInfo:
             return
         jobid = p.get("id")
         path = p.get("path", "eventlog")
-        if path not in ("eventlog", EXEC_EVENTLOG):
+        if path not in ("eventlog", EXEC_EVENTLOG, GUEST_OUTPUT):
             req.respond_error(errno.EINVAL, f"invalid eventlog path {path}")
             return
         if self._job_userid(req, jobid) is None:
             return
         if path == EXEC_EVENTLOG:
             self._exec_eventlog_watch(req, jobid)
+            return
+        if path == GUEST_OUTPUT:
+            self._guest_output_watch(req, jobid)
             return
         jm = self.broker.job_manager
         job = jm.active.get(jobid)
@@ -184,6 +195,80 @@ class JobInfo:
 
             jm.watch(jobid, ended)
             self.watches[req.conn].append((req, jobid, ended, "eventlog"))
+
+    # -- guest.output: the output eventlog as flux-core's key ----------------------------
+    def _output_log(self, jobid: int) -> list[dict] | None:
+        """The output eventlog so far: header and data (and eofs once the tasks are done)."""
+        ej = self.broker.exec.jobs.get(jobid)
+        if ej is None:
+            return guest_output.stored_log(self.broker.exec, self.broker.store, jobid)
+        ntasks = guest_output.ntasks_of(ej.execlog.entries)
+        if ntasks is None:
+            return None
+        return [guest_output.header(ej.execlog.entries, ntasks), *ej.output]
+
+    def _guest_output_watch(self, req: Request, jobid: int) -> None:
+        """Stream ``guest.output``: header, data as it comes, the eofs, then ENODATA. A
+        pending job's watch waits for the job to start (as flux-core's guest watch)."""
+        exec_ = self.broker.exec
+        jm = self.broker.job_manager
+
+        def send(entry: dict) -> None:
+            req.respond({"event": orjson.dumps(entry).decode()})
+
+        def follow() -> bool:
+            ej = exec_.jobs.get(jobid)
+            if ej is None:
+                return False
+            execlog = ej.execlog.entries
+            ntasks = guest_output.ntasks_of(execlog)
+            if ntasks is None:  # runs no task (test mode): no output log
+                req.respond_error(errno.ENOENT, f"key {GUEST_OUTPUT} not found")
+                return True
+
+            def cb(entry: dict | None) -> None:
+                if entry is None:
+                    for eof in guest_output.eofs(ntasks, guest_output.end_time(execlog, [])):
+                        send(eof)
+                    req.respond_error(errno.ENODATA)
+                    self._drop(req)
+                    return
+                send(entry)
+
+            sofar = exec_.output_watch(jobid, cb)
+            send(guest_output.header(execlog, ntasks))
+            for entry in sofar or ():
+                send(entry)
+            self.watches.setdefault(req.conn, []).append((req, jobid, cb, "output"))
+            return True
+
+        if follow():
+            return
+        job = jm.active.get(jobid)
+        started = job is not None and any(e["name"] == "start" for e in job.eventlog)
+        if job is None or started:
+            entries = guest_output.stored_log(exec_, self.broker.store, jobid)
+            if entries is None:
+                req.respond_error(errno.ENOENT, f"key {GUEST_OUTPUT} not found")
+                return
+            for entry in entries:
+                send(entry)
+            req.respond_error(errno.ENODATA)
+            return
+
+        def started_cb(_job: Any, entry: dict | None) -> None:
+            if entry is not None and entry["name"] == "start":
+                jm.unwatch(jobid, started_cb)
+                self._drop(req)
+                follow()
+            elif entry is None or entry["name"] == "clean":
+                # ended without ever starting: there is no output log
+                jm.unwatch(jobid, started_cb)
+                self._drop(req)
+                req.respond_error(errno.ENOENT, f"key {GUEST_OUTPUT} not found")
+
+        jm.watch(jobid, started_cb)
+        self.watches.setdefault(req.conn, []).append((req, jobid, started_cb, "eventlog"))
 
     def _drop(self, req: Request) -> None:
         lst = self.watches.get(req.conn)
