@@ -31,7 +31,8 @@ def path_with_flux_first(path: str | None) -> str | None:
     bindir = flux_bindir()
     if bindir is None:
         return path
-    parts = [p for p in (path or "").split(os.pathsep) if p]
+    # no PATH means the system's default search path (as execvp does), kept after ours
+    parts = [p for p in (path or os.defpath).split(os.pathsep) if p]
     if parts and os.path.abspath(parts[0]) == bindir:
         return path
     return os.pathsep.join([bindir, *(p for p in parts if os.path.abspath(p) != bindir)])
