@@ -102,7 +102,7 @@ class JobInfo:
                     req.respond_error(errno.ENOENT, f"key {key} not found")
                     return
             else:
-                req.respond_error(errno.EINVAL, f"invalid key {key}")
+                req.respond_error(errno.ENOENT, f"key {key} not found")
                 return
         req.respond(out)
 
