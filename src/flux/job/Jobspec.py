@@ -838,6 +838,27 @@ class Jobspec:
         """Create a jobspec from a file-like object containing JSON."""
         return cls.from_json(stream.read())
 
+    @classmethod
+    def from_yaml_stream(cls, yaml_stream: Any) -> Jobspec:
+        """Create a jobspec from YAML text or a file-like object holding it (RFC 14
+        jobspecs are YAML documents; flux-restful's submit helper reads them so)."""
+        text = yaml_stream if isinstance(yaml_stream, (str, bytes)) else yaml_stream.read()
+        try:
+            import yaml
+        except ImportError:  # PyYAML absent: JSON is YAML too
+            return cls.from_json(text)
+        try:
+            obj = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise _err(f"unable to parse jobspec YAML: {exc}") from None
+        return cls.from_dict(obj)
+
+    @classmethod
+    def from_yaml_file(cls, filename: str | os.PathLike) -> Jobspec:
+        """Create a jobspec from a YAML (or JSON) file."""
+        with open(filename, "rb") as infile:
+            return cls.from_yaml_stream(infile)
+
     # ---- generic attribute access
 
     def getattr(self, key: str) -> Any:
