@@ -7,6 +7,7 @@ auth, on 127.0.0.1 and a free port) and is driven through its own Python client
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -106,13 +107,23 @@ def test_restful_api(restful, tmp_path):
         params={
             "command": "sh -c 'echo out:$GREETING:$(pwd); echo err >&2'",
             "num_tasks": 2,
+            "cores_per_task": 1,
+            "num_nodes": 1,
             "workdir": str(tmp_path),
+            "option_flags": "cpu-affinity=off",
+            "runtime": 600,
         },
         json={"GREETING": "hi"},
     ).json()
     assert res["Message"] == "Job submit.", res
     jobid = res["id"]
     _wait_inactive(inst, jobid)
+    spec = json.loads(inst.flux("job", "info", str(jobid), "jobspec", check=True).stdout)
+    system = spec["attributes"]["system"]
+    assert system["shell"]["options"]["cpu-affinity"] == "off"
+    assert system["duration"] == 600
+    assert system["cwd"] == str(tmp_path)
+    assert spec["tasks"][0]["command"] == ["sh", "-c", "echo out:$GREETING:$(pwd); echo err >&2"]
     bad = cli.submit("true", num_tasks=0)
     assert "Errors" in bad or "Error" in bad, bad
 
