@@ -259,8 +259,10 @@ def test_job_kvs_lookup(instance):
     base = job_kvs_lookup(h, JobID(jobid).f58, base=True)
     assert base["jobspec"]["tasks"][0]["command"] == ["true"]
     assert job_kvs_lookup(h, 123456789) is None
-    with pytest.raises(OSError):
-        job_kvs_lookup(h, jobid, keys=["no-such-key"])
+    # an unknown key is ENOENT, which job_kvs_lookup answers with None (as flux-core)
+    assert job_kvs_lookup(h, jobid, keys=["no-such-key"]) is None
+    with pytest.raises(FileNotFoundError, match="no-such-key: key not found"):
+        job_info_lookup(h, jobid, keys=["no-such-key"]).get()
 
 
 def test_job_info_lookup_and_jobkvslookup(instance):

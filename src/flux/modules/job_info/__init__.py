@@ -76,13 +76,13 @@ class JobInfo:
                 else:
                     entries = self.broker.exec.execlogs.load(jobid)
                 if entries is None:
-                    req.respond_error(errno.ENOENT, f"key {key} not found")
+                    req.respond_error(errno.ENOENT, f"{key}: key not found")
                     return
                 out[key] = _eventlog_text(entries)
             elif key == GUEST_OUTPUT:
                 entries = self._output_log(jobid)
                 if entries is None:
-                    req.respond_error(errno.ENOENT, f"key {key} not found")
+                    req.respond_error(errno.ENOENT, f"{key}: key not found")
                     return
                 out[key] = guest_output.log_text(entries)
             elif key in ("jobspec", "R", "J"):
@@ -99,10 +99,10 @@ class JobInfo:
                     val = self.broker.job_manager.full_jobspec(job)
                 out[key] = None if val is None else orjson.dumps(val).decode()
                 if out[key] is None:
-                    req.respond_error(errno.ENOENT, f"key {key} not found")
+                    req.respond_error(errno.ENOENT, f"{key}: key not found")
                     return
             else:
-                req.respond_error(errno.ENOENT, f"key {key} not found")
+                req.respond_error(errno.ENOENT, f"{key}: key not found")
                 return
         req.respond(out)
 
@@ -223,7 +223,7 @@ class JobInfo:
             execlog = ej.execlog.entries
             ntasks = guest_output.ntasks_of(execlog)
             if ntasks is None:  # runs no task (test mode): no output log
-                req.respond_error(errno.ENOENT, f"key {GUEST_OUTPUT} not found")
+                req.respond_error(errno.ENOENT, f"{GUEST_OUTPUT}: key not found")
                 return True
 
             def cb(entry: dict | None) -> None:
@@ -249,7 +249,7 @@ class JobInfo:
         if job is None or started:
             entries = guest_output.stored_log(exec_, self.broker.store, jobid)
             if entries is None:
-                req.respond_error(errno.ENOENT, f"key {GUEST_OUTPUT} not found")
+                req.respond_error(errno.ENOENT, f"{GUEST_OUTPUT}: key not found")
                 return
             for entry in entries:
                 send(entry)
@@ -265,7 +265,7 @@ class JobInfo:
                 # ended without ever starting: there is no output log
                 jm.unwatch(jobid, started_cb)
                 self._drop(req)
-                req.respond_error(errno.ENOENT, f"key {GUEST_OUTPUT} not found")
+                req.respond_error(errno.ENOENT, f"{GUEST_OUTPUT}: key not found")
 
         jm.watch(jobid, started_cb)
         self.watches.setdefault(req.conn, []).append((req, jobid, started_cb, "eventlog"))
