@@ -10,6 +10,7 @@ COMMANDS = {
     "start": "start an instance and run a command (or a shell) inside it",
     "submit": "submit a job",
     "run": "submit a job and attach to it",
+    "bulksubmit": "submit jobs in bulk, one per input combination",
     "cancel": "cancel jobs",
     "jobs": "list jobs",
     "job": "job utilities (id, urgency, cancel, kill, raise, wait, wait-event, eventlog, "

@@ -29,22 +29,23 @@ def build(args: argparse.Namespace, prog: str) -> tuple[list[tuple[int | None, d
 
 def submit_all(
     h: Any,
-    specs: list[tuple[int | None, dict]],
+    specs: list[Any],
     urgency: int,
     flags: int,
     prog: str,
     on_result: Callable[[int | None], None] | None = None,
 ) -> list[int] | None:
-    """Submit every jobspec; ``on_result(jobid)`` (None for a failure) after each
-    answer, in submission order."""
-    reqs = [
-        ("job-ingest.submit", {"jobspec": js, "urgency": urgency, "flags": flags})
-        for _cc, js in specs
-    ]
+    """Submit every jobspec of ``specs`` ((cc, jobspec) pairs, or (cc, jobspec,
+    urgency, flags) for a job of its own urgency and flags); ``on_result(jobid)``
+    (None for a failure) after each answer, in submission order."""
+    reqs = []
+    for spec in specs:
+        js, u, f = (spec[1], urgency, flags) if len(spec) == 2 else spec[1:]
+        reqs.append(("job-ingest.submit", {"jobspec": js, "urgency": u, "flags": f}))
     futs = h.request_many(reqs)
     ids = []
     failed = False
-    for (cc, _js), f in zip(specs, futs, strict=True):
+    for (cc, *_rest), f in zip(specs, futs, strict=True):
         try:
             jobid = f.get()["id"]
         except OSError as exc:
@@ -115,7 +116,7 @@ def progress_check(args: argparse.Namespace, prog: str) -> None:
 def submit_and_follow(
     h: Any,
     args: argparse.Namespace,
-    specs: list[tuple[int | None, dict]],
+    specs: list[Any],
     urgency: int,
     flags: int,
     prog: str,
