@@ -12,6 +12,9 @@ COMMANDS = {
     "run": "submit a job and attach to it",
     "bulksubmit": "submit jobs in bulk, one per input combination",
     "cancel": "cancel jobs",
+    "watch": "follow jobs until they are done, copying their output",
+    "pgrep": "list jobs whose name matches a pattern",
+    "pkill": "cancel jobs whose name matches a pattern",
     "jobs": "list jobs",
     "job": "job utilities (id, urgency, cancel, kill, raise, wait, wait-event, eventlog, "
     "attach, info, status)",
