@@ -6,14 +6,30 @@ import sys
 
 from flux.cmd.common import JobParser, errmsg, handle, parse_jobid
 
+INFO_USAGE = """Usage: flux job info id key
+some useful keys are:
+  J                    - signed jobspec
+  R                    - allocated resources
+  eventlog             - primary job eventlog
+  jobspec              - job specification
+  guest.exec.eventlog  - execution eventlog
+  guest.input          - job input log
+  guest.output         - job output log
+Use flux job info -h to list available options
+"""
+
 
 def main(argv: list[str]) -> int:
     ap = JobParser(prog="flux-job info")
     ap.add_argument("-o", "--original", action="store_true")
     ap.add_argument("-b", "--base", action="store_true")
-    ap.add_argument("id")
-    ap.add_argument("keys", nargs="+")
+    ap.add_argument("args", nargs="*")
     args = ap.parse_args(argv)
+    if len(args.args) != 2:
+        print(INFO_USAGE, file=sys.stderr, end="")
+        return 1
+    args.id, key = args.args
+    args.keys = [key]
     try:
         jobid = parse_jobid(args.id)
     except ValueError:

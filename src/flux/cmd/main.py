@@ -23,6 +23,12 @@ COMMANDS = {
     "dmesg": "print the broker's log",
     "ping": "check that the broker answers",
     "getattr": "print a broker attribute",
+    "setattr": "set a broker attribute",
+    "lsattr": "list broker attributes",
+    "version": "print versions of flux components",
+    "env": "print the flux environment or run a command in it",
+    "startlog": "list the instance's start and stop times",
+    "hostlist": "combine, filter and print hostlists",
     "shutdown": "stop the instance",
     "queue": "list and manage job queues",
     "config": "show or change the instance configuration",
@@ -41,11 +47,8 @@ def main(argv: list[str] | None = None) -> int:
     if not argv or argv[0] in ("-h", "--help", "help"):
         usage(sys.stdout if argv else sys.stderr)
         return 0 if argv else 1
-    if argv[0] in ("-V", "--version", "version"):
-        from importlib.metadata import version
-
-        print(f"commands:    \t\t{version('pure-flux')}")
-        return 0
+    if argv[0] in ("-V", "--version"):
+        argv = ["version"]
     name = argv[0]
     modname = "flux.cmd." + name.replace("-", "_")
     if name.startswith("_") or "." in name:
