@@ -215,3 +215,10 @@ def test_job_info_keys(instance):
     assert "guest.output         - job output log" in p.stderr
     p = instance.flux("job", "info", jobid, "nosuchkey")
     assert p.returncode == 1
+    # J: the jobspec signed with the "none" mechanism, as flux-core shows it
+    import base64
+
+    header, payload, mech = instance.flux("job", "info", jobid, "J").stdout.strip().split(".")
+    assert mech == "none"
+    assert base64.b64decode(header) == f"version:i1:userid:i{os.getuid()}:mechanism:snone:".encode()
+    assert json.loads(base64.b64decode(payload))["tasks"][0]["command"] == ["echo", "hello"]
