@@ -97,6 +97,15 @@ def test_render_summary_and_columns():
     assert len(render(snapshot(), 100, 8)[0]) == 8
 
 
+def test_queue_ranks():
+    from flux.cmd.top import queue_ranks
+
+    assert queue_ranks(R4, None) is None
+    assert queue_ranks(R4, ["batch"]) == {0, 1}
+    assert queue_ranks(R4, ["^batch"]) == {2, 3}
+    assert queue_ranks(R4, ["host:node3"]) == {3}
+
+
 def test_keys_move_and_queue_rotation(instance):
     import curses
 
@@ -211,6 +220,7 @@ def test_top_in_tmux_shows_a_running_job_and_quits(make_instance, tmux_env):
         tm.tmux("send-keys", "l")
         screen = tm.wait_for("[batch]")
         assert "topjob" in screen and "toobig" not in screen
+        assert "1/2]" in screen and "4/8]" not in screen  # batch's 2 nodes and 8 cores
         tm.tmux("send-keys", "l")
         screen = tm.wait_for("[debug]")
         assert "topjob" not in screen and "toobig" in screen

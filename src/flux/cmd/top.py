@@ -59,19 +59,55 @@ class Snapshot:
     now: float = 0.0
 
 
-def _count_R(R: dict | None) -> tuple[set[int], int, int]:
-    """(ranks, cores, gpus) of an Rv1 object."""
+def _count_R(R: dict | None, only: set[int] | None = None) -> tuple[set[int], int, int]:
+    """(ranks, cores, gpus) of an Rv1 object (of the ranks in ``only`` if given)."""
     from flux.util.idset import decode
 
     ranks: set[int] = set()
     cores = gpus = 0
     for ent in ((R or {}).get("execution") or {}).get("R_lite") or []:
         rset = decode(ent.get("rank", ""))
+        if only is not None:
+            rset = [r for r in rset if r in only]
         children = ent.get("children") or {}
         ranks.update(rset)
         cores += len(rset) * len(decode(children.get("core", "") or ""))
         gpus += len(rset) * len(decode(children.get("gpu", "") or ""))
     return ranks, cores, gpus
+
+
+@dataclass(frozen=True)
+class _Node:
+    rank: int
+    host: str | None
+    props: frozenset[str]
+
+
+def queue_ranks(R: dict | None, requires: list[str] | None) -> set[int] | None:
+    """The ranks of R a queue's ``requires`` (RFC 35 terms) selects; None = all."""
+    if not requires:
+        return None
+    from flux.cmd.submit_opts import parse_constraint
+    from flux.resource.pool import compile_constraint
+    from flux.util.hostlist import Hostlist
+    from flux.util.idset import decode
+
+    execution = (R or {}).get("execution") or {}
+    ranks = sorted({r for ent in execution.get("R_lite") or [] for r in decode(ent["rank"])})
+    hosts = Hostlist(execution.get("nodelist") or [])
+    props: dict[int, set[str]] = {}
+    for name, idset in (execution.get("properties") or {}).items():
+        for r in decode(idset):
+            props.setdefault(r, set()).add(name)
+    try:
+        match = compile_constraint(parse_constraint(" ".join(requires)))
+    except ValueError:
+        return None
+    return {
+        r
+        for i, r in enumerate(ranks)
+        if match(_Node(r, hosts[i] if i < len(hosts) else None, frozenset(props.get(r, ()))))
+    }
 
 
 class TopData:
@@ -107,6 +143,16 @@ class TopData:
         except OSError:
             return []
         return sorted(resp.get("queues", []))
+
+    def requires(self) -> list[str] | None:
+        """The selected queue's ``requires`` from the instance configuration."""
+        try:
+            conf = self.h.rpc("config.get", {}).get()
+        except OSError:
+            return None
+        queue = ((conf.get("queues") or {}).get(self.queue) or {}) if self.queue else {}
+        requires = queue.get("requires")
+        return list(requires) if isinstance(requires, list) else None
 
     def _jobs(self, states: int) -> list[dict]:
         from flux.job.list import FLUX_USERID_UNKNOWN, job_list
@@ -150,9 +196,10 @@ class TopData:
             rs = futs["resource"].get()
         except OSError:
             rs = {}
-        all_ranks, all_cores, all_gpus = _count_R(rs.get("all"))
-        used_ranks, used_cores, used_gpus = _count_R(rs.get("allocated"))
-        down_ranks, down_cores, down_gpus = _count_R(rs.get("down"))
+        only = queue_ranks(rs.get("all"), self.requires()) if self.queue is not None else None
+        all_ranks, all_cores, all_gpus = _count_R(rs.get("all"), only)
+        used_ranks, used_cores, used_gpus = _count_R(rs.get("allocated"), only)
+        down_ranks, down_cores, down_gpus = _count_R(rs.get("down"), only)
         snap.nodes = Counts(len(used_ranks), len(down_ranks), len(all_ranks))
         snap.cores = Counts(used_cores, down_cores, all_cores)
         snap.gpus = Counts(used_gpus, down_gpus, all_gpus)
