@@ -307,7 +307,8 @@ class JobWatcher:
         return self.add_jobs(job, stdout=stdout, stderr=stderr, wait=wait)
 
     def _progress_update(self, job: JobStatus, event: Any = None) -> None:
-        self.progress.process_event(job.id, event)
+        if self.show_progress:  # the counts only feed the bar
+            self.progress.process_event(job.id, event)
 
     def _log(self, job: Any, timestamp: float, msg: str) -> None:
         print(f"{job.id.f58}: {timestamp - (self.t0 or timestamp):4.3f}s: {msg}", file=job.stderr)
