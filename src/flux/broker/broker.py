@@ -90,6 +90,12 @@ class Broker:
         self.register("broker.shutdown", self._shutdown_request, FLUX_ROLE_OWNER)
         self.register("log.dmesg", self._dmesg, FLUX_ROLE_OWNER)
         self.register("config.get", self._config_get, USER)
+        from flux.broker.attrs import AttrService
+
+        self.attr_service = AttrService(self)  # attr.get / attr.set / attr.list
+        from flux.broker.startlog import StartLog
+
+        self.startlog = StartLog(self)  # admin.eventlog: start / finish
         from flux.broker.reconfig import ConfigService
 
         self.config_service = ConfigService(self)  # config.reload / config.load
@@ -305,12 +311,14 @@ class Broker:
             self.loop.add_signal_handler(sig, self.stop)
         self.restore()
         self.store.flush()
+        self.startlog.started()
         try:
             self.loop.run_until_complete(self._serve(ready_fd))
         finally:
             self.exec.shutdown()
             for c in list(self.connections):
                 c.close()
+            self.startlog.finished()
             self.store.close()
         return 0
 

@@ -20,6 +20,7 @@ SUBCOMMANDS = [
     "last",
     "purge",
     "submit",
+    "memo",
 ]
 
 

@@ -6,14 +6,30 @@ import sys
 
 from flux.cmd.common import JobParser, errmsg, handle, parse_jobid
 
+INFO_USAGE = """Usage: flux job info id key
+some useful keys are:
+  J                    - signed jobspec
+  R                    - allocated resources
+  eventlog             - primary job eventlog
+  jobspec              - job specification
+  guest.exec.eventlog  - execution eventlog
+  guest.input          - job input log
+  guest.output         - job output log
+Use flux job info -h to list available options
+"""
+
 
 def main(argv: list[str]) -> int:
     ap = JobParser(prog="flux-job info")
     ap.add_argument("-o", "--original", action="store_true")
     ap.add_argument("-b", "--base", action="store_true")
-    ap.add_argument("id")
-    ap.add_argument("keys", nargs="+")
+    ap.add_argument("args", nargs="*")
     args = ap.parse_args(argv)
+    if len(args.args) != 2:
+        print(INFO_USAGE, file=sys.stderr, end="")
+        return 1
+    args.id, key = args.args
+    args.keys = [key]
     try:
         jobid = parse_jobid(args.id)
     except ValueError:
@@ -31,9 +47,31 @@ def main(argv: list[str]) -> int:
             msg = f"job {args.id} not found"
         print(f"flux-job: {msg}", file=sys.stderr)
         return 1
-    for key in args.keys:
-        val = p.get(key)
-        if val is None:
-            continue
-        sys.stdout.write(val if val.endswith("\n") else val + "\n")
+    val = p.get(key)
+    if val is None:
+        return 0
+    if key == "J":
+        val = sign_none(val, _userid(h, jobid))
+    sys.stdout.write(val if val.endswith("\n") else val + "\n")
     return 0
+
+
+def sign_none(payload: str, userid: int) -> str:
+    """J as flux-core shows it: the jobspec signed with the "none" mechanism,
+    ``base64(header).base64(jobspec).none``."""
+    import base64
+
+    header = f"version:i1:userid:i{userid}:mechanism:snone:".encode()
+    b64 = base64.b64encode
+    return f"{b64(header).decode()}.{b64(payload.encode()).decode()}.none"
+
+
+def _userid(h: object, jobid: int) -> int:
+    from flux.job.list import job_list_id
+
+    try:
+        return int(job_list_id(h, jobid, attrs=["userid"]).get_job()["userid"])
+    except (OSError, KeyError, TypeError, ValueError):
+        import os
+
+        return os.getuid()

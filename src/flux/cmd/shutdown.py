@@ -8,6 +8,9 @@ from flux.cmd.common import errmsg, handle
 
 
 def main(argv: list[str]) -> int:
+    if argv and argv[0] in ("-h", "--help"):
+        print("Usage: flux shutdown")
+        return 0
     h = handle("flux-shutdown")
     try:
         h.rpc("broker.shutdown", {}).get()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from flux.cmd.common import errmsg
@@ -27,26 +28,40 @@ def build(args: argparse.Namespace, prog: str) -> tuple[list[tuple[int | None, d
 
 
 def submit_all(
-    h: Any, specs: list[tuple[int | None, dict]], urgency: int, flags: int, prog: str
+    h: Any,
+    specs: list[Any],
+    urgency: int,
+    flags: int,
+    prog: str,
+    on_result: Callable[[int | None], None] | None = None,
 ) -> list[int] | None:
-    reqs = [
-        ("job-ingest.submit", {"jobspec": js, "urgency": urgency, "flags": flags})
-        for _cc, js in specs
-    ]
+    """Submit every jobspec of ``specs`` ((cc, jobspec) pairs, or (cc, jobspec,
+    urgency, flags) for a job of its own urgency and flags); ``on_result(jobid)``
+    (None for a failure) after each answer, in submission order."""
+    reqs = []
+    for spec in specs:
+        js, u, f = (spec[1], urgency, flags) if len(spec) == 2 else spec[1:]
+        reqs.append(("job-ingest.submit", {"jobspec": js, "urgency": u, "flags": f}))
     futs = h.request_many(reqs)
     ids = []
     failed = False
-    for (cc, _js), f in zip(specs, futs, strict=True):
+    for (cc, *_rest), f in zip(specs, futs, strict=True):
         try:
-            ids.append(f.get()["id"])
+            jobid = f.get()["id"]
         except OSError as exc:
-            if prog == "flux-submit":
+            if prog in ("flux-submit", "flux-bulksubmit"):
                 # flux-core's flux submit prints the OSError itself, per --cc index
                 prefix = f"cc={cc}: " if cc is not None else ""
                 print(f"{prefix}[Errno {exc.errno}] {errmsg(exc)}", file=sys.stderr)
             else:
                 print(f"{prog}: ERROR: {errmsg(exc)}", file=sys.stderr)
             failed = True
+            if on_result is not None:
+                on_result(None)
+            continue
+        ids.append(jobid)
+        if on_result is not None:
+            on_result(jobid)
     return None if failed and not ids else ids
 
 
@@ -76,8 +91,7 @@ def main(argv: list[str]) -> int:
     if isinstance(prepared, int):
         return prepared
     args, specs, urgency, flags, h = prepared
-    from flux.job.JobID import JobID
-
+    progress_check(args, PROG)
     # --log FILE takes what would go to the terminal; --log-stderr FILE takes stderr
     try:
         if getattr(args, "log", None):
@@ -89,51 +103,83 @@ def main(argv: list[str]) -> int:
     except OSError as exc:
         print(f"{PROG}: ERROR: {exc.filename}: {exc.strerror}", file=sys.stderr)
         return 1
-    ids = submit_all(h, specs, urgency, flags, PROG)
-    if ids is None:
-        return 1
-    if not args.quiet:
-        out = sys.stdout
-        for jobid in ids:
-            out.write(JobID(jobid).f58 + "\n")
-        out.flush()
-    rc = 0 if len(ids) == len(specs) else 1
+    return submit_and_follow(h, args, specs, urgency, flags, PROG)
+
+
+def progress_check(args: argparse.Namespace, prog: str) -> None:
+    """--progress draws only on a terminal (as flux-core: a warning, then ignored)."""
+    if getattr(args, "progress", False) and not sys.stdout.isatty():
+        print(f"{prog}: WARNING: stdout is not a tty. Ignoring --progress option", file=sys.stderr)
+        args.progress = False
+
+
+def submit_and_follow(
+    h: Any,
+    args: argparse.Namespace,
+    specs: list[Any],
+    urgency: int,
+    flags: int,
+    prog: str,
+) -> int:
+    """Submit, print the ids (unless --quiet), then --wait/--watch, with --progress
+    (the caller has run :func:`progress_check`)."""
+    from flux.job.JobID import JobID
+
     if getattr(args, "watch", False) and not args.wait:
         args.wait = "clean"
+    out = sys.stdout
+    watcher = None
+    bar = None
     if args.wait:
-        rc = max(rc, wait_jobs(h, ids, args.wait, bool(getattr(args, "watch", False))))
+        from flux.job.watcher import JobWatcher
+
+        verbose = int(getattr(args, "verbose", 0) or 0)
+        watcher = JobWatcher(
+            h,
+            progress=bool(args.progress),
+            jps=bool(args.jps),
+            wait=args.wait,
+            watch=bool(getattr(args, "watch", False)),
+            log_events=verbose > 1,
+            log_status=verbose > 0,
+            labelio=bool(getattr(args, "label_io", False)),
+        ).start()
+    elif args.progress:
+        bar = submit_progress(len(specs), bool(args.jps))
+
+    def on_result(jobid: int | None) -> None:
+        if jobid is not None and not args.quiet:
+            out.write(JobID(jobid).f58 + "\n")
+            out.flush()
+        if watcher is not None and jobid is not None:
+            watcher.add_jobid(jobid, wait=args.wait)
+        elif bar is not None:
+            bar.update(jps=(bar.count + 1) / max(float(bar.elapsed), 1e-6))
+
+    ids = submit_all(h, specs, urgency, flags, prog, on_result)
+    rc = 0 if ids is not None and len(ids) == len(specs) else 1
+    if bar is not None:
+        bar.stop()
+    if watcher is not None:
+        try:
+            h.reactor_run()
+        finally:
+            watcher.stop()
+        return max(rc, watcher.exitcode)
     return rc
 
 
-def wait_jobs(h: Any, ids: list[int], event: str, watch: bool) -> int:
-    """Wait for ``event`` on every job; with --wait (clean) return the largest exit code."""
-    from flux.cmd.job_attach import Attach
+def submit_progress(total: int, jps: bool) -> Any:
+    """The bar of a submission without --wait: how many of ``total`` are submitted."""
+    from flux.progress import ProgressBar
 
-    rc = 0
-    if watch:
-        for jobid in ids:
-            rc = max(rc, Attach(h, jobid, prog=PROG).run())
-        return rc
-    from flux.job.event import event_watch
-
-    for jobid in ids:
-        status = None
-        fatal = False
-        seen = False
-        for ev in event_watch(h, jobid):
-            if ev.name == "finish":
-                status = ev.context.get("status", 0)
-            elif ev.name == "exception" and ev.context.get("severity") == 0:
-                fatal = True
-            if ev.name == event:
-                seen = True
-                break
-        if event == "clean":
-            if status is not None:
-                code = 128 + (status & 0x7F) if status & 0x7F else status >> 8
-            else:
-                code = 1 if fatal else 0
-            rc = max(rc, code)
-        elif not seen:
-            rc = max(rc, 1)
-    return rc
+    after = "{percent:5.1f}% {jps:4.1f} job/s" if jps else "{percent:5.1f}% {elapsed.dt}"
+    return ProgressBar(
+        total=total,
+        width=len(str(total)),
+        before="Submitting {total} jobs: ",
+        after=after,
+        pending=0,
+        fail=0,
+        jps=0,
+    ).start()

@@ -284,8 +284,8 @@ class Flux:
     def _active_count(self) -> int:
         return (
             len(self._watched)
-            + len(self._timers)
-            + len(self._fdwatchers)
+            + sum(1 for t in self._timers if t._refd)
+            + sum(1 for w in self._fdwatchers if w._refd)
             + sum(len(v) for v in self._sigwatchers.values())
         )
 
@@ -433,6 +433,7 @@ class Watcher:
         self.flux_handle = flux_handle
         self._active = False
         self._destroyed = False
+        self._refd = True
 
     def __enter__(self) -> Watcher:
         self.start()
@@ -464,6 +465,17 @@ class Watcher:
     @property
     def active(self) -> bool:
         return self._active
+
+    def ref(self) -> Watcher:
+        """Count this watcher again as keeping reactor_run() going (the default)."""
+        self._refd = True
+        return self
+
+    def unref(self) -> Watcher:
+        """Do not let this watcher alone keep reactor_run() going (as flux-core's
+        flux_watcher_unref: a progress bar's redraw timer, for instance)."""
+        self._refd = False
+        return self
 
     def _start(self) -> None:
         raise NotImplementedError

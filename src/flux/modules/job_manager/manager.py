@@ -72,6 +72,7 @@ class JobManager:
         reg("job-manager.killall", self.killall_request, USER)
         reg("job-manager.wait", self.wait_request, USER)
         reg("job-manager.getinfo", self.getinfo_request, USER)
+        reg("job-manager.memo", self.memo_request, USER)
         from flux.modules.job_manager.jobtap_service import JobtapService
 
         self.jobtap_service = JobtapService(self)
@@ -555,6 +556,19 @@ class JobManager:
             req.respond_error(errno.EPERM, guest_msg)
             return None
         return job
+
+    def memo_request(self, req: Request) -> None:
+        """``job-manager.memo`` {id, memo, volatile?}: post a ``memo`` event (the job's
+        user annotations: ``flux jobs -o {user.KEY}``)."""
+        p = req.payload if isinstance(req.payload, dict) else {}
+        if not isinstance(p.get("id"), int) or not isinstance(p.get("memo"), dict):
+            req.respond_error(errno.EPROTO, "Protocol error")
+            return
+        job = self._own_active(req, p["id"], "guests can only add a memo to their own jobs")
+        if job is None:
+            return
+        self.post_event(job, "memo", p["memo"])
+        req.respond({})
 
     def raiseall_request(self, req: Request) -> None:
         p = req.payload if isinstance(req.payload, dict) else {}
