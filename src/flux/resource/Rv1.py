@@ -15,10 +15,10 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from flux.util.hostlist import Hostlist
-from flux.util.hostlist import decode as hostlist_decode
-from flux.util.hostlist import encode as hostlist_encode
-from flux.util.idset import IDset
+from flux.hostlist import Hostlist
+from flux.hostlist import decode_list as hostlist_decode
+from flux.hostlist import encode as hostlist_encode
+from flux.idset import IDset
 from flux.util.jansson import json_type
 
 __all__ = [
