@@ -367,6 +367,7 @@ def decode(arg: str | Iterable[str]) -> Hostlist:
     """A :class:`Hostlist` from an RFC 29 string or an iterable of them."""
     return Hostlist(arg)
 
+
 def _sort_key(host: str) -> tuple[str, int, str]:
     m = _TRAILING_DIGITS.match(host)
     if not m:
