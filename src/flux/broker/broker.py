@@ -94,6 +94,9 @@ class Broker:
 
         self.config_service = ConfigService(self)  # config.reload / config.load
         self.sched = Sched(self, R)
+        from flux.modules.resource import Resource
+
+        self.resource = Resource(self)
         self.exec = Exec(self)
         self.exec.pool_has_gpus = self.sched.pool.status is not None and _has_gpus(R)
         self.job_manager = JobManager(self)
