@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import errno
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from typing import overload
 
-__all__ = ["Hostlist", "decode", "decode_list", "encode"]
+__all__ = ["Hostlist", "HostlistIterator", "decode", "decode_list", "encode"]
 
 _TRAILING_DIGITS = re.compile(r"^(.*?)(\d+)$", re.DOTALL)
 
@@ -192,6 +192,19 @@ def encode(hosts: Iterable[str]) -> str:
     return ",".join(out)
 
 
+class HostlistIterator:
+    """Iterator over a Hostlist's hostnames, in order (flux-core's name)."""
+
+    def __init__(self, hostlist: Hostlist) -> None:
+        self._hosts = iter(list(hostlist._hosts))
+
+    def __iter__(self) -> HostlistIterator:
+        return self
+
+    def __next__(self) -> str:
+        return next(self._hosts)
+
+
 class Hostlist:
     """An ordered list of hostnames (duplicates allowed), as flux-core's
     ``flux.hostlist.Hostlist``.
@@ -257,8 +270,8 @@ class Hostlist:
         """Number of hosts."""
         return len(self._hosts)
 
-    def __iter__(self) -> Iterator[str]:
-        return iter(list(self._hosts))
+    def __iter__(self) -> HostlistIterator:
+        return HostlistIterator(self)
 
     def __contains__(self, host: object) -> bool:
         return host in self._hosts

@@ -21,6 +21,7 @@ __all__ = [
     "IDSET_FLAG_RANGE",
     "IDSET_INVALID_ID",
     "IDset",
+    "IDsetIterator",
     "decode",
     "decode_list",
     "encode",
@@ -128,6 +129,25 @@ def encode(ids: Iterable[int], brackets: bool = False) -> str:
     return _encode_ranges(_ranges_from_ints(ids), brackets)
 
 
+class IDsetIterator:
+    """Iterator over an IDset's ids in ascending order (flux-core's name)."""
+
+    def __init__(self, idset: IDset) -> None:
+        self._ids = iter(idset.ranges())
+        self._range: Iterator[int] = iter(())
+
+    def __iter__(self) -> IDsetIterator:
+        return self
+
+    def __next__(self) -> int:
+        while True:
+            try:
+                return next(self._range)
+            except StopIteration:
+                lo, hi = next(self._ids)
+                self._range = iter(range(lo, hi + 1))
+
+
 class IDset:
     """A mutable set of non-negative integers (RFC 22), as flux-core's ``flux.idset.IDset``.
 
@@ -220,9 +240,8 @@ class IDset:
     def __bool__(self) -> bool:
         return bool(self._ranges)
 
-    def __iter__(self) -> Iterator[int]:
-        for lo, hi in self._ranges:
-            yield from range(lo, hi + 1)
+    def __iter__(self) -> IDsetIterator:
+        return IDsetIterator(self)
 
     def __reversed__(self) -> Iterator[int]:
         for lo, hi in reversed(self._ranges):

@@ -162,3 +162,19 @@ def test_hostlist_delete_sort_uniq_copy():
     c = hl.copy()
     c.append("z")
     assert str(hl) == "a2"
+
+
+def test_iterators():
+    from flux.hostlist import HostlistIterator
+    from flux.idset import IDsetIterator
+
+    it = iter(IDset("1-2,5"))
+    assert isinstance(it, IDsetIterator) and iter(it) is it
+    assert list(it) == [1, 2, 5]
+    assert list(IDset()) == []
+    hl = Hostlist("a,b[1-2]")
+    hit = iter(hl)
+    assert isinstance(hit, HostlistIterator)
+    assert next(hit) == "a"
+    hl.append("c")  # iteration goes over the hosts as they were
+    assert list(hit) == ["b1", "b2"]

@@ -242,3 +242,15 @@ def test_fileref(tmp_path):
     assert Fileref({"a": 1})["data"] == {"a": 1}
     with pytest.raises(ValueError):
         Fileref("x", encoding="rot13")
+
+
+def test_display_value_sort_order():
+    from flux.util import DisplayValue
+
+    values = ["foo", 100, "", "10", None, True, "-", 2.5, "bar"]
+    ordered = [v.value for v in sorted(DisplayValue(x) for x in values)]
+    assert ordered[:3] == ["", None, "-"]  # unset first (stable among themselves)
+    assert ordered[3:7] == [True, 2.5, "10", 100]
+    assert ordered[7:] == ["bar", "foo"]
+    assert DisplayValue("10") == DisplayValue(10.0)
+    assert DisplayValue(None) < DisplayValue(0) < DisplayValue("a")

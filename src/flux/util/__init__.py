@@ -41,6 +41,7 @@ _HOME = {
     ),
     "output": ("AltField", "OutputFormat", "UtilDatetime", "UtilFormatter", "empty_outputs"),
     "tree": ("Deduplicator", "Tree"),
+    "display": ("DisplayValue",),
 }
 _LAZY = {name: module for module, names in _HOME.items() for name in names}
 
