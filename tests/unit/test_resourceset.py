@@ -36,6 +36,17 @@ def test_constructors():
         ResourceSet({"execution": {}})
     with pytest.raises(json.JSONDecodeError):
         ResourceSet("{not json")
+    assert ResourceSet({"version": 1}).nnodes == 0
+    # R without hostnames: nodelist names ranks
+    bare = ResourceSet(
+        {"version": 1, "execution": {"R_lite": [{"rank": "2-3", "children": {"core": "0"}}]}}
+    )
+    assert str(bare.nodelist) == "rank[2-3]"
+    assert bare.host_ranks("rank3") == [3]
+    # the opaque scheduling key is kept only when asked
+    sched = dict(R4, scheduling={"opaque": 1})
+    assert "scheduling" not in ResourceSet(sched).to_dict()
+    assert ResourceSet(sched, keep_scheduling=True).to_dict()["scheduling"] == {"opaque": 1}
 
 
 def test_properties_and_views():
@@ -49,6 +60,7 @@ def test_properties_and_views():
     assert rs.properties == "big,login"
     assert json.loads(rs.get_properties()) == {"big": "2-3", "login": "0"}
     assert json.loads(rs.encode()) == rs.to_dict()
+    assert rs.encode().startswith('{"version": 1, "execution": {')
     assert rs.to_dict()["execution"]["nodelist"] == ["node[0-3]"]
     assert rs.state is None
     rs.state = "up"
@@ -65,13 +77,14 @@ def test_set_operations():
     diff = rs - half
     assert str(diff) == "rank[0-1]/core[2-3],gpu0 rank[2-3]/core[0-3],gpu0"
     assert diff.ncores == 12
-    assert str(rs & half) == "rank[0-1]/core[0-1]"
+    # intersection is by rank, keeping the left operand's resources (flux-core 0.88)
+    assert str(rs & half) == "rank[0-1]/core[0-3],gpu0"
     assert (diff | half) == rs
     assert (
         rs.diff(half, ResourceSet(encode(hosts="node3", cores="0-3", gpus="0", ranks="3"))).nnodes
         == 3
     )
-    assert str(rs.intersect(half)) == "rank[0-1]/core[0-1]"
+    assert str(half.intersect(rs)) == "rank[0-1]/core[0-1]"
     assert rs.union(half) == rs
     # operands are untouched
     assert rs.ncores == 16 and half.ncores == 4
@@ -80,6 +93,12 @@ def test_set_operations():
     assert acc.append(half) is acc
     assert acc.add(encode(hosts="node2", cores="0", ranks="2")) is acc
     assert str(acc) == "rank[0-1]/core[0-1] rank2/core0"
+    # add() takes no properties for ranks already held; append() does
+    base = ResourceSet(encode(hosts="node[0-1]", cores="0", ranks="0-1"))
+    more = ResourceSet(encode(hosts="node[1-2]", cores="1", ranks="1-2", properties=["big"]))
+    assert base.copy().add(more).get_properties() == '{"big": "2"}'
+    assert base.copy().append(more).get_properties() == '{"big": "1-2"}'
+    assert str(base.copy().add(more)) == "rank0/core0 rank1/core[0-1] rank2/core1"
 
 
 def test_ranks_and_hosts():

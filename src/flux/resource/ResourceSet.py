@@ -24,10 +24,11 @@ class ResourceSet:
     ``arg`` is an R JSON string, a decoded R mapping, an :class:`Rv1`, or None
     for an empty set.  Raises TypeError for anything else, ValueError for an
     unsupported version or invalid R, KeyError for a mapping without
-    ``version`` and ``json.JSONDecodeError`` for invalid JSON.
+    ``version`` and ``json.JSONDecodeError`` for invalid JSON.  The opaque
+    ``scheduling`` key of R is kept only with ``keep_scheduling=True``.
     """
 
-    def __init__(self, arg: Any = None, version: int = 1) -> None:
+    def __init__(self, arg: Any = None, version: int = 1, keep_scheduling: bool = False) -> None:
         self._state: str | None = None
         if isinstance(arg, Rv1):
             self.impl = arg
@@ -47,7 +48,11 @@ class ResourceSet:
         if version != 1:
             raise ValueError(f"R version {version} not supported")
         self.version = 1
+        if isinstance(arg, Mapping) and "execution" not in arg:
+            arg = None  # a bare {"version": 1} is an empty set, as in flux-core
         self.impl = Rv1(arg)
+        if not keep_scheduling:
+            self.impl.scheduling = None
 
     # -- encodings ----------------------------------------------------------------
     def __str__(self) -> str:
@@ -62,7 +67,7 @@ class ResourceSet:
 
     def encode(self) -> str:
         """The R object as a JSON string."""
-        return self.impl.dumps()
+        return json.dumps(self.impl.to_dict())
 
     def to_dict(self) -> dict[str, Any]:
         """The R object as a dict."""
@@ -75,8 +80,9 @@ class ResourceSet:
 
     @property
     def nodelist(self) -> Hostlist:
-        """The hostnames of this set, in rank order."""
-        return self.impl.nodelist
+        """The hostnames of this set, in rank order (``rank<N>`` for a rank whose R
+        names no host)."""
+        return Hostlist([info.hostname or f"rank{info.rank}" for info in self.impl])
 
     @property
     def ranks(self) -> IDset:
@@ -141,8 +147,18 @@ class ResourceSet:
         return self
 
     def add(self, *args: Any) -> ResourceSet:
-        """Add the resources of each argument not already in this set; returns self."""
-        return self.append(*args)
+        """Add the resources of each argument not already in this set; returns self.
+
+        Unlike :meth:`append`, properties of ranks this set already has are not
+        taken from the arguments.
+        """
+        for arg in args:
+            other = self._coerce(arg).impl.copy()
+            for info in other:
+                if info.rank in self.impl:
+                    info.properties = set()
+            self.impl.add(other)
+        return self
 
     def copy(self) -> ResourceSet:
         rset = ResourceSet(self.impl.copy())
@@ -157,8 +173,8 @@ class ResourceSet:
                 impl.add(other)
             elif op == "diff":
                 impl.subtract(other)
-            else:
-                impl = impl.intersect(other)
+            else:  # the ranks in both, with this set's resources (flux-core)
+                impl = impl.copy_ranks(impl.ranks & other.ranks)
         result = ResourceSet(impl)
         result.state = self.state
         return result
@@ -172,7 +188,8 @@ class ResourceSet:
         return self._run_op("diff", *args)
 
     def intersect(self, *args: Any) -> ResourceSet:
-        """New set: the resources common to this set and every argument."""
+        """New set: the ranks of this set that every argument has too (with this
+        set's resources on them)."""
         return self._run_op("intersect", *args)
 
     def __or__(self, arg: Any) -> ResourceSet:
