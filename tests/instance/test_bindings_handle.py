@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import syslog
 
 import pytest
@@ -58,3 +59,34 @@ def test_reactor_running_and_pending_exception(h):
     with h.in_reactor():
         assert h.reactor_running()
     assert not h.reactor_running()
+
+
+def test_future_ext_chains_requests(h):
+    from flux.future import FutureExt
+
+    calls = []
+
+    def init(fut, topic):
+        calls.append("init")
+        fut.get_flux().rpc(topic).then(lambda f: fut.fulfill({"v": f.get()["all"]["version"]}))
+
+    fut = FutureExt(init, "resource.sched-status", flux_handle=h)
+    assert calls == []  # nothing until waited on
+    assert fut.get() == {"v": 1}
+    assert fut.get() == {"v": 1} and calls == ["init"]
+
+    # then(): the init runs at once, the callback from the reactor
+    got = []
+    FutureExt(lambda f: f.fulfill((1, 2)), flux_handle=h).then(lambda f: got.append(f.get()))
+    h.reactor_run()
+    assert got == [[1, 2]]
+
+    def failing(fut):
+        fut.get_flux().rpc("nosuch.topic").then(
+            lambda f: fut.fulfill_error(errno.ENOENT, "no such thing")
+        )
+
+    with pytest.raises(OSError, match="no such thing"):
+        FutureExt(failing, flux_handle=h).get()
+    with pytest.raises(OSError):
+        FutureExt(lambda f: None).get()  # no handle
