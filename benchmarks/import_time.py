@@ -1,8 +1,8 @@
 """Start-up import cost of a ``flux`` command (default: ``flux jobs --help``).
 
-Runs ``python -X importtime -m flux ARGS`` N times and prints the median total
-import time (sum of the top-level imports' cumulative times) and the median
-wall time of the whole command.  Compare trees with PYTHONPATH::
+Runs ``python -X importtime -m flux ARGS`` N times and prints the median and
+minimum total import time (sum of the top-level imports' cumulative times) and
+wall time of the whole command (on a busy machine the minimum is the steadier).  Compare trees with PYTHONPATH::
 
     PYTHONPATH=src python benchmarks/import_time.py [-n 21] [jobs --help]
 """
@@ -43,7 +43,11 @@ def main() -> None:
     runs = [one_run(opts.cmd) for _ in range(opts.n)]
     imports = statistics.median(r[0] for r in runs)
     wall = statistics.median(r[1] for r in runs)
-    print(f"flux {' '.join(opts.cmd)}: median imports {imports:.1f} ms, wall {wall:.1f} ms")
+    print(
+        f"flux {' '.join(opts.cmd)}: imports median {imports:.1f} ms (min "
+        f"{min(r[0] for r in runs):.1f}), wall median {wall:.1f} ms (min "
+        f"{min(r[1] for r in runs):.1f})"
+    )
 
 
 if __name__ == "__main__":
