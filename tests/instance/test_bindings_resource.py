@@ -9,7 +9,7 @@ import pytest
 import flux
 import flux.job
 import flux.resource
-from flux.future import Future
+from flux.future import FutureExt
 from flux.job import JobspecV1
 from flux.resource import ResourceSet, SchedResourceList
 from flux.resource.list import ResourceListRPC
@@ -36,7 +36,7 @@ def running_job(h):
 def test_resource_list_idle(h, monkeypatch):
     monkeypatch.delenv("FLUX_RESOURCE_LIST_RPC", raising=False)
     rpc = flux.resource.list.resource_list(h)
-    assert isinstance(rpc, ResourceListRPC) and isinstance(rpc, Future)
+    assert isinstance(rpc, ResourceListRPC) and isinstance(rpc, FutureExt)
     assert rpc.topic == "resource.sched-status"
     rl = rpc.get()
     assert isinstance(rl, SchedResourceList)

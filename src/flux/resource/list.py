@@ -11,7 +11,7 @@ import errno
 import os
 from typing import Any
 
-from flux.future import Future
+from flux.future import Future, FutureExt
 from flux.idset import IDset
 from flux.memoized_property import memoized_property
 from flux.resource.ResourceSet import ResourceSet
@@ -72,20 +72,23 @@ class SchedResourceList:
         )
 
 
-class ResourceListRPC(Future):
+class ResourceListRPC(FutureExt):
     """A future for :class:`SchedResourceList`.
 
-    It asks ``topic`` and, if no service answers it (ENOSYS), falls back to
-    ``sched.resource-status``.
+    When first waited on (or given a ``then()`` callback) it asks ``topic`` and,
+    if no service answers it (ENOSYS), falls back to ``sched.resource-status``.
     """
 
     def __init__(self, flux_handle: Any, topic: str, nodeid: int = 0) -> None:
-        super().__init__(flux_handle, topic=topic)
+        super().__init__(self._init_cb, flux_handle=flux_handle)
+        self.topic = topic
         self.nodeid = nodeid
-        self._ask(topic)
+
+    def _init_cb(self, _future: Future) -> None:
+        self._ask(self.topic)
 
     def _ask(self, topic: str) -> None:
-        inner = self.handle.rpc(topic, nodeid=self.nodeid)
+        inner = self._handle().rpc(topic, nodeid=self.nodeid)
         inner._listener = self._on_response
         if inner.is_ready():  # answered already (e.g. by a test double)
             self._on_response(inner)
@@ -98,7 +101,7 @@ class ResourceListRPC(Future):
         elif errnum:
             self.fulfill_error(errnum, errstr)
         else:
-            self.fulfill(payload)
+            Future.fulfill(self, payload)  # already decoded JSON: no copy needed
 
     def get(self) -> SchedResourceList:
         """The :class:`SchedResourceList` (waits for it; OSError on error)."""
