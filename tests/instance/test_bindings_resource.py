@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import os
 
 import pytest
 
@@ -97,3 +98,22 @@ def test_resource_status(h, running_job):
     raw = h.rpc("resource.status").get()
     assert set(raw) >= {"R", "online", "offline", "exclude", "torpid", "drain"}
     assert ResourceSet(raw["R"]).ncores == 16
+
+
+def test_guest_may_list_resources_and_log(instance):
+    """As in flux-core, any user of the instance may read the resource status and log."""
+    from conftest import GUEST_UID, run_in_child
+
+    def child() -> int:
+        h = flux.Flux(instance.uri)
+        rl = flux.resource.resource_list(h).get()
+        st = flux.resource.resource_status(h).get()
+        h.log(6, "guest log line")
+        return 0 if (rl.all.ncores, str(st.online)) == (16, "0-3") else 3
+
+    if os.geteuid() != 0:
+        pytest.skip("needs root to run a client as a second uid")
+    rc, out, err = run_in_child(instance, child, uid=GUEST_UID)
+    assert rc == 0, err
+    lines = flux.Flux(instance.uri).rpc("log.dmesg", {"read": True}).get()["lines"]
+    assert any(ln.endswith("guest log line") for ln in lines)
