@@ -18,8 +18,10 @@ __all__ = ["UtilConfig"]
 
 
 def _yaml_load(fp: BinaryIO) -> Any:
-    import yaml  # only when a YAML file exists
-
+    try:
+        import yaml  # only when a YAML file exists
+    except ImportError:
+        raise ValueError("reading YAML needs PyYAML (pip install pyyaml)") from None
     return yaml.safe_load(fp)
 
 
@@ -68,7 +70,7 @@ class UtilConfig:
                 try:
                     with open(filepath, "rb") as fp:
                         conf = handler(fp)
-                except (OSError, ImportError):
+                except OSError:
                     raise
                 except Exception as exc:  # the decoders' own error types
                     raise ValueError(f"{filepath}: {exc}") from exc
