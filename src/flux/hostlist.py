@@ -349,11 +349,17 @@ class Hostlist:
         return ids
 
     def delete(self, hosts: str | Iterable[str] | Hostlist) -> int:
-        """Remove every occurrence of the given hosts; return the number removed."""
-        drop = set(hosts._hosts if isinstance(hosts, Hostlist) else Hostlist(hosts)._hosts)
-        before = len(self._hosts)
-        self._hosts = [h for h in self._hosts if h not in drop]
-        return before - len(self._hosts)
+        """Remove the first occurrence of each host of ``hosts`` (a host named twice
+        removes two); return the number removed."""
+        todo = hosts._hosts if isinstance(hosts, Hostlist) else Hostlist(hosts)._hosts
+        removed = 0
+        for host in todo:
+            try:
+                self._hosts.remove(host)
+            except ValueError:
+                continue
+            removed += 1
+        return removed
 
     def sort(self) -> Hostlist:
         """Sort in place (prefix, then numeric suffix); returns self."""
