@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno as _errno
 import os
+import time
 from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -229,6 +230,70 @@ class RPC(Future):
             self._inner.then(lambda _f: callback(self, *args, **kwargs))
             return self
         super().then(callback, *args, timeout=timeout, **kwargs)
+        return self
+
+
+class FutureExt(Future):
+    """An empty future fulfilled from Python (flux-core's ``flux.future.FutureExt``).
+
+    ``init_cb(future, *args, **kw_args)`` runs once, the first time the future
+    is waited on (``get()``, ``wait_for()``) or given a ``then()`` callback; it
+    typically starts requests whose callbacks end in :meth:`fulfill` or
+    :meth:`fulfill_error`.  Waiting runs the handle's reactor, so ``then()``
+    callbacks of those requests run meanwhile.  The handle is ``flux_handle``
+    or one given later with :meth:`set_flux`.
+    """
+
+    def __init__(
+        self, init_cb: Callable, *args: Any, flux_handle: Flux | None = None, **kw_args: Any
+    ) -> None:
+        super().__init__(flux_handle)
+        self.init_cb = init_cb
+        self.init_args = args
+        self.init_kwargs = kw_args
+        self._initialized = False
+
+    def _initialize(self) -> None:
+        if self._initialized:
+            return
+        if self.handle is None:
+            raise OSError(_errno.EINVAL, "FutureExt: no Flux handle (use set_flux())")
+        self._initialized = True
+        self.init_cb(self, *self.init_args, **self.init_kwargs)
+
+    def fulfill(self, result: Any = None) -> None:
+        """Fulfill with ``result``; ``get()`` returns a JSON round-trip copy of it."""
+        import json
+
+        super().fulfill(json.loads(json.dumps(result)))
+
+    def wait_for(self, timeout: float = -1.0) -> FutureExt:
+        from flux.constants import FLUX_REACTOR_ONCE
+
+        self._initialize()
+        handle = self._handle()
+        deadline = None if timeout < 0 else time.monotonic() + timeout
+        while not self._responses:
+            if deadline is not None and time.monotonic() >= deadline:
+                raise TimeoutError(_errno.ETIMEDOUT, "Connection timed out")
+            if not handle._can_wake():
+                raise OSError(_errno.EDEADLK, "FutureExt: waiting for a result that cannot come")
+            if handle._active_count():
+                handle.reactor_run(flags=FLUX_REACTOR_ONCE)
+            else:  # only plain requests pending: read their responses
+                left = -1.0 if deadline is None else max(0.0, deadline - time.monotonic())
+                handle._recv_some(left)
+        return self
+
+    def get(self) -> Any:
+        self.wait_for()
+        return super().get()
+
+    def then(
+        self, callback: Callable, *args: Any, timeout: float = -1.0, **kwargs: Any
+    ) -> FutureExt:
+        super().then(callback, *args, timeout=timeout, **kwargs)
+        self._initialize()
         return self
 
 

@@ -1,4 +1,4 @@
-"""Unit tests for flux.util.fsd (RFC 23 Flux Standard Duration)."""
+"""Unit tests for flux.util.duration (RFC 23 Flux Standard Duration)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from flux.util.fsd import format_duration, fsd, parse_fsd, parse_fsd_strict
+from flux.util.duration import format_duration, fsd, parse_fsd, parse_fsd_strict
 
 # (input, seconds) accepted by the C parser (spec 5.1)
 C_VALID = [
@@ -177,7 +177,7 @@ def test_no_flux_imports() -> None:
     import ast
     import pathlib
 
-    import flux.util.fsd as mod
+    import flux.util.duration as mod
 
     tree = ast.parse(pathlib.Path(mod.__file__).read_text())
     for node in ast.walk(tree):

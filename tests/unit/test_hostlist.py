@@ -63,8 +63,10 @@ def test_hostlist_class():
     assert list(hl) == hl.expand()
     assert str(hl) == "node[0-3,7],login1"
     assert "node7" in hl and "node4" not in hl
-    assert hl.index("node7") == 4
-    assert hl.find("nope") == -1
+    assert hl.index("node7") == [4]
+    assert hl.find("node7") == 4
+    with pytest.raises(FileNotFoundError):
+        hl.find("nope")
     assert hl == "node[0-3,7],login1"
     assert repr(Hostlist("a")) == "Hostlist('a')"
 

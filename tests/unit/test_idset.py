@@ -1,5 +1,6 @@
 import pytest
 
+from flux.idset import IDSET_INVALID_ID
 from flux.util.idset import IDset, decode, encode
 
 
@@ -67,9 +68,10 @@ def test_first_last_next():
     assert ids.next(2) == 3
     assert ids.next(4) == 9
     assert ids.next(0) == 2
-    assert ids.next(9) is None
-    assert IDset().first() is None
-    assert IDset().last() is None
+    # flux-core returns IDSET_INVALID_ID when there is no such id
+    assert ids.next(9) == IDSET_INVALID_ID
+    assert IDset().first() == IDSET_INVALID_ID
+    assert IDset().last() == IDSET_INVALID_ID
 
 
 def test_set_algebra():

@@ -23,6 +23,8 @@ from flux.broker.message import Request
 from flux.constants import FLUX_ROLE_OWNER, FLUX_ROLE_USER
 
 USER = FLUX_ROLE_OWNER | FLUX_ROLE_USER
+# syslog level names, as flux dmesg shows them
+_SYSLOG_LEVELS = ("emerg", "alert", "crit", "err", "warning", "notice", "info", "debug")
 
 
 class Broker:
@@ -89,6 +91,7 @@ class Broker:
         self.register("broker.ping", self._ping, USER)
         self.register("broker.shutdown", self._shutdown_request, FLUX_ROLE_OWNER)
         self.register("log.dmesg", self._dmesg, FLUX_ROLE_OWNER)
+        self.register("log.append", self._log_append, USER)
         self.register("config.get", self._config_get, USER)
         from flux.broker.attrs import AttrService
 
@@ -100,6 +103,9 @@ class Broker:
 
         self.config_service = ConfigService(self)  # config.reload / config.load
         self.sched = Sched(self, R)
+        from flux.modules.resource import Resource
+
+        self.resource = Resource(self)
         self.exec = Exec(self)
         self.exec.pool_has_gpus = self.sched.pool.status is not None and _has_gpus(R)
         self.job_manager = JobManager(self)
@@ -212,12 +218,12 @@ class Broker:
                 self.log(traceback.format_exc())
         self.job_manager.disconnected(conn)
 
-    def log(self, msg: str, level: str = "info") -> None:
+    def log(self, msg: str, level: str = "info", source: str = "broker") -> None:
         """Append to the log buffer (``flux dmesg``), in flux-core's line format."""
         from datetime import datetime
 
         stamp = datetime.now().astimezone().isoformat(timespec="microseconds")
-        line = f"{stamp} broker.{level}[0]: {msg}"
+        line = f"{stamp} {source}.{level}[0]: {msg}"
         self.logbuf.append(line)
         for req in list(self.dmesg_followers):
             if req.conn is None or req.conn.closed:
@@ -262,6 +268,21 @@ class Broker:
             self.dmesg_followers.add(req)
             return
         req.respond({"lines": lines})
+
+    def _log_append(self, req: Request) -> None:
+        """``log.append`` {level, appname, message}: a client's log line (no response)."""
+        p = req.payload if isinstance(req.payload, dict) else {}
+        level = p.get("level")
+        message = p.get("message")
+        if not isinstance(level, int) or not isinstance(message, str):
+            req.respond_error(errno.EPROTO, "log.append: invalid request")
+            return
+        appname = p.get("appname")
+        if not isinstance(appname, str) or not appname:
+            appname = "unknown"
+        name = _SYSLOG_LEVELS[level] if 0 <= level < len(_SYSLOG_LEVELS) else str(level)
+        self.log(message, name, source=appname)
+        req.respond({})  # nothing is sent for a FLUX_RPC_NORESPONSE request
 
     def _config_get(self, req: Request) -> None:
         req.respond(self.conf)

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from flux.broker.config import ConfigError
-from flux.util.fsd import parse_fsd_strict
+from flux.util.duration import parse_fsd_strict
 
 __all__ = [
     "JobManagerQueueOptions",

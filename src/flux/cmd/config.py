@@ -75,7 +75,7 @@ def _typed(name: str, value: Any, vtype: str | None) -> str:
     elif vtype == "array":
         expect(isinstance(value, list))
     else:  # fsd, fsd-integer, fsd-real
-        from flux.util.fsd import format_duration, parse_fsd_strict
+        from flux.util.duration import format_duration, parse_fsd_strict
 
         expect(isinstance(value, str))
         try:

@@ -62,7 +62,7 @@ def _purge_ids(h, ids: list[int], force: bool) -> int:
 
 
 def main(argv: list[str]) -> int:
-    from flux.util.fsd import parse_fsd
+    from flux.util.duration import parse_fsd
 
     ap = argparse.ArgumentParser(
         prog="flux-job purge",

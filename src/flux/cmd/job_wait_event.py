@@ -14,7 +14,7 @@ from flux.constants import FLUX_RPC_STREAMING
 
 def _duration(text: str) -> float:
     """A timeout in seconds or as a Flux standard duration (``1s``, ``2m``)."""
-    from flux.util.fsd import parse_fsd
+    from flux.util.duration import parse_fsd
 
     try:
         return float(text)

@@ -197,7 +197,7 @@ _UNITS = {
 
 def _parse_fsd(text: str) -> float:
     try:
-        from flux.util.fsd import parse_fsd
+        from flux.util.duration import parse_fsd
     except ImportError:  # pragma: no cover
         parse_fsd = None
     if parse_fsd is not None:

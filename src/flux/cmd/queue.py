@@ -357,7 +357,7 @@ def _admin(h: Any, args: argparse.Namespace) -> int:
 def _timeout(args: argparse.Namespace) -> float:
     if args.timeout is None:
         return -1.0
-    from flux.util.fsd import parse_fsd
+    from flux.util.duration import parse_fsd
 
     try:
         return parse_fsd(args.timeout)

@@ -52,7 +52,7 @@ class Updater:
 
     def duration(self, value: str) -> float:
         from flux.job.JobID import JobID
-        from flux.util.fsd import fsd, parse_fsd
+        from flux.util.duration import fsd, parse_fsd
 
         text = value.strip()
         if text[:1] in ("+", "-"):

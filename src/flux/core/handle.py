@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import select
 import signal
 import socket
+import sys
+import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from flux import wire
@@ -65,6 +68,8 @@ class Flux:
         self._sig_pending: deque[int] = deque()
         self._sig_pipe: tuple[int, int] | None = None
         self._active_watchers: set = set()
+        self._cached_config: Any = None
+        self.appname = os.path.basename(sys.executable) or "python"
 
     # -- sending -----------------------------------------------------------
     def rpc(
@@ -362,9 +367,54 @@ class Flux:
         ``flags``: FLUX_REACTOR_NOWAIT handles what is ready now without
         blocking; FLUX_REACTOR_ONCE also waits for one event if none is ready.
         Returns the number of active watchers left. An exception raised by a
-        callback stops the loop and is raised here, once; the handle stays
-        usable.
+        callback (or given to :meth:`set_exception`) stops the loop and is
+        raised here, once; the handle stays usable.
         """
+        with self.in_reactor():
+            count = self._run_reactor(flags)
+        Flux.raise_if_exception()
+        return count
+
+    # -- reactor state, per thread (flux-core's class methods) -------------------
+    _tls = threading.local()
+
+    @classmethod
+    def reactor_running(cls) -> bool:
+        """True if this thread is inside :meth:`reactor_run` (of any handle)."""
+        return getattr(cls._tls, "reactor_depth", 0) > 0
+
+    @classmethod
+    def reactor_enter(cls) -> None:
+        cls._tls.reactor_depth = getattr(cls._tls, "reactor_depth", 0) + 1
+
+    @classmethod
+    def reactor_exit(cls) -> None:
+        cls._tls.reactor_depth = getattr(cls._tls, "reactor_depth", 1) - 1
+
+    @contextlib.contextmanager
+    def in_reactor(self) -> Iterator[None]:
+        """Count as running the reactor while in the block."""
+        self.reactor_enter()
+        try:
+            yield
+        finally:
+            self.reactor_exit()
+
+    @classmethod
+    def set_exception(cls, exception: BaseException | None) -> BaseException | None:
+        """Set this thread's pending exception, raised when reactor_run() returns;
+        returns the one set before."""
+        prev = getattr(cls._tls, "exception", None)
+        cls._tls.exception = exception
+        return prev
+
+    @classmethod
+    def raise_if_exception(cls) -> None:
+        """Raise (and clear) this thread's pending exception, if any."""
+        if getattr(cls._tls, "exception", None) is not None:
+            raise cls.set_exception(None) from None
+
+    def _run_reactor(self, flags: int) -> int:
         self._stopped = False
         if flags & (FLUX_REACTOR_NOWAIT | FLUX_REACTOR_ONCE):
             ran = self._dispatch()
@@ -395,6 +445,26 @@ class Flux:
     # -- conveniences ------------------------------------------------------
     def attr_get(self, name: str) -> str:
         return self.rpc("broker.getattr", {"name": name}).get()["value"]
+
+    def conf_get(self, key: str | None = None, default: Any = None, update: bool = False) -> Any:
+        """The instance's configuration, or the value of dotted ``key`` in it
+        (``default`` if unset).  Fetched once from the broker and cached;
+        ``update=True`` fetches it again."""
+        if update or self._cached_config is None:
+            self._cached_config = self.rpc("config.get").get()
+        if key is None:
+            return self._cached_config
+        from flux.util.helpers import get_treedict
+
+        return get_treedict(self._cached_config, key, default)
+
+    def log(self, level: int, fstring: str) -> None:
+        """Add ``fstring`` to the instance's log (``flux dmesg``) at syslog ``level``,
+        under this program's name."""
+        if isinstance(fstring, bytes):
+            fstring = fstring.decode("utf-8", errors="replace")
+        payload = {"level": int(level), "appname": self.appname, "message": str(fstring)}
+        self.rpc("log.append", payload, flags=FLUX_RPC_NORESPONSE)
 
     def get_rank(self) -> int:
         return 0

@@ -15,10 +15,10 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from flux.util.hostlist import Hostlist
-from flux.util.hostlist import decode as hostlist_decode
-from flux.util.hostlist import encode as hostlist_encode
-from flux.util.idset import IDset
+from flux.hostlist import Hostlist
+from flux.hostlist import decode_list as hostlist_decode
+from flux.hostlist import encode as hostlist_encode
+from flux.idset import IDset
 from flux.util.jansson import json_type
 
 __all__ = [
@@ -63,6 +63,15 @@ class RankInfo:
 
     def empty(self) -> bool:
         return not self.cores and not self.gpus
+
+
+@dataclass(frozen=True, slots=True)
+class _ConstraintView:
+    """What an RFC 31 constraint looks at for one rank."""
+
+    rank: int
+    host: str | None
+    props: frozenset[str]
 
 
 def _idset_arg(value: object, what: str) -> IDset:
@@ -335,6 +344,16 @@ class Rv1:
                 props.setdefault(p, []).append(info.rank)
         return {k: IDset(v) for k, v in sorted(props.items())}
 
+    def count(self, name: str) -> int:
+        """Number of resources named ``name``: "node", "core" or "gpu" (else 0)."""
+        if name == "node":
+            return self.nnodes
+        if name == "core":
+            return self.ncores
+        if name == "gpu":
+            return self.ngpus
+        return 0
+
     def hostname(self, rank: int) -> str | None:
         return self._ranks[rank].hostname
 
@@ -359,6 +378,23 @@ class Rv1:
         new = self.copy()
         new._ranks = {r: i for r, i in new._ranks.items() if r in ids}
         return new
+
+    def copy_constraint(self, constraint: Mapping[str, Any] | str) -> Rv1:
+        """New Rv1 of the ranks matching an RFC 31 constraint (mapping or JSON string).
+
+        ValueError if the constraint is invalid.
+        """
+        from flux.resource.pool import compile_constraint
+
+        if isinstance(constraint, str | bytes):
+            constraint = json.loads(constraint)
+        match = compile_constraint(constraint)
+        keep = [
+            r
+            for r, info in self._ranks.items()
+            if match(_ConstraintView(r, info.hostname, frozenset(info.properties)))
+        ]
+        return self.copy_ranks(IDset(keep))
 
     def remove_ranks(self, ranks: IDset | str | Iterable[int]) -> None:
         ids = ranks if isinstance(ranks, IDset) else IDset(ranks)

@@ -27,11 +27,11 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from flux.hostlist import decode_list as hostlist_decode
+from flux.hostlist import encode as hostlist_encode
+from flux.idset import IDset
+from flux.idset import encode as idset_encode
 from flux.resource.Rv1 import Rv1, validate_property
-from flux.util.hostlist import decode as hostlist_decode
-from flux.util.hostlist import encode as hostlist_encode
-from flux.util.idset import IDset
-from flux.util.idset import encode as idset_encode
 
 __all__ = [
     "ALLOC_MODES",

@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from flux.util.fsd import fsd
+from flux.util.duration import fsd
 
 __all__ = [
     "AltField",

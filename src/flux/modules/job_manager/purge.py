@@ -45,7 +45,7 @@ def parse_config(conf: dict) -> tuple[float, int]:
     Raises:
         ConfigError: with flux-core's message for a bad value.
     """
-    from flux.util.fsd import parse_fsd_strict
+    from flux.util.duration import parse_fsd_strict
 
     table = conf.get("job-manager", {})
     if not isinstance(table, dict):

@@ -15,7 +15,7 @@ import math
 from typing import Any
 
 from flux import jobtap
-from flux.util.fsd import format_duration, parse_fsd_strict
+from flux.util.duration import format_duration, parse_fsd_strict
 
 
 class _State:

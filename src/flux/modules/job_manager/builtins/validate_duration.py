@@ -6,7 +6,7 @@ import time
 from typing import Any
 
 from flux import jobtap
-from flux.util.fsd import format_duration
+from flux.util.duration import format_duration
 
 
 def _validate(p: Any, topic: str, args: Any, arg: Any) -> int:

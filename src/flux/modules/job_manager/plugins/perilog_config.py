@@ -7,7 +7,7 @@ import math
 import re
 from typing import Any
 
-from flux.util.fsd import parse_fsd_strict
+from flux.util.duration import parse_fsd_strict
 from flux.util.jansson import json_type
 
 DEFAULT_KILL_TIMEOUT = 5.0
