@@ -239,3 +239,19 @@ def test_guest_output_guest_refused(instance):
     rc, out, err = run_in_child(instance, probe, uid=GUEST_UID)
     assert rc == 0, err
     assert out.split() == [str(errno.EPERM), str(errno.EPERM)]
+
+
+def test_attr_set_and_remove(make_instance):
+    inst = make_instance()
+    h = inst.handle()
+    h.attr_set("log-stderr-level", "5")
+    assert h.attr_get("log-stderr-level") == "5"
+    h.attr_remove("log-stderr-level")
+    with pytest.raises(FileNotFoundError):
+        h.attr_get("log-stderr-level")
+    with pytest.raises(FileNotFoundError):
+        h.attr_set("no-such-attribute", "1")
+    with pytest.raises(OSError) as exc:
+        h.attr_remove("rank")
+    assert exc.value.errno == errno.EPERM
+    assert h.attr_get("rank") == "0"

@@ -100,6 +100,7 @@ class AttrService:
         broker.register("attr.get", self.get, FLUX_ROLE_USER | FLUX_ROLE_OWNER)
         broker.register("attr.list", self.list, FLUX_ROLE_USER | FLUX_ROLE_OWNER)
         broker.register("attr.set", self.set, FLUX_ROLE_OWNER)
+        broker.register("attr.rm", self.rm, FLUX_ROLE_OWNER)
 
     @property
     def attrs(self) -> dict[str, str]:
@@ -138,4 +139,21 @@ class AttrService:
                 req.respond_error(errno.EPERM, "Operation not permitted")
                 return
         self.attrs[name] = value
+        req.respond({})
+
+    def rm(self, req: Any) -> None:
+        """Remove an attribute a client set (flux_attr_set with a NULL value)."""
+        p = req.payload if isinstance(req.payload, dict) else {}
+        name = p.get("name")
+        if not isinstance(name, str):
+            req.respond_error(errno.EPROTO, "malformed attr.rm request")
+            return
+        flags = lookup(name)
+        if name not in self.attrs:
+            req.respond_error(errno.ENOENT, "No such file or directory")
+            return
+        if flags is None or flags & IMMUTABLE or not flags & RUNTIME:
+            req.respond_error(errno.EPERM, "Operation not permitted")
+            return
+        del self.attrs[name]
         req.respond({})

@@ -237,7 +237,9 @@ def compute(args: argparse.Namespace, lists: list[Hostlist]) -> Hostlist:
     if args.exclude:
         count = len(hl)
         try:
-            hl.delete(Hostlist(args.exclude).expand())
+            # delete() drops the first occurrence of each host: repeat for all of them
+            while hl.delete(Hostlist(args.exclude).expand()) > 0:
+                pass
         except ValueError:
             pass
         if len(hl) == count:

@@ -28,7 +28,7 @@ def main(argv: list[str]) -> int:
         help="Show the flux-core version string in output",
     )
     args = ap.parse_args(argv)
-    from flux.util.fsd import format_duration
+    from flux.util.duration import format_duration
 
     h = handle("flux-startlog")
     try:

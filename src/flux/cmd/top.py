@@ -213,7 +213,7 @@ class TopData:
 
 
 def _fsd(seconds: float) -> str:
-    from flux.util.fsd import format_duration
+    from flux.util.duration import format_duration
 
     return format_duration(abs(seconds), 2)
 

@@ -446,6 +446,15 @@ class Flux:
     def attr_get(self, name: str) -> str:
         return self.rpc("broker.getattr", {"name": name}).get()["value"]
 
+    def attr_set(self, attr_name: str, value: str) -> None:
+        """Set a broker attribute (owner only; flux-core's errors for unknown and
+        read-only attributes)."""
+        self.rpc("attr.set", {"name": attr_name, "value": value}).get()
+
+    def attr_remove(self, attr_name: str) -> None:
+        """Remove a broker attribute that may be changed at run time."""
+        self.rpc("attr.rm", {"name": attr_name}).get()
+
     def conf_get(self, key: str | None = None, default: Any = None, update: bool = False) -> Any:
         """The instance's configuration, or the value of dotted ``key`` in it
         (``default`` if unset).  Fetched once from the broker and cached;
