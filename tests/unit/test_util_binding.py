@@ -37,7 +37,7 @@ from flux.util import (
 
 
 def test_fsd_names_are_functions():
-    assert callable(flux.util.duration) and callable(flux.util.parse_fsd)
+    assert callable(flux.util.fsd) and callable(flux.util.parse_fsd)
     assert fsd(90) == "1.5m" and fsd(0.0001) == "0s" and fsd(float("inf")) == "inf"
     assert parse_fsd("1.5m") == 90.0 and parse_fsd("10") == 10.0
     with pytest.raises(ValueError, match="invalid Flux standard duration"):

@@ -17,7 +17,7 @@ rules:
   exactly one suffix; infinity is allowed only without a suffix.
 
 Formatting likewise comes in two flavours: :func:`fsd` (Python
-``flux.util.duration()``, four significant digits) and :func:`format_duration` (C
+``flux.util.fsd()``, four significant digits) and :func:`format_duration` (C
 ``fsd_format_duration_ex()``).
 
 This module depends on nothing but the standard library.
@@ -209,7 +209,7 @@ def parse_fsd_strict(s: str) -> float:
 
 
 def fsd(secs: float) -> str:
-    """Format seconds as a short FSD string like flux-core's ``flux.util.duration()``.
+    """Format seconds as a short FSD string like flux-core's ``flux.util.fsd()``.
 
     ``inf`` for infinity, ``0s`` below one millisecond, ``%.03fs`` below ten
     seconds and four significant digits with the largest fitting unit above.
