@@ -361,8 +361,11 @@ def test_add_file(tmp_path):
     js = JobspecV1.from_command(["a"], environment={})
     js.add_file("script", "#!/bin/sh\ntrue\n", perms=0o700)
     entry = js.attributes["system"]["files"]["script"]
-    assert entry["data"] == "#!/bin/sh\ntrue\n" and entry["encoding"] == "utf-8"
-    assert entry["mode"] & 0o777 == 0o700 and entry["size"] == 15
+    assert entry == {"mode": 0o100700, "data": "#!/bin/sh\ntrue\n", "encoding": "utf-8"}
+    js.add_file("b64", "aGk=", encoding="base64")
+    assert js.attributes["system"]["files"]["b64"]["data"] == "aGk="
+    with pytest.raises(ValueError, match="invalid encoding"):
+        js.add_file("x", "y", encoding="rot13")
     path = tmp_path / "data.bin"
     path.write_bytes(b"\xff\x00")
     js.add_file("bin", str(path))

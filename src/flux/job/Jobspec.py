@@ -3,8 +3,8 @@
 Public names (kept from flux-core's Python bindings):
 
 * :class:`Jobspec` - canonical jobspec (RFC 14), validated on construction
-* :class:`JobspecV1` - version 1 jobspec (RFC 25) with the ``from_command``
-  and ``per_resource`` factories
+* :class:`JobspecV1` - version 1 jobspec (RFC 25) with the ``from_command``,
+  ``per_resource``, ``from_nest_command`` and ``from_batch_command`` factories
 * :func:`validate_jobspec` - fast validation of a decoded V1 jobspec dict,
   returning a :class:`JobspecInfo` summary (used by job-ingest)
 
@@ -1076,10 +1076,11 @@ class Jobspec:
         """Add a file to ``attributes.system.files`` (RFC 37 file archive).
 
         If `data` is a dict it is stored as-is (JSON content); if it contains
-        a newline or `encoding` is given it is the file content; otherwise it
-        is the path of a local file whose content is loaded. Entries have the
-        form ``{"mode": int, "size": int, "encoding": "utf-8"|"base64",
-        "data": str}`` (dict data: ``{"mode", "data"}`` only).
+        a newline or `encoding` is given it is the file content, stored
+        verbatim as ``{"mode", "data", "encoding"}``; otherwise it is the path
+        of a local file whose content, mode and size are loaded (``utf-8`` if
+        the bytes decode as such, else ``base64``). Dict data gives
+        ``{"mode", "data"}`` only.
         """
         if not isinstance(data, (Mapping, str)):
             raise JobspecError("data must be a Mapping or string")
@@ -1088,28 +1089,26 @@ class Jobspec:
         if isinstance(data, Mapping):
             entry: dict[str, Any] = {"mode": 0o100000 | perms, "data": data}
         else:
-            if encoding is None and "\n" not in data:
+            if encoding is None and "\n" in data:
+                encoding = "utf-8"
+            if encoding is not None:
+                # content given inline: stored verbatim, as flux-core's Fileref
+                if encoding not in ("utf-8", "base64"):
+                    raise JobspecError(f"invalid encoding: {encoding}")
+                entry = {"mode": 0o100000 | perms, "data": data, "encoding": encoding}
+            else:
                 with open(data, "rb") as fp:
                     content = fp.read()
-                perms = os.stat(data).st_mode & 0o7777
-            else:
-                if encoding not in (None, "utf-8", "base64"):
-                    raise JobspecError(f"unsupported file encoding '{encoding}'")
-                if encoding == "base64":
+                st_mode = os.stat(data).st_mode
+                try:
+                    text = content.decode("utf-8")
+                    enc = "utf-8"
+                except UnicodeDecodeError:
                     import base64
 
-                    content = base64.b64decode(data)
-                else:
-                    content = data.encode("utf-8", errors="surrogateescape")
-            try:
-                text = content.decode("utf-8")
-                enc = "utf-8"
-            except UnicodeDecodeError:
-                import base64
-
-                text = base64.b64encode(content).decode("ascii")
-                enc = "base64"
-            entry = {"mode": 0o100000 | perms, "size": len(content), "encoding": enc, "data": text}
+                    text = base64.b64encode(content).decode("ascii")
+                    enc = "base64"
+                entry = {"mode": st_mode, "size": len(content), "data": text, "encoding": enc}
         system = self.attributes.setdefault("system", {})
         system.setdefault("files", {})[path] = entry
 
@@ -1323,6 +1322,90 @@ class JobspecV1(Jobspec):
             queue=queue,
             bank=bank,
         )
+
+    @classmethod
+    def from_batch_command(
+        cls,
+        script: str,
+        jobname: str,
+        args: Any = None,
+        num_slots: int = 1,
+        cores_per_slot: int = 1,
+        gpus_per_slot: int | None = None,
+        num_nodes: int | None = None,
+        broker_opts: Any = None,
+        exclusive: bool = False,
+        conf: Mapping | None = None,
+        **kwargs: Any,
+    ) -> JobspecV1:
+        """A nested instance whose initial program is `script` (text, ``#!`` first).
+
+        The script is stored in the jobspec (``attributes.system.files.script``,
+        mode 0700) and run as ``{{tmpdir}}/script ARGS`` by the child instance;
+        `jobname` becomes the job name. Other arguments are those of
+        :meth:`from_nest_command`; extra keywords go to :meth:`from_command`.
+        """
+        if not isinstance(script, str):
+            raise JobspecError("script must be a string")
+        if not script.startswith("#!"):
+            raise JobspecError(f"{jobname} does not appear to start with '#!'")
+        jobspec = cls.from_nest_command(
+            ["{{tmpdir}}/script", *(args or ())],
+            num_slots=num_slots,
+            cores_per_slot=cores_per_slot,
+            gpus_per_slot=gpus_per_slot,
+            num_nodes=num_nodes,
+            broker_opts=broker_opts,
+            exclusive=exclusive,
+            conf=conf,
+            name=jobname,
+            **kwargs,
+        )
+        jobspec.add_file("script", script, perms=0o700, encoding="utf-8")
+        return jobspec
+
+    @classmethod
+    def from_nest_command(
+        cls,
+        command: Any,
+        num_slots: int = 1,
+        cores_per_slot: int = 1,
+        gpus_per_slot: int | None = None,
+        num_nodes: int | None = None,
+        broker_opts: Any = None,
+        exclusive: bool = False,
+        conf: Mapping | None = None,
+        **kwargs: Any,
+    ) -> JobspecV1:
+        """A nested Flux instance whose initial program is `command`.
+
+        The job's task is ``flux broker [BROKER_OPTS] COMMAND``, one per node
+        of the allocation (shell option ``per-resource.type=node``); slots
+        only size the allocation. `conf` (a dict) is stored as the file
+        ``conf.json`` and ``-c{{tmpdir}}/conf.json`` is added to the broker
+        options. Shell options ``mpi=none`` and ``exit-timeout=none`` are set.
+        Extra keywords are those of :meth:`from_command`.
+        """
+        if isinstance(command, str) or not isinstance(command, (list, tuple)):
+            raise JobspecError("command must be a list of strings")
+        opts = list(broker_opts) if broker_opts is not None else []
+        if conf is not None:
+            opts.append("-c{{tmpdir}}/conf.json")
+        jobspec = cls.from_command(
+            ["flux", "broker", *opts, *command],
+            num_tasks=num_slots,
+            cores_per_task=cores_per_slot,
+            gpus_per_task=gpus_per_slot,
+            num_nodes=num_nodes,
+            exclusive=exclusive,
+            **kwargs,
+        )
+        jobspec.setattr_shell_option("per-resource.type", "node")
+        jobspec.setattr_shell_option("mpi", "none")
+        jobspec.setattr_shell_option("exit-timeout", "none")
+        if conf is not None:
+            jobspec.add_file("conf.json", conf)
+        return jobspec
 
     @classmethod
     def per_resource(
