@@ -58,7 +58,19 @@ class Broker:
         self.attrs.setdefault("local-uri", self.uri)
         self.attrs.setdefault("rank", "0")
         self.attrs.setdefault("size", "1")
+        from flux.broker.parent import ParentLink
+
+        self.parent = ParentLink.from_environment()
+        self.parent_R = self.parent.fetch() if self.parent else None
+        if self.parent is not None:
+            for k, v in self.parent.attrs().items():
+                self.attrs.setdefault(k, v)
+            self.attrs["size"] = str(self.parent.size)
         self.attrs.setdefault("instance-level", os.environ.get("FLUX_INSTANCE_LEVEL_NEXT", "0"))
+        self.attrs.setdefault("jobid-path", "/")
+        self.initial_program: list[str] | None = None
+        self.rc2: Any = None
+        self.exit_code = 0
         self.attrs["broker.pid"] = str(os.getpid())
         self.attrs["broker.starttime"] = f"{time.time():.6f}"
         self.attrs["security.owner"] = str(self.owner)
@@ -76,10 +88,6 @@ class Broker:
         os.makedirs(dbdir, exist_ok=True)
         self.store = Store(os.path.join(dbdir, "content.sqlite"), self.loop)
 
-        from flux.broker import parent
-
-        self.parent = parent.parent_job()
-        self.parent_R = parent.fetch_R(*self.parent) if self.parent else None
         R = self._load_resources()
         from flux.modules.job_exec import Exec
         from flux.modules.job_info import JobInfo
@@ -105,7 +113,7 @@ class Broker:
         self.sched = Sched(self, R)
         from flux.modules.resource import Resource
 
-        self.resource = Resource(self)
+        self.resource = Resource(self, R, self.resource_method)
         self.exec = Exec(self)
         self.exec.pool_has_gpus = self.sched.pool.status is not None and _has_gpus(R)
         self.job_manager = JobManager(self)
@@ -134,6 +142,8 @@ class Broker:
     def _load_resources(self) -> dict:
         from flux.resource import Rv1
 
+        self.resource_method = "configuration"
+
         rconf = self.conf.get("resource", {})
         if not isinstance(rconf, dict):
             raise ConfigError("[resource]: must be a table")
@@ -152,9 +162,12 @@ class Broker:
             R = Rv1.Rv1.from_config(rconf["config"]).to_dict()
         elif self.parent_R is not None:
             R = self.parent_R
-            self.attrs["parent-uri"] = self.parent[0] if self.parent else ""
+            self.resource_method = "job-info"
         else:
             R = Rv1.discover_local()
+            self.resource_method = "dynamic-discovery"
+            if self.parent is not None:  # keep the enclosing job's limits, as rediscover
+                R["execution"]["expiration"] = 0.0
         try:
             Rv1.Rv1(R)
         except (ValueError, KeyError, TypeError) as exc:
@@ -309,18 +322,33 @@ class Broker:
             os.write(ready_fd, b"ready\n")
             os.close(ready_fd)
         follower = None
-        if self.parent is not None and self.parent_R is not None:
-            from flux.broker.parent import follow
-
+        if self.parent is not None:
             follower = self.loop.create_task(
-                follow(self.parent[0], self.parent[1], self.sched.set_instance_expiration, self.log)
+                self.parent.run(
+                    self.uri, self.resource.set_expiration, self.log, self._parent_fatal
+                )
             )
+        if self.initial_program is not None and self.attrs.get("broker.rc2_none") in (None, "0"):
+            from flux.broker.rc2 import start_initial_program
+
+            self.rc2 = start_initial_program(self, self.initial_program)
         await self._stopping.wait()
         if follower is not None:
             follower.cancel()
         server.close()
 
+    def _parent_fatal(self, msg: str) -> None:
+        self.log(msg, "crit")
+        print(f"flux-broker: {msg}", file=sys.stderr)
+        self.exit_code = 1
+        self.stop()
+
     def stop(self) -> None:
+        """Leave RUN: a running initial program gets SIGHUP (its exit stops the
+        broker), otherwise the broker stops now."""
+        if self.rc2 is not None and self.rc2.running:
+            self.rc2.hangup()
+            return
         self.shutdown_requested = True
         ev = getattr(self, "_stopping", None)
         if ev is not None:
@@ -328,7 +356,7 @@ class Broker:
 
     def run(self, ready_fd: int | None = None) -> int:
         asyncio.set_event_loop(self.loop)
-        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGALRM):
             self.loop.add_signal_handler(sig, self.stop)
         self.restore()
         self.store.flush()
@@ -341,7 +369,21 @@ class Broker:
                 c.close()
             self.startlog.finished()
             self.store.close()
-        return 0
+            dump = self.attrs.get("content.dump")
+            if dump:
+                self._dump(dump)
+        return self.exit_code
+
+    def _dump(self, path: str) -> None:
+        """``-Scontent.dump=FILE``: archive the instance's store on exit."""
+        import tarfile
+
+        dbdir = self.statedir or self.rundir
+        try:
+            with tarfile.open(path, "w:gz") as tar:
+                tar.add(os.path.join(dbdir, "content.sqlite"), arcname="content.sqlite")
+        except OSError as exc:
+            print(f"flux-broker: content.dump {path}: {exc}", file=sys.stderr)
 
 
 def _has_gpus(R: dict) -> bool:

@@ -15,6 +15,8 @@ class ConfigError(Exception):
 def load_config(path: str | None) -> dict[str, Any]:
     if not path:
         return {}
+    if os.path.isfile(path) and path.endswith((".json", ".toml")):
+        return _load_file(path)
     if not os.path.isdir(path):
         raise ConfigError(f"{path}: No such directory")
     conf: dict[str, Any] = {}
@@ -26,6 +28,20 @@ def load_config(path: str | None) -> dict[str, Any]:
             raise ConfigError(f"{fn}: {exc}") from None
         _merge(conf, data, fn)
     return conf
+
+
+def _load_file(path: str) -> dict[str, Any]:
+    """One config file (``flux broker -c FILE``, e.g. a batch job's conf.json)."""
+    import json
+
+    try:
+        with open(path, "rb") as f:
+            data = json.load(f) if path.endswith(".json") else tomllib.load(f)
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: not a table")
+    return data
 
 
 def _merge(dst: dict, src: dict, fn: str) -> None:

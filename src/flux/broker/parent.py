@@ -1,16 +1,31 @@
-"""The link from an instance started inside a job to its enclosing (parent) instance.
+"""The link from an instance started as a job to its enclosing (parent) instance.
 
-When ``flux start`` runs as a job of another instance (FLUX_URI and FLUX_JOB_ID set),
-the new instance takes the job's R as its resources and expiration, and follows the
-job's eventlog: a ``resource-update`` of the enclosing job (``flux update JOB
-duration=...`` in the parent) changes this instance's expiration, which in turn moves
-the expiration of its own running jobs that derived theirs from it.
+A broker whose environment names an enclosing job (``FLUX_URI`` and ``FLUX_JOB_ID``
+set by the parent's job-exec: ``flux batch``, ``flux alloc``, or ``flux submit ...
+flux start``) is a *child* instance. Its :class:`ParentLink`:
+
+* reads and removes the job variables from the environment, giving the broker
+  attributes ``jobid``, ``parent-uri``, ``parent-kvs-namespace``, ``jobid-path`` and
+  ``instance-level`` (the parent's plus one);
+* fetches the job's R, renumbered for the child (ranks 0..N-1, cores from 0 on each
+  node; gpu ids, hostnames, starttime and expiration kept): the child's resources
+  are its allocation and its expiration the job's;
+* once the child answers, advertises its URI to the parent (``job-manager.memo``
+  ``{"uri": ...}``, the job's ``annotations.user.uri``), which ``flux uri`` and the
+  other hierarchy tools read;
+* follows the job's eventlog: each ``resource-update`` (``flux update JOB
+  duration=...`` in the parent, or the parent's own expiration moving) becomes the
+  child's new expiration, which the child passes on to its running jobs.
+
+The child's brokers are the job's tasks, one per node of the allocation; task rank 0
+is the instance's rank 0 and the only one that talks to the parent.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import socket
 from collections.abc import Callable
 from typing import Any
 
@@ -18,69 +33,187 @@ import orjson
 
 from flux import wire
 
-
-def parent_job() -> tuple[str, int] | None:
-    """(parent URI, job id) when this process runs inside a job of another instance."""
-    uri = os.environ.get("FLUX_URI")
-    jobid = os.environ.get("FLUX_JOB_ID")
-    if not uri or not jobid:
-        return None
-    from flux.job.JobID import JobID
-
-    try:
-        return uri, int(JobID(jobid))
-    except ValueError:
-        return None
+# variables the broker takes from its environment and removes (flux-core's list)
+_CONSUMED = ("FLUX_URI", "FLUX_KVS_NAMESPACE", "FLUX_JOB_ID_PATH", "FLUX_PROXY_REMOTE")
 
 
-def fetch_R(uri: str, jobid: int) -> dict | None:
-    """The enclosing job's R (blocking; used once at start)."""
-    import flux
+class ParentLink:
+    """What a child broker knows of its enclosing job and instance."""
 
-    try:
-        h = flux.Flux(uri)
-        p = h.rpc("job-info.lookup", {"id": jobid, "keys": ["R"], "flags": 0}).get()
-        h.close()
-    except OSError:
-        return None
-    R = p.get("R")
-    return orjson.loads(R) if R else None
+    def __init__(self, uri: str, jobid: int, env: dict[str, str]) -> None:
+        from flux.job.JobID import JobID
+
+        self.uri = uri
+        self.jobid = jobid
+        jid = JobID(jobid)
+        self.f58 = jid.f58plain if env.get("FLUX_F58_FORCE_ASCII") else jid.f58
+        self.kvs_namespace = env.get("FLUX_KVS_NAMESPACE") or f"job-{jobid}"
+        self.jobid_path = env.get("FLUX_JOB_ID_PATH") or ("/" + self.f58)
+        self.task_rank = int(env.get("FLUX_TASK_RANK", "0") or 0)
+        self.size = int(env.get("FLUX_JOB_NNODES", "1") or 1)
+        self.level = 1
+        self.R: dict | None = None
+
+    @classmethod
+    def from_environment(cls, env: dict[str, str] | None = None) -> ParentLink | None:
+        """The link if this process runs as a job of another instance (the job
+        variables are then removed from ``os.environ``), else None."""
+        from flux.job.JobID import JobID
+
+        environ = os.environ if env is None else env
+        uri = environ.get("FLUX_URI")
+        jobid = environ.get("FLUX_JOB_ID")
+        if not uri or not jobid:
+            return None
+        try:
+            link = cls(uri, int(JobID(jobid)), dict(environ))
+        except ValueError:
+            return None
+        for name in _CONSUMED:
+            environ.pop(name, None)
+        return link
+
+    def attrs(self) -> dict[str, str]:
+        return {
+            "jobid": self.f58,
+            "parent-uri": self.uri,
+            "parent-kvs-namespace": self.kvs_namespace,
+            "jobid-path": self.jobid_path,
+            "instance-level": str(self.level),
+        }
+
+    def fetch(self) -> dict | None:
+        """Ask the parent for the job's R and its own instance-level (blocking, once
+        at start). Returns the child's R, or None if the parent cannot say."""
+        import flux
+
+        try:
+            h = flux.Flux(self.uri)
+            try:
+                p = h.rpc("job-info.lookup", {"id": self.jobid, "keys": ["R"], "flags": 0}).get()
+                try:
+                    lvl = h.rpc("broker.getattr", {"name": "instance-level"}).get()["value"]
+                    self.level = int(lvl) + 1
+                except (OSError, ValueError, KeyError):
+                    self.level = 1
+            finally:
+                h.close()
+        except OSError:
+            return None
+        R = p.get("R")
+        if not R:
+            return None
+        self.R = remap_R(orjson.loads(R) if isinstance(R, (str, bytes)) else R)
+        return self.R
+
+    async def run(
+        self,
+        local_uri: str | None,
+        on_expiration: Callable[[float], None],
+        log: Callable[[str], None],
+        on_fatal: Callable[[str], None],
+        on_memo: Callable[[str], None] | None = None,
+    ) -> None:
+        """Advertise ``local_uri`` (if given: rank 0) and follow the job's eventlog
+        until the parent goes away or the task is cancelled; ``on_memo`` gets the
+        URI a ``memo`` event advertises."""
+        path = self.uri[len("local://") :] if self.uri.startswith("local://") else self.uri
+        try:
+            reader, writer = await asyncio.open_unix_connection(path)
+        except OSError as exc:
+            log(f"parent: cannot connect to {self.uri}: {exc}")
+            return
+        if local_uri is not None:
+            memo = {"id": self.jobid, "memo": {"uri": remote_uri(local_uri)}}
+            writer.write(wire.encode(wire.REQUEST, "job-manager.memo", 1, 0, memo))
+        watch = {"id": self.jobid, "path": "eventlog", "flags": 0}
+        writer.write(wire.encode(wire.REQUEST, "job-info.eventlog-watch", 2, 2, watch))
+        buf = bytearray()
+        try:
+            while True:
+                data = await reader.read(65536)
+                if not data:
+                    return
+                buf += data
+                for msg in wire.split_frames(buf):
+                    tag, payload, errnum, errstr = msg[2], msg[6], msg[7], msg[8]
+                    if tag == 1:
+                        if errnum:
+                            on_fatal(f"job-manager.memo uri: {errstr or os.strerror(errnum)}")
+                        continue
+                    if errnum:  # error ends the eventlog stream
+                        return
+                    entry = orjson.loads(payload["event"])
+                    name = entry.get("name")
+                    if name == "memo" and on_memo is not None:
+                        uri = entry.get("context", {}).get("uri")
+                        if isinstance(uri, str):
+                            on_memo(uri)
+                    elif name == "resource-update":
+                        exp = entry.get("context", {}).get("expiration")
+                        if isinstance(exp, (int, float)):
+                            on_expiration(float(exp))
+        finally:
+            writer.close()
 
 
-async def follow(
-    uri: str, jobid: int, on_expiration: Callable[[float], None], log: Callable[[str], None]
-) -> None:
-    """Watch the enclosing job's eventlog and report each resource-update expiration."""
-    path = uri[len("local://") :] if uri.startswith("local://") else uri
+def remote_uri(local_uri: str) -> str:
+    """``local:///path`` -> ``ssh://<hostname>/path`` (what a child advertises)."""
+    if local_uri.startswith("local://"):
+        return f"ssh://{socket.gethostname()}{local_uri[len('local://') :]}"
+    return local_uri
+
+
+def remap_R(R: dict[str, Any]) -> dict[str, Any]:
+    """The enclosing job's R as the child sees it: ranks 0..N-1 in rank order, each
+    node's cores numbered from 0; gpus, hostnames, start time and expiration kept."""
+    from flux.resource.Rv1 import RankInfo, Rv1
+    from flux.util.idset import IDset
+
+    parent = Rv1(R)
+    child = Rv1()
+    for newrank, info in enumerate(sorted(parent, key=lambda i: i.rank)):
+        child._ranks[newrank] = RankInfo(
+            newrank,
+            info.hostname,
+            IDset(range(len(info.cores))),
+            info.gpus.copy(),
+            set(info.properties),
+        )
+    child.starttime = parent.starttime
+    child.expiration = parent.expiration
+    return child.to_dict()
+
+
+async def follow_rank0(link: ParentLink, log: Callable[[str], None]) -> int:
+    """A non-zero rank of a child (until brokers form one instance across nodes): wait
+    until rank 0 advertises its URI in the job's eventlog, then stay until rank 0 goes
+    away. Returns an exit code."""
+    found: asyncio.Future = asyncio.get_running_loop().create_future()
+
+    def on_memo(uri: str) -> None:
+        if not found.done():
+            found.set_result(uri)
+
+    watcher = asyncio.ensure_future(
+        link.run(None, lambda _e: None, log, lambda _m: None, on_memo=on_memo)
+    )
+    done, _pending = await asyncio.wait({found, watcher}, return_when=asyncio.FIRST_COMPLETED)
+    watcher.cancel()
+    if found not in done:
+        return 0  # the job ended before rank 0 came up
+    uri = found.result()
+    path = uri.split("://", 1)[1] if "://" in uri else uri
+    if uri.startswith("ssh://"):
+        path = "/" + path.split("/", 1)[1]
     try:
         reader, writer = await asyncio.open_unix_connection(path)
     except OSError as exc:
-        log(f"parent: cannot connect to {uri}: {exc}")
-        return
-    writer.write(
-        wire.encode(
-            wire.REQUEST,
-            "job-info.eventlog-watch",
-            1,
-            2,
-            {"id": jobid, "path": "eventlog", "flags": 0},
-        )
-    )
-    buf = bytearray()
+        log(f"cannot reach rank 0 at {uri}: {exc}")
+        return 1
     try:
-        while True:
-            data = await reader.read(65536)
-            if not data:
-                return
-            buf += data
-            for msg in wire.split_frames(buf):
-                payload: Any = msg[6]
-                if msg[7]:  # error ends the stream
-                    return
-                entry = orjson.loads(payload["event"])
-                if entry.get("name") == "resource-update":
-                    exp = entry.get("context", {}).get("expiration")
-                    if isinstance(exp, (int, float)):
-                        on_expiration(float(exp))
+        while await reader.read(65536):
+            pass
     finally:
         writer.close()
+    return 0

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Callable
 from typing import Any
 
 __all__ = [
@@ -151,6 +152,15 @@ def add_submit_options(parser: argparse.ArgumentParser) -> None:
     "clean" for --wait, NAME for --wait-event), watch/progress/jps (bool),
     log, log_stderr, command (list).
     """
+    add_common_options(parser)
+    _add_submit_only_options(parser)
+
+
+def add_common_options(parser: argparse.ArgumentParser) -> None:
+    """The options ``flux submit``, ``flux batch`` and ``flux alloc`` share (queue,
+    bank, time limit, urgency, name, shell options, attributes, files, dependencies,
+    constraints, begin time, environment, rlimits, I/O, cwd, flags, signal, dry-run,
+    quiet)."""
     add = parser.add_argument
     add("-q", "--queue", type=str, metavar="NAME", help="Submit a job to a specific named queue")
     add("-B", "--bank", type=str, metavar="BANK", help="Submit a job to a specific named bank")
@@ -275,6 +285,10 @@ def add_submit_options(parser: argparse.ArgumentParser) -> None:
         help="Don't actually submit job, just emit jobspec",
     )
     add("--quiet", action="store_true", help="Do not print jobid to stdout on submission")
+
+
+def _add_submit_only_options(parser: argparse.ArgumentParser) -> None:
+    add = parser.add_argument
     add(
         "--taskmap",
         type=str,
@@ -1052,13 +1066,20 @@ def jobspec_from_args(args: argparse.Namespace, cc: int | None = None) -> dict:
         raise ValueError(str(exc)) from None
 
 
-def _jobspec_from_args(args: argparse.Namespace, command: list[str], cc: int | None) -> dict:
+def _jobspec_from_args(
+    args: argparse.Namespace,
+    command: list[str],
+    cc: int | None,
+    init: Callable[[argparse.Namespace, list[str], dict], Any] | None = None,
+) -> dict:
+    """`init` builds the resource/task part (default: flux submit's); the common
+    options are then applied to what it returns."""
     opt = getattr
     environment = get_filtered_environment(opt(args, "env", None))
     if cc is not None and opt(args, "cc", None) and not opt(args, "bcc", None):
         environment["FLUX_JOB_CC"] = str(cc)
 
-    jobspec = _init_jobspec(args, command, environment)
+    jobspec = (init or _init_jobspec)(args, command, environment)
 
     cwd = opt(args, "cwd", None)
     jobspec.cwd = cwd if cwd is not None else os.getcwd()

@@ -14,6 +14,7 @@ import base64
 import errno
 import os
 import pwd
+import shutil
 import signal
 import subprocess
 import time
@@ -70,6 +71,7 @@ class ExecJob:
         "task_ranks",
         "partial",
         "unbuffered",
+        "tmpdirs",
     )
 
     def __init__(self, job: Job):
@@ -98,6 +100,7 @@ class ExecJob:
         self.task_ranks: list[int] = []
         self.partial: dict[int, bytes] = {}
         self.unbuffered = False
+        self.tmpdirs: list[str] = []
 
 
 class Exec:
@@ -232,12 +235,26 @@ class Exec:
         ntasks = info.ntasks if info is not None else 1
         if ntasks < 0:
             ntasks = _ntasks_from_R(R, opts_per_resource(system))
-        placement = _place_tasks(R, ntasks, info.slot_cores if info is not None else 1)
+        per_resource = opts_per_resource(system)
+        if per_resource.get("type") == "node":
+            # one task (e.g. a child broker) per node of the allocation, whatever its size
+            placement = _place_per_node(R, int(per_resource.get("count", 1) or 1))
+        else:
+            placement = _place_tasks(R, ntasks, info.slot_cores if info is not None else 1)
         nnodes = len({rank for rank, _gpus in placement}) or 1
         from flux.job.JobID import JobID
 
         jid = JobID(job.id)
-        env["FLUX_JOB_ID"] = jid.f58plain if _ascii_only() else jid.f58
+        f58 = jid.f58plain if _ascii_only() else jid.f58
+        creds: dict[str, Any] = {}
+        if job.userid != os.geteuid():
+            creds = _guest_creds(job.userid)
+        tmpdirs = self._make_tmpdirs(ej, {rank for rank, _g in placement}, f58, system, creds)
+        command = _render_argv(command, f58, info.name if info is not None else "", "")
+        env["FLUX_JOB_ID"] = f58
+        path = self.broker.attrs.get("jobid-path", "/")
+        env["FLUX_JOB_ID_PATH"] = path.rstrip("/") + "/" + f58
+        env.pop("FLUX_PROXY_REMOTE", None)
         env["FLUX_JOB_SIZE"] = str(len(placement))
         env["FLUX_JOB_NNODES"] = str(nnodes)
         env["FLUX_URI"] = self.uri
@@ -251,9 +268,6 @@ class Exec:
             buf = outspec.get("stdout", {})
             ej.unbuffered = isinstance(buf, dict) and buf.get("buffer", {}).get("type") == "none"
         inspec = opts.get("input", {}) if isinstance(opts, dict) else {}
-        creds: dict[str, Any] = {}
-        if job.userid != os.geteuid():
-            creds = _guest_creds(job.userid)
         try:
             # files a job names are opened with the job owner's credentials, never root's
             with _as_user(creds):
@@ -277,6 +291,7 @@ class Exec:
             tenv = dict(env)
             tenv["FLUX_TASK_RANK"] = str(taskrank)
             tenv["FLUX_TASK_LOCAL_ID"] = str(local)
+            tenv["FLUX_JOB_TMPDIR"] = tmpdirs[rank]
             if gpus:
                 tenv["CUDA_VISIBLE_DEVICES"] = gpus
             elif self.pool_has_gpus:
@@ -298,7 +313,7 @@ class Exec:
                 stdin = r_in
             try:
                 proc = subprocess.Popen(
-                    command,
+                    [a.replace("{{tmpdir}}", tmpdirs[rank]) for a in command],
                     env=tenv,
                     cwd=cwd,
                     stdin=stdin,
@@ -350,6 +365,28 @@ class Exec:
             pidfd = os.pidfd_open(pid)
             ej.pidfds[pid] = pidfd
             self.loop.add_reader(pidfd, self._reap, ej, pid)
+
+    def _make_tmpdirs(
+        self, ej: ExecJob, ranks: set[int], f58: str, system: dict, creds: dict[str, Any]
+    ) -> dict[int, str]:
+        """FLUX_JOB_TMPDIR of each node of the job (``<rundir>/jobtmp-<rank>-<id>``),
+        owned by the job's user, with the jobspec's files (RFC 37) extracted in it."""
+        files = system.get("files")
+        out: dict[int, str] = {}
+        for rank in sorted(ranks):
+            path = os.path.join(self.broker.rundir, f"jobtmp-{rank}-{f58}")
+            try:
+                os.mkdir(path, 0o700)
+                if creds:
+                    os.chown(path, creds["user"], creds["group"])
+                with _as_user(creds):
+                    if isinstance(files, dict):
+                        _extract_files(path, files)
+            except (OSError, ValueError) as exc:
+                raise _SpawnError(f"tmpdir {path}: {exc}", rank, 1 << 8) from None
+            ej.tmpdirs.append(path)
+            out[rank] = path
+        return out
 
     def _open_output(self, ej: ExecJob, spec: Any) -> Any:
         if not isinstance(spec, dict) or spec.get("type") != "file" or not spec.get("path"):
@@ -509,6 +546,8 @@ class Exec:
             ej.stdin.clear()
         if ej.tracked:
             self.tasks.remove(job.id)
+        for path in ej.tmpdirs:
+            shutil.rmtree(path, ignore_errors=True)
         for cb in list(ej.watchers):
             cb(None)
         ej.watchers.clear()
@@ -638,13 +677,30 @@ class Exec:
         for ej in list(self.jobs.values()):
             if not ej.test:
                 groups.extend(ej.procs)
+                # SIGTERM first: a task that is itself an instance stops its own jobs
+                self._signal(ej, signal.SIGTERM)
+        grace = time.monotonic() + min(timeout / 2, self.kill_timeout)
+        alive = list(groups)
+        while alive and time.monotonic() < grace:
+            for pid in list(alive):
+                try:
+                    done, _ = os.waitpid(pid, os.WNOHANG)
+                except ChildProcessError:
+                    done = pid
+                if done:
+                    alive.remove(pid)
+            if alive:
+                time.sleep(0.01)
+        for ej in list(self.jobs.values()):
+            if not ej.test:
                 self._signal(ej, signal.SIGKILL)
         deadline = time.monotonic() + timeout
         for pgid in groups:
-            try:
-                os.waitpid(pgid, 0)
-            except ChildProcessError:
-                pass
+            if pgid in alive:
+                try:
+                    os.waitpid(pgid, 0)
+                except ChildProcessError:
+                    pass
             while time.monotonic() < deadline:
                 try:
                     os.killpg(pgid, 0)
@@ -724,6 +780,53 @@ def _ntasks_from_R(R: dict, per_resource: dict) -> int:
     if per_resource.get("type") == "core":
         return max(1, ncores * count)
     return max(1, nnodes * count)
+
+
+def _place_per_node(R: dict, count: int) -> list[tuple[int, str]]:
+    """`count` tasks on every node (rank) of R, in rank order."""
+    from flux.util.idset import IDset
+
+    out: list[tuple[int, str]] = []
+    for ent in R.get("execution", {}).get("R_lite", []):
+        gpus = ent.get("children", {}).get("gpu", "")
+        gpulist = ",".join(str(g) for g in IDset(gpus)) if gpus else ""
+        for rank in IDset(ent["rank"]):
+            out.extend([(rank, gpulist)] * count)
+    out.sort(key=lambda t: t[0])
+    return out or [(0, "")]
+
+
+def _render_argv(command: list[str], f58: str, name: str, tmpdir: str) -> list[str]:
+    """Mustache templates the job shell expands in a task's arguments ({{tmpdir}} is
+    per node and expanded later)."""
+    out = []
+    for arg in command:
+        if "{{" in arg:
+            arg = arg.replace("{{id}}", f58).replace("{{jobid}}", f58).replace("{{name}}", name)
+            if tmpdir:
+                arg = arg.replace("{{tmpdir}}", tmpdir)
+        out.append(arg)
+    return out
+
+
+def _extract_files(path: str, files: dict) -> None:
+    """Write RFC 37 file entries (``{mode, data, encoding?}``) under `path`."""
+    for name, ent in files.items():
+        if not isinstance(ent, dict) or "/" in name or name in ("", ".", ".."):
+            raise ValueError(f"invalid file entry {name!r}")
+        data = ent.get("data")
+        enc = ent.get("encoding")
+        if enc is None and not isinstance(data, str):
+            content = orjson.dumps(data)
+        elif enc == "base64":
+            content = base64.b64decode(str(data))
+        else:
+            content = str(data).encode()
+        mode = int(ent.get("mode", 0o600)) & 0o7777
+        fd = os.open(os.path.join(path, name), os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+        with os.fdopen(fd, "wb") as f:
+            f.write(content)
+        os.chmod(os.path.join(path, name), mode)
 
 
 def _place_tasks(R: dict, ntasks: int, slot_cores: int) -> list[tuple[int, str]]:

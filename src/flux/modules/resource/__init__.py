@@ -6,12 +6,20 @@
   ``exclude``, ``torpid``, ``drain``).  A rank is offline when the scheduler
   has it down.  Nothing here excludes, drains or marks a rank torpid, so those
   are empty.
+* ``resource.eventlog``: how the instance got its resources (``resource-define``
+  with ``method`` ``configuration``, ``job-info`` for a child instance given its
+  job's R, or ``dynamic-discovery``) and every change of the instance's expiration
+  (``resource-update {"expiration": T}``), streaming later entries with
+  ``{"follow": true}``. A new expiration goes to the scheduler; the job-manager then
+  moves the expiration of running jobs that took the instance's.
+  ``resource.expiration-update`` (owner) sets the expiration.
 """
 
 from __future__ import annotations
 
 import errno
-from typing import TYPE_CHECKING
+import time
+from typing import TYPE_CHECKING, Any
 
 from flux.constants import FLUX_ROLE_OWNER, FLUX_ROLE_USER
 
@@ -23,14 +31,24 @@ USER = FLUX_ROLE_OWNER | FLUX_ROLE_USER
 
 
 class Resource:
-    def __init__(self, broker: Broker) -> None:
+    def __init__(
+        self, broker: Broker, R: dict | None = None, method: str = "configuration"
+    ) -> None:
         self.broker = broker
+        self.R = R if R is not None else {}
+        self.eventlog: list[dict[str, Any]] = []
+        self.followers: list[Request] = []
+        self.post("resource-define", {"method": method})
         broker.register("resource.sched-status", self.sched_status_request, USER)
         broker.register("resource.status", self.status_request, USER)
+        broker.register("resource.eventlog", self.eventlog_request, USER)
+        broker.register("resource.expiration-update", self.expiration_request, FLUX_ROLE_OWNER)
 
     def sched_status_request(self, req: Request) -> None:
         try:
-            req.respond(self.broker.sched.pool.status())
+            status = self.broker.sched.pool.status()
+            status["all"].setdefault("execution", {})["expiration"] = self.broker.sched.expiration
+            req.respond(status)
         except Exception as exc:
             req.respond_error(errno.EINVAL, str(exc))
 
@@ -47,3 +65,43 @@ class Resource:
                 "drain": {},
             }
         )
+
+    # -- eventlog and expiration -----------------------------------------------------
+    def post(self, name: str, context: dict[str, Any] | None = None) -> None:
+        entry: dict[str, Any] = {"timestamp": time.time(), "name": name, "context": context or {}}
+        self.eventlog.append(entry)
+        for req in list(self.followers):
+            if req.conn is None or req.conn.closed:
+                self.followers.remove(req)
+            else:
+                req.respond({"events": [entry]})
+
+    def set_expiration(self, expiration: float) -> None:
+        """The instance's expiration is now `expiration` (0 = none): record it and
+        let the scheduler and the job-manager act on it."""
+        old = float(self.broker.sched.expiration)
+        new = float(expiration)
+        self.R.setdefault("execution", {})["expiration"] = new
+        self.post("resource-update", {"expiration": new})
+        self.broker.log(f"sched: resource expiration updated to {new:.2f}")
+        if abs(new - old) >= 1e-5:
+            diff = "-inf" if old == 0 else "+inf" if new == 0 else f"{new - old:+.6g}"
+            self.broker.log(
+                f"job-manager: resource expiration updated from {old:.2f} to {new:.2f} ({diff})"
+            )
+        self.broker.sched.set_instance_expiration(new)
+
+    def eventlog_request(self, req: Request) -> None:
+        p = req.payload if isinstance(req.payload, dict) else {}
+        req.respond({"events": list(self.eventlog)})
+        if p.get("follow") and req.streaming:
+            self.followers.append(req)
+
+    def expiration_request(self, req: Request) -> None:
+        p = req.payload if isinstance(req.payload, dict) else {}
+        exp = p.get("expiration")
+        if not isinstance(exp, (int, float)) or isinstance(exp, bool) or exp < 0:
+            req.respond_error(errno.EPROTO, "invalid expiration")
+            return
+        self.set_expiration(float(exp))
+        req.respond({})
