@@ -21,6 +21,7 @@ SUBCOMMANDS = [
     "purge",
     "submit",
     "memo",
+    "timeleft",
 ]
 
 

@@ -48,7 +48,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "ping": ("instance", "send a request to a service and time the response"),
     "uptime": ("instance", "tell how long Flux has been up and running"),
     "overlay": ("instance", "show the overlay network's status"),
-    "shutdown": ("instance", "stop the instance"),
+    "shutdown": ("instance", "stop the instance (or a child instance: flux shutdown JOBID)"),
+    "broker": ("other", "run a Flux broker (what batch and alloc jobs run)"),
     "start": ("other", "start a Flux instance and run a command (or a shell) in it"),
     "uri": ("other", "resolve a job id or other target to a Flux URI"),
     "hostlist": ("other", "combine, filter and print hostlists"),
@@ -61,11 +62,13 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 # modules of flux.cmd that are helpers, not commands
-_NOT_COMMANDS = {"main", "common", "submit_opts", "eventlog_fmt", "queue_notice"}
+_NOT_COMMANDS = {"main", "common", "submit_opts", "eventlog_fmt", "queue_notice", "batch_opts"}
 
 OPTIONS = (
     ("-h, --help", "Display this message."),
     ("-V, --version", "Display command and component versions"),
+    ("-p, --parent", "Set FLUX_URI to the enclosing instance (repeatable)"),
+    ("-r, --root", "Set FLUX_URI to the root instance"),
 )
 
 
@@ -163,8 +166,42 @@ def dispatch(argv: list[str]) -> int:
     return int(rc or 0)
 
 
+def _to_parent(root: bool) -> bool:
+    """``flux -p``: point FLUX_URI (and FLUX_KVS_NAMESPACE) at the enclosing instance
+    (a no-op at the root); ``-r``: at the root instance."""
+    from flux.core.handle import Flux
+
+    while True:
+        try:
+            h = Flux()
+            try:
+                level = int(h.rpc("broker.getattr", {"name": "instance-level"}).get()["value"])
+                if level == 0:
+                    return True
+                uri = h.rpc("broker.getattr", {"name": "parent-uri"}).get()["value"]
+                try:
+                    ns = h.rpc("broker.getattr", {"name": "parent-kvs-namespace"}).get()["value"]
+                except OSError:
+                    ns = None
+            finally:
+                h.close()
+        except OSError as exc:
+            print(f"flux: {exc.strerror or exc}", file=sys.stderr)
+            return False
+        os.environ["FLUX_URI"] = uri
+        if ns:
+            os.environ["FLUX_KVS_NAMESPACE"] = ns
+        else:
+            os.environ.pop("FLUX_KVS_NAMESPACE", None)
+        if not root:
+            return True
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    while argv and argv[0] in ("-p", "--parent", "-r", "--root"):
+        if not _to_parent(argv.pop(0) in ("-r", "--root")):
+            return 1
     if not argv:
         usage()
         return 1

@@ -34,6 +34,14 @@ def _uri_path(uri: str) -> str:
         return uri[len("local://") :]
     if uri.startswith("/"):
         return uri
+    if uri.startswith("ssh://"):
+        # an ssh URI naming this host is reached through its socket directly
+        import socket as _socket
+
+        host, _, path = uri[len("ssh://") :].partition("/")
+        host = host.rpartition("@")[2]
+        if host in (_socket.gethostname(), "localhost"):
+            return "/" + path
     raise OSError(errno.EINVAL, f"unsupported URI: {uri}")
 
 

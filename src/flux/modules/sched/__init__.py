@@ -151,6 +151,9 @@ class Sched:
     # -- requests ------------------------------------------------------------------------
     def status_request(self, req: Request) -> None:
         try:
-            req.respond(self.pool.status())
+            status = self.pool.status()
+            # the instance's current expiration (it moves with its enclosing job's)
+            status["all"].setdefault("execution", {})["expiration"] = self.expiration
+            req.respond(status)
         except Exception as exc:  # pragma: no cover - defensive
             req.respond_error(errno.EINVAL, str(exc))
