@@ -80,6 +80,7 @@ class ExecJob:
         "partial",
         "unbuffered",
         "tmpdirs",
+        "f58",
     )
 
     def __init__(self, job: Job):
@@ -109,6 +110,7 @@ class ExecJob:
         self.partial: dict[int, bytes] = {}
         self.unbuffered = False
         self.tmpdirs: list[str] = []
+        self.f58 = ""
 
 
 class Exec:
@@ -253,7 +255,8 @@ class Exec:
         from flux.job.JobID import JobID
 
         jid = JobID(job.id)
-        f58 = jid.f58plain if _ascii_only() else jid.f58
+        ascii_ids = _ascii_only() or bool(env.get("FLUX_F58_FORCE_ASCII"))
+        f58 = ej.f58 = jid.f58plain if ascii_ids else jid.f58
         creds: dict[str, Any] = {}
         if job.userid != os.geteuid():
             creds = _guest_creds(job.userid)
@@ -405,8 +408,8 @@ class Exec:
         jid = JobID(job.id)
         path = str(spec["path"])
         for k, v in (
-            ("{{id}}", jid.f58),
-            ("{{jobid}}", jid.f58),
+            ("{{id}}", ej.f58 or jid.f58),
+            ("{{jobid}}", ej.f58 or jid.f58),
             ("{{name}}", job.info.name if job.info is not None else ""),
         ):
             path = path.replace(k, v)
