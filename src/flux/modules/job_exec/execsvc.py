@@ -293,6 +293,9 @@ class Exec:
                 f"task 0: start failed: {exc.filename}: {exc.strerror}", 0, 1 << 8
             ) from None
         local_ids: dict[int, int] = {}
+        pty_opt = opts.get("pty") if isinstance(opts, dict) else None
+        use_pty = bool(pty_opt) and not (isinstance(pty_opt, dict) and pty_opt.get("capture"))
+        stdin: Any
         ej.task_ranks = [rank for rank, _gpus in placement]
         if stdin_path is None:
             ej.stdin = {}
@@ -307,21 +310,28 @@ class Exec:
                 tenv["CUDA_VISIBLE_DEVICES"] = gpus
             elif self.pool_has_gpus:
                 tenv["CUDA_VISIBLE_DEVICES"] = "-1"
-            if stdout_file is None:
-                r_out, w_out = os.pipe()
+            pty_task = taskrank == 0 and use_pty and stdout_file is None and stdin_path is None
+            if pty_task:
+                # shell option pty: task 0 on a terminal whose master is its I/O
+                r_out, w_out = os.openpty()
+                r_err, w_err = -1, os.dup(w_out)
+                w_in, stdin = os.dup(r_out), os.dup(w_out)
             else:
-                r_out, w_out = -1, stdout_file.fileno()
-            if stderr_file is None:
-                r_err, w_err = os.pipe()
-            else:
-                r_err, w_err = -1, stderr_file.fileno()
-            w_in = -1
-            if stdin_path is not None:
-                with _as_user(creds):
-                    stdin: Any = open(stdin_path, "rb")  # noqa: SIM115
-            else:
-                r_in, w_in = os.pipe()
-                stdin = r_in
+                if stdout_file is None:
+                    r_out, w_out = os.pipe()
+                else:
+                    r_out, w_out = -1, stdout_file.fileno()
+                if stderr_file is None:
+                    r_err, w_err = os.pipe()
+                else:
+                    r_err, w_err = -1, stderr_file.fileno()
+                w_in = -1
+                if stdin_path is not None:
+                    with _as_user(creds):
+                        stdin = open(stdin_path, "rb")  # noqa: SIM115
+                else:
+                    r_in, w_in = os.pipe()
+                    stdin = r_in
             try:
                 proc = subprocess.Popen(
                     [a.replace("{{tmpdir}}", tmpdirs[rank]) for a in command],
@@ -332,6 +342,7 @@ class Exec:
                     stderr=w_err,
                     start_new_session=True,
                     close_fds=True,
+                    preexec_fn=_take_terminal if pty_task else None,
                     **creds,
                 )
             except (OSError, subprocess.SubprocessError) as exc:
@@ -370,9 +381,10 @@ class Exec:
             if stdout_file is None:
                 os.close(w_out)
                 self._watch_fd(ej, r_out, "stdout", taskrank)
-            if stderr_file is None:
+            if stderr_file is None or pty_task:
                 os.close(w_err)
-                self._watch_fd(ej, r_err, "stderr", taskrank)
+                if r_err >= 0:
+                    self._watch_fd(ej, r_err, "stderr", taskrank)
             pidfd = os.pidfd_open(pid)
             ej.pidfds[pid] = pidfd
             self.loop.add_reader(pidfd, self._reap, ej, pid)
@@ -718,6 +730,14 @@ class Exec:
                 except (ProcessLookupError, PermissionError):
                     break
                 time.sleep(0.01)
+
+
+def _take_terminal() -> None:
+    """In a pty task before exec: make the terminal on fd 0 its controlling terminal."""
+    import fcntl
+    import termios
+
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
 
 class _SpawnError(Exception):
