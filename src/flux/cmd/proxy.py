@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import os
 import select
-import shlex
 import signal
 import subprocess
 import sys
@@ -52,7 +51,7 @@ def main(argv: list[str]) -> int:
         print(f"{PROG}: warning: {msg}", file=sys.stderr)
     shell = os.environ.get("SHELL") or "/bin/sh"
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
-    argv_ = [shell, "-c", " ".join(shlex.quote(a) for a in command)] if command else [shell]
+    argv_ = [shell, "-c", " ".join(command)] if command else [shell]
     env = dict(os.environ)
     env["FLUX_URI"] = uri
     env.pop("FLUX_KVS_NAMESPACE", None)

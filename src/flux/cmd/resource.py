@@ -233,7 +233,41 @@ def _parser() -> argparse.ArgumentParser:
     ip.add_argument(
         "-s", "--states", metavar="STATE,...", action="append", help="states to include"
     )
+    ep = sub.add_parser("eventlog", help="show the resource eventlog")
+    ep.add_argument("-f", "--format", default="text", choices=("text", "json"), help="format")
+    ep.add_argument(
+        "-T",
+        "--time-format",
+        default="raw",
+        choices=("raw", "iso", "offset", "human"),
+        help="timestamp format",
+    )
+    ep.add_argument("-F", "--follow", action="store_true", help="wait for more events")
+    ep.add_argument("-w", "--wait", metavar="EVENT", help="wait for EVENT, then exit")
     return p
+
+
+def eventlog(args: argparse.Namespace) -> int:
+    """``flux resource eventlog``: resource-define, resource-update ... (see
+    flux.modules.resource)."""
+    import flux
+    from flux.cmd.eventlog_fmt import format_entry
+    from flux.constants import FLUX_RPC_STREAMING
+
+    follow = bool(args.follow or args.wait)
+    h = flux.Flux()
+    f = h.rpc("resource.eventlog", {"follow": follow}, flags=FLUX_RPC_STREAMING if follow else 0)
+    t0 = None
+    while True:
+        events = f.get()["events"]
+        for ev in events:
+            t0 = ev["timestamp"] if t0 is None else t0
+            print(format_entry(ev, args.format, args.time_format, t0), flush=True)
+            if args.wait and ev["name"] == args.wait:
+                return 0
+        if not follow:
+            return 0
+        f.reset()
 
 
 def _fetch_status() -> dict[str, Any]:
@@ -254,6 +288,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.cmd is None:
         parser.print_usage(sys.stderr)
         return 1
+    if args.cmd == "eventlog":
+        try:
+            return eventlog(args)
+        except OSError as exc:
+            print(f"{PROG}: ERROR: {exc.strerror or exc}", file=sys.stderr)
+            return 1
     states = _split_states(args.states)
     try:
         status = _fetch_status()

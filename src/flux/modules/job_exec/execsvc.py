@@ -342,7 +342,7 @@ class Exec:
                     stderr=w_err,
                     start_new_session=True,
                     close_fds=True,
-                    preexec_fn=_take_terminal if pty_task else None,
+                    preexec_fn=_task_preexec(pty_task, self.broker.parent is not None),
                     **creds,
                 )
             except (OSError, subprocess.SubprocessError) as exc:
@@ -732,12 +732,25 @@ class Exec:
                 time.sleep(0.01)
 
 
-def _take_terminal() -> None:
-    """In a pty task before exec: make the terminal on fd 0 its controlling terminal."""
-    import fcntl
-    import termios
+def _task_preexec(pty: bool, child_instance: bool) -> Callable[[], None] | None:
+    """What a task does before exec, if anything: take the terminal on fd 0 as its
+    controlling terminal (shell option pty); in a child instance, die with the
+    broker (a broker killed by its enclosing job's SIGKILL leaves no task behind)."""
+    if not pty and not child_instance:
+        return None
 
-    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+    def preexec() -> None:
+        if pty:
+            import fcntl
+            import termios
+
+            fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+        if child_instance:
+            import ctypes
+
+            ctypes.CDLL(None).prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+
+    return preexec
 
 
 class _SpawnError(Exception):
