@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 
 import pytest
 from conftest import GUEST_UID, need_root, run_as
@@ -250,7 +251,7 @@ def test_two_levels(instance, tmp_path):
 
 
 def test_cancel_leaves_nothing_running(instance, tmp_path):
-    marker = f"nested-cancel-{os.getpid()}-{tmp_path.name}"
+    marker = f"0.{os.getpid()}{time.time_ns() % 1000000}"  # a valid extra sleep argument
     path = write_script(
         tmp_path,
         f"#!/bin/sh\nflux submit -n1 sleep 300 {marker} >/dev/null\n"
@@ -259,14 +260,12 @@ def test_cancel_leaves_nothing_running(instance, tmp_path):
     jobid = batch(instance, tmp_path, "-n3", path)
     p = instance.flux("job", "wait-event", "-t", "60", jobid, "memo")
     assert p.returncode == 0, p.stderr
-    # wait until the script has started its jobs (the inner sleep is running)
-    import time
-
-    for _ in range(600):
-        if _pids_with(marker):
+    # wait until the script and its two jobs are running (three sleeps)
+    for _ in range(1200):
+        if len(_pids_with(marker)) >= 3:
             break
         time.sleep(0.05)
-    assert _pids_with(marker)
+    assert len(_pids_with(marker)) >= 3
     assert instance.flux("cancel", jobid).returncode == 0
     wait_clean(instance, jobid)
     for _ in range(600):
