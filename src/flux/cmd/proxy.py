@@ -64,12 +64,9 @@ def main(argv: list[str]) -> int:
 
 
 def _version() -> str:
-    try:
-        from importlib.metadata import version
+    from flux.core.version import FLUX_CORE_VERSION
 
-        return version("pure-flux")
-    except Exception:
-        return "0"
+    return FLUX_CORE_VERSION
 
 
 def _supervise(proc: subprocess.Popen, h: object, nohup: bool) -> int:
