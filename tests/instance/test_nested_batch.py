@@ -311,3 +311,38 @@ def test_guest_batch_job_runs_child_as_guest(instance, tmp_path):
     text = open(f"{outdir}/guest-{tmp_path.name}.out").read()
     os.unlink(f"{outdir}/guest-{tmp_path.name}.out")
     assert text.split() == [f"owner={GUEST_UID}", f"uid={GUEST_UID}"]
+
+
+def test_conf_and_dump_reach_the_child(instance, tmp_path):
+    script = write_script(
+        tmp_path, "#!/bin/sh\nflux config get | tr -d ' \\n'; echo\nflux getattr broker.foo\n"
+    )
+    jobid = batch(
+        instance,
+        tmp_path,
+        "-n1",
+        "--dump",  # with no value: it takes the next word unless that is an option
+        "--conf=sched.note=hello",
+        "--broker-opts=-Sbroker.foo=bar",
+        script,
+    )
+    wait_clean(instance, jobid)
+    out = output(tmp_path, jobid).split()
+    assert json.loads(out[0])["sched"] == {"note": "hello"}
+    assert out[1] == "bar"
+    dump = tmp_path / f"flux-{jobid}-dump.tgz"
+    import tarfile
+
+    with tarfile.open(dump) as tar:
+        assert "content.sqlite" in tar.getnames()
+
+
+def test_uri_of_a_broker_pid(instance, tmp_path):
+    jobid = batch(instance, tmp_path, "-n1", "--wrap", "sleep 30")
+    local = instance.flux("uri", "--wait", "--local", jobid).stdout.strip()
+    pid = instance.flux("proxy", jobid, "flux getattr broker.pid").stdout.strip()
+    p = instance.flux("uri", f"pid:{pid}")
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.strip() == local
+    instance.flux("cancel", jobid)
+    wait_clean(instance, jobid)
