@@ -52,7 +52,7 @@ def main(argv: list[str]) -> int:
     h = handle(PROG)
     jobid = batch_opts.submit(h, js, args, PROG)
     if args.bg:
-        return _background(h, jobid)
+        return _background(h, jobid, args.verbose)
     if args.verbose:
         print(f"jobid: {JobID(jobid).f58}", file=sys.stderr)
     return _attach(h, jobid)
@@ -75,9 +75,9 @@ def _attach(h: Any, jobid: int) -> int:
         termios.tcsetattr(0, termios.TCSAFLUSH, saved)
 
 
-def _background(h: Any, jobid: int) -> int:
+def _background(h: Any, jobid: int, verbose: int = 0) -> int:
     """Wait until the child advertises its URI (it is then ready); fail if the job
-    ends first."""
+    ends first. With -v, log progress as flux-core does."""
     import orjson
 
     from flux.constants import FLUX_RPC_STREAMING
@@ -89,6 +89,14 @@ def _background(h: Any, jobid: int) -> int:
         flags=FLUX_RPC_STREAMING,
     )
     note = ""
+    f58 = JobID(jobid).f58
+    t0: float | None = None
+
+    def log(ts: float, msg: str) -> None:
+        if verbose:
+            print(f"{f58}: {ts:6.3f}s: {msg}", file=sys.stderr, flush=True)
+
+    log(0.0, "waiting for resources")
     try:
         while True:
             try:
@@ -99,8 +107,12 @@ def _background(h: Any, jobid: int) -> int:
             f.reset()
             name = ev.get("name")
             ctx = ev.get("context") or {}
+            t0 = ev["timestamp"] if t0 is None else t0
+            if name == "alloc":
+                log(ev["timestamp"] - t0, "resources allocated")
             if name == "memo" and "uri" in ctx:
-                print(JobID(jobid).f58)
+                log(ev["timestamp"] - t0, "ready")
+                print(f58)
                 return 0
             if name == "exception" and ctx.get("severity") == 0:
                 note = ctx.get("note", "")
