@@ -84,6 +84,7 @@ def test_alloc_on_a_pty(instance):
 def test_alloc_bg_failure(instance):
     p = instance.flux("alloc", "-n1", "--bg", "--broker-opts=--nosuch-option")
     assert p.returncode == 1
+    assert "flux-broker: unrecognized option '--nosuch-option'" in p.stderr
     assert "unexpectedly exited" in p.stderr
 
 

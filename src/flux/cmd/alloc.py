@@ -117,11 +117,22 @@ def _background(h: Any, jobid: int, verbose: int = 0) -> int:
             if name == "exception" and ctx.get("severity") == 0:
                 note = ctx.get("note", "")
             if name in ("finish", "clean"):
+                _show_output(h, jobid)
                 if note:
                     print(f"{PROG}: {note}", file=sys.stderr)
-                print(f"{PROG}: ERROR: {JobID(jobid).f58}: unexpectedly exited", file=sys.stderr)
+                print(f"{PROG}: ERROR: {f58}: unexpectedly exited", file=sys.stderr)
                 return 1
     except KeyboardInterrupt:
         print(f"\r{JobID(jobid).f58}: Interrupt: canceling job", file=sys.stderr)
         h.rpc("job-manager.raise", {"id": jobid, "type": "cancel", "severity": 0, "note": ""})
         return 1
+
+
+def _show_output(h: Any, jobid: int) -> None:
+    """What the failed instance printed, on stderr (flux-core runs ``flux job attach``)."""
+    import contextlib
+
+    from flux.cmd.job_attach import Attach
+
+    with contextlib.redirect_stdout(sys.stderr):
+        Attach(h, jobid, prog="flux-job", read_only=True).run()

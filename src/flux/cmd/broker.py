@@ -31,7 +31,11 @@ def main(argv: list[str]) -> int:
     ap.add_argument("-c", "--config-path", metavar="PATH")
     ap.add_argument("-v", "--verbose", action="count", default=0)
     ap.add_argument("command", nargs=argparse.REMAINDER)
-    args = ap.parse_args(argv)
+    args, unknown = ap.parse_known_args(argv)
+    if unknown:
+        print(f"{PROG}: unrecognized option '{unknown[0]}'", file=sys.stderr)
+        print(f"Try '{PROG} --help' for more information.", file=sys.stderr)
+        return 1
     command = list(args.command)
     if command and command[0] == "--":
         command.pop(0)
