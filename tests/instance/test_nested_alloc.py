@@ -53,6 +53,9 @@ def test_alloc_one_broker_per_node(instance):
     p = instance.flux("alloc", "-N2", "flux", "getattr", "size")
     assert p.returncode == 0, p.stderr
     assert p.stdout.strip() == "2"
+    # a program that ends at once: the other ranks leave with rank 0
+    p = instance.flux("alloc", "-N3", "true", timeout=60)
+    assert p.returncode == 0, p.stderr
     p = instance.flux("alloc", "-n1", "flux", "resource", "list", "-s", "up", "-no", "{rlist}")
     assert p.stdout.strip() == "rank0/core0"
 

@@ -323,12 +323,17 @@ class Broker:
             os.close(ready_fd)
         follower = None
         if self.parent is not None:
+            err = await self.parent.advertise(self.uri)
+            if err is not None:
+                self._parent_fatal(err)
             follower = self.loop.create_task(
-                self.parent.run(
-                    self.uri, self.resource.set_expiration, self.log, self._parent_fatal
-                )
+                self.parent.run(self.resource.set_expiration, self.log)
             )
-        if self.initial_program is not None and self.attrs.get("broker.rc2_none") in (None, "0"):
+        if (
+            self.exit_code == 0
+            and self.initial_program is not None
+            and self.attrs.get("broker.rc2_none") in (None, "0")
+        ):
             from flux.broker.rc2 import start_initial_program
 
             self.rc2 = start_initial_program(self, self.initial_program)

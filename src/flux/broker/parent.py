@@ -10,9 +10,9 @@ flux start``) is a *child* instance. Its :class:`ParentLink`:
 * fetches the job's R, renumbered for the child (ranks 0..N-1, cores from 0 on each
   node; gpu ids, hostnames, starttime and expiration kept): the child's resources
   are its allocation and its expiration the job's;
-* once the child answers, advertises its URI to the parent (``job-manager.memo``
-  ``{"uri": ...}``, the job's ``annotations.user.uri``), which ``flux uri`` and the
-  other hierarchy tools read;
+* once the child answers, before its initial program starts, advertises its URI
+  to the parent (``job-manager.memo`` ``{"uri": ...}``, the job's
+  ``annotations.user.uri``), which ``flux uri`` and the other hierarchy tools read;
 * follows the job's eventlog: each ``resource-update`` (``flux update JOB
   duration=...`` in the parent, or the parent's own expiration moving) becomes the
   child's new expiration, which the child passes on to its running jobs.
@@ -106,27 +106,49 @@ class ParentLink:
         self.R = remap_R(orjson.loads(R) if isinstance(R, (str, bytes)) else R)
         return self.R
 
+    async def _open(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        path = self.uri[len("local://") :] if self.uri.startswith("local://") else self.uri
+        return await asyncio.open_unix_connection(path)
+
+    async def advertise(self, local_uri: str) -> str | None:
+        """Post ``memo {"uri": ...}`` on the job (rank 0, before the initial program
+        starts); returns an error message if the parent refused it."""
+        try:
+            reader, writer = await self._open()
+        except OSError as exc:
+            return f"job-manager.memo uri: {exc.strerror or exc}"
+        memo = {"id": self.jobid, "memo": {"uri": remote_uri(local_uri)}}
+        writer.write(wire.encode(wire.REQUEST, "job-manager.memo", 1, 0, memo))
+        buf = bytearray()
+        try:
+            while True:
+                data = await reader.read(65536)
+                if not data:
+                    return "job-manager.memo uri: lost connection to parent"
+                buf += data
+                for msg in wire.split_frames(buf):
+                    if msg[7]:
+                        return f"job-manager.memo uri: {msg[8] or os.strerror(msg[7])}"
+                    return None
+        finally:
+            writer.close()
+
     async def run(
         self,
-        local_uri: str | None,
         on_expiration: Callable[[float], None],
         log: Callable[[str], None],
-        on_fatal: Callable[[str], None],
-        on_memo: Callable[[str], None] | None = None,
+        path: str = "eventlog",
+        on_entry: Callable[[dict], None] | None = None,
     ) -> None:
-        """Advertise ``local_uri`` (if given: rank 0) and follow the job's eventlog
-        until the parent goes away or the task is cancelled; ``on_memo`` gets the
-        URI a ``memo`` event advertises."""
-        path = self.uri[len("local://") :] if self.uri.startswith("local://") else self.uri
+        """Follow the job's eventlog (``path``) until the parent goes away or the
+        task is cancelled: ``on_expiration`` gets each ``resource-update``
+        expiration; ``on_entry`` (if given) every entry."""
         try:
-            reader, writer = await asyncio.open_unix_connection(path)
+            reader, writer = await self._open()
         except OSError as exc:
             log(f"parent: cannot connect to {self.uri}: {exc}")
             return
-        if local_uri is not None:
-            memo = {"id": self.jobid, "memo": {"uri": remote_uri(local_uri)}}
-            writer.write(wire.encode(wire.REQUEST, "job-manager.memo", 1, 0, memo))
-        watch = {"id": self.jobid, "path": "eventlog", "flags": 0}
+        watch = {"id": self.jobid, "path": path, "flags": 0}
         writer.write(wire.encode(wire.REQUEST, "job-info.eventlog-watch", 2, 2, watch))
         buf = bytearray()
         try:
@@ -136,20 +158,13 @@ class ParentLink:
                     return
                 buf += data
                 for msg in wire.split_frames(buf):
-                    tag, payload, errnum, errstr = msg[2], msg[6], msg[7], msg[8]
-                    if tag == 1:
-                        if errnum:
-                            on_fatal(f"job-manager.memo uri: {errstr or os.strerror(errnum)}")
-                        continue
+                    payload, errnum = msg[6], msg[7]
                     if errnum:  # error ends the eventlog stream
                         return
                     entry = orjson.loads(payload["event"])
-                    name = entry.get("name")
-                    if name == "memo" and on_memo is not None:
-                        uri = entry.get("context", {}).get("uri")
-                        if isinstance(uri, str):
-                            on_memo(uri)
-                    elif name == "resource-update":
+                    if on_entry is not None:
+                        on_entry(entry)
+                    if entry.get("name") == "resource-update":
                         exp = entry.get("context", {}).get("expiration")
                         if isinstance(exp, (int, float)):
                             on_expiration(float(exp))
@@ -186,34 +201,20 @@ def remap_R(R: dict[str, Any]) -> dict[str, Any]:
 
 
 async def follow_rank0(link: ParentLink, log: Callable[[str], None]) -> int:
-    """A non-zero rank of a child (until brokers form one instance across nodes): wait
-    until rank 0 advertises its URI in the job's eventlog, then stay until rank 0 goes
-    away. Returns an exit code."""
-    found: asyncio.Future = asyncio.get_running_loop().create_future()
+    """A non-zero rank of a child (until brokers form one instance across nodes): stay
+    until task 0 (the instance's rank 0) exits, as the job's exec eventlog says."""
+    done = asyncio.get_running_loop().create_future()
 
-    def on_memo(uri: str) -> None:
-        if not found.done():
-            found.set_result(uri)
+    def on_entry(entry: dict) -> None:
+        name = entry.get("name")
+        ctx = entry.get("context") or {}
+        if (name == "shell.task-exit" and ctx.get("rank") == 0) or name in ("complete", "done"):
+            if not done.done():
+                done.set_result(0)
 
     watcher = asyncio.ensure_future(
-        link.run(None, lambda _e: None, log, lambda _m: None, on_memo=on_memo)
+        link.run(lambda _e: None, log, path="guest.exec.eventlog", on_entry=on_entry)
     )
-    done, _pending = await asyncio.wait({found, watcher}, return_when=asyncio.FIRST_COMPLETED)
+    await asyncio.wait({done, watcher}, return_when=asyncio.FIRST_COMPLETED)
     watcher.cancel()
-    if found not in done:
-        return 0  # the job ended before rank 0 came up
-    uri = found.result()
-    path = uri.split("://", 1)[1] if "://" in uri else uri
-    if uri.startswith("ssh://"):
-        path = "/" + path.split("/", 1)[1]
-    try:
-        reader, writer = await asyncio.open_unix_connection(path)
-    except OSError as exc:
-        log(f"cannot reach rank 0 at {uri}: {exc}")
-        return 1
-    try:
-        while await reader.read(65536):
-            pass
-    finally:
-        writer.close()
     return 0
