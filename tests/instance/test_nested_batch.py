@@ -346,3 +346,16 @@ def test_uri_of_a_broker_pid(instance, tmp_path):
     assert p.stdout.strip() == local
     instance.flux("cancel", jobid)
     wait_clean(instance, jobid)
+
+
+def test_signal_reaches_the_jobs_inside(instance, tmp_path):
+    """--signal on a batch job: the child broker forwards SIGUSR1 to its running jobs."""
+    script = write_script(
+        tmp_path,
+        "#!/bin/sh\ntrap '' USR1\n"
+        "id=$(flux submit sh -c 'trap \"echo got-usr1; exit 0\" USR1; while :; do sleep 0.1; done')\n"
+        "flux job wait-event $id start >/dev/null\nflux job attach $id\n",
+    )
+    jobid = batch(instance, tmp_path, "-n1", "-t", "1m", "--signal=SIGUSR1@59s", script)
+    wait_clean(instance, jobid)
+    assert "got-usr1" in output(tmp_path, jobid)

@@ -342,6 +342,18 @@ class Broker:
             follower.cancel()
         server.close()
 
+    def _forward_signal(self, signum: int) -> None:
+        """SIGUSR1/SIGUSR2 (e.g. a batch job's ``--signal``) go to every running job,
+        or to the initial program if there is none (flux-core's broker)."""
+        from flux.modules.job_manager.job import RUN
+
+        jobs = [j for j in self.job_manager.active.values() if j.state == RUN]
+        for job in jobs:
+            self.exec.kill(job, signum)
+        self.log(f"forwarded signal {signum} to {len(jobs)} jobs")
+        if not jobs and self.rc2 is not None and self.rc2.running:
+            self.rc2.proc.send_signal(signum)
+
     def _parent_fatal(self, msg: str) -> None:
         self.log(msg, "crit")
         print(f"flux-broker: {msg}", file=sys.stderr)
@@ -363,6 +375,8 @@ class Broker:
         asyncio.set_event_loop(self.loop)
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGALRM):
             self.loop.add_signal_handler(sig, self.stop)
+        for sig in (signal.SIGUSR1, signal.SIGUSR2):
+            self.loop.add_signal_handler(sig, self._forward_signal, sig)
         self.restore()
         self.store.flush()
         self.startlog.started()
