@@ -38,7 +38,7 @@ def main(argv: list[str]) -> int:
         print(f"{PROG}: {exc.strerror or exc}", file=sys.stderr)
         return 1
     if args.human:
-        from flux.util.fsd import fsd
+        from flux.util.duration import fsd
 
         print("infinity" if math.isinf(left) else fsd(left))
     elif math.isinf(left):

@@ -85,9 +85,6 @@ class JobManager:
         from flux.modules.job_manager.purge import Purge
 
         self.purge = Purge(self)  # inactive job purge (RPCs and [job-manager] limits)
-        from flux.modules.job_manager.memo import MemoService
-
-        self.memo = MemoService(self)  # job-manager.memo (a child instance's uri)
 
     # -- plumbing ----------------------------------------------------------------
     def log(self, msg: str) -> None:
