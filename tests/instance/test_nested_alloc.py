@@ -162,8 +162,10 @@ def test_uri_of_jobs_that_are_not_instances(instance):
 def test_proxy_exit_code_and_parent(instance, child):
     p = instance.flux("proxy", child, "exit 7")
     assert p.returncode == 7
+    from flux.job.JobID import JobID
+
     p = instance.flux("proxy", child, "flux -p getattr instance-level; flux getattr jobid")
-    assert p.stdout.split() == ["0", child]
+    assert p.stdout.split() == ["0", JobID(child).f58]
     p = instance.flux("proxy", child, "flux --parent jobs -no {id.f58}")
     assert child in p.stdout.split()
 

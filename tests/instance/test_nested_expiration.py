@@ -115,7 +115,9 @@ def test_child_reaching_expiration(instance, tmp_path):
     assert p.returncode == 0, p.stderr
     jobid = p.stdout.strip()
     instance.flux("job", "wait-event", "-t", "60", jobid, "clean")
-    out = (tmp_path / f"flux-{jobid}.out").read_text()
+    from flux.job.JobID import JobID
+
+    out = (tmp_path / f"flux-{JobID(jobid).f58}.out").read_text()
     assert 'type="timeout"' in out and out.split()[-1] == "TIMEOUT"
     ev = instance.flux("job", "eventlog", jobid).stdout
     assert 'exception type="timeout"' in ev

@@ -45,8 +45,8 @@ class ParentLink:
 
         self.uri = uri
         self.jobid = jobid
-        jid = JobID(jobid)
-        self.f58 = jid.f58plain if env.get("FLUX_F58_FORCE_ASCII") else jid.f58
+        # the id as the enclosing instance wrote it (flux-core: the PMI kvsname)
+        self.f58 = env.get("FLUX_JOB_ID") or JobID(jobid).f58
         self.kvs_namespace = env.get("FLUX_KVS_NAMESPACE") or f"job-{jobid}"
         self.jobid_path = env.get("FLUX_JOB_ID_PATH") or ("/" + self.f58)
         self.task_rank = int(env.get("FLUX_TASK_RANK", "0") or 0)

@@ -255,8 +255,8 @@ class Exec:
         from flux.job.JobID import JobID
 
         jid = JobID(job.id)
-        ascii_ids = _ascii_only() or bool(env.get("FLUX_F58_FORCE_ASCII"))
-        f58 = ej.f58 = jid.f58plain if ascii_ids else jid.f58
+        # as flux-core's job shell: the broker's environment decides the id's encoding
+        f58 = ej.f58 = jid.f58plain if _ascii_only() else jid.f58
         creds: dict[str, Any] = {}
         if job.userid != os.geteuid():
             creds = _guest_creds(job.userid)
