@@ -157,3 +157,25 @@ def test_maestro_cancel(make_instance, tmp_path):
     assert _status(out)["wait"]["State"] == "CANCELLED"
     jobs = inst.flux("jobs", "-a", "-n", "--format={name} {status}", check=True).stdout
     assert jobs.split() == ["wait", "CANCELED"]
+
+
+def test_maestro_nested_study(make_instance, tmp_path):
+    """Maestro's default ``nested: True``: each step is a child instance submitted
+    through ``JobspecV1.from_nest_command`` (``flux broker STEP-SCRIPT``)."""
+    inst = make_instance()
+    status, out = _run_study(inst, tmp_path, nested=True)
+    assert len(status) == 4
+    assert {row["State"] for row in status.values()} == {"FINISHED"}, status
+    for name in ("World", "Flux"):
+        with open(os.path.join(out, "bye", f"NAME.{name}", "bye.txt")) as f:
+            lines = f.read().splitlines()
+        # the step ran inside its child instance, as that instance's initial program
+        assert lines[0].startswith(f"Hello, {name}! job=")
+        assert lines[1] == f"Bye, {name}!"
+    jobs = inst.flux("jobs", "-a", "-n", "--format={name} {status}", check=True).stdout
+    assert sorted(line.split()[0] for line in jobs.splitlines()) == sorted(status)
+    # each step's job was a whole instance: its jobspec runs flux broker
+    ids = inst.flux("jobs", "-a", "-n", "--format={id}", check=True).stdout.split()
+    for jobid in ids:
+        spec = inst.flux("job", "info", jobid, "jobspec", check=True).stdout
+        assert '"broker"' in spec
