@@ -21,6 +21,8 @@ SUBCOMMANDS = [
     "purge",
     "submit",
     "memo",
+    "taskmap",
+    "hostpids",
 ]
 
 
