@@ -113,10 +113,11 @@ def test_job_start_failure_on_remote_node(tree8):
 def test_resources_and_jobs_show_nodes(tree8):
     p = tree8.flux("resource", "list", "-n", "-o", "{nnodes} {nodelist}", "-s", "all")
     assert p.stdout.split() == ["8", "fake[0-7]"]
-    tree8.flux("run", "-N2", "--requires=host:fake[5-6]", "true")
-    p = tree8.flux("jobs", "-a", "-n", "-o", "{nnodes} {nodelist}")
-    assert p.returncode == 0
-    assert any(line.split()[0] == "4" for line in p.stdout.splitlines())
+    assert tree8.flux("run", "-N2", "--requires=host:fake[5-6]", "hostname").returncode == 0
+    jobid = tree8.flux("job", "last").stdout.strip()
+    p = tree8.flux("jobs", "-n", "-o", "{nnodes} {nodelist} {ranks}", jobid)
+    nnodes, nodelist, ranks = p.stdout.split()
+    assert (nnodes, nodelist, ranks.strip("[]")) == ("2", "fake[5-6]", "5-6")
 
 
 def test_requests_keep_working_after_jobs(tree8):

@@ -9,8 +9,9 @@ from flux.cmd.common import errmsg, handle
 
 def main(argv: list[str]) -> int:
     if not argv or argv[0] != "list":
-        print("Usage: flux module list", file=sys.stderr)
-        return 1
+        help_ = bool(argv) and argv[0] in ("-h", "--help")
+        print("Usage: flux module list", file=sys.stdout if help_ else sys.stderr)
+        return 0 if help_ else 1
     h = handle("flux-module")
     try:
         mods = h.rpc("module.list", {}).get()["mods"]

@@ -27,7 +27,7 @@ def main(argv: list[str]) -> int:
     ap.add_argument("-c", "--config-path", metavar="DIR", help="instance config directory")
     ap.add_argument("-v", "--verbose", action="count", default=0)
     ap.add_argument("-s", "--test-size", type=int, metavar="N", help="number of brokers")
-    from flux.cmd import start_test
+    from flux.broker import testsize as start_test
 
     start_test.add_options(ap)
     ap.add_argument("--recovery", nargs="?", const="", metavar="TARGET", help=argparse.SUPPRESS)

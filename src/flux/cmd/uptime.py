@@ -11,8 +11,9 @@ from flux.cmd.common import errmsg, handle
 
 def main(argv: list[str]) -> int:
     if argv:
-        print("Usage: flux uptime", file=sys.stderr)
-        return 1
+        help_ = argv[0] in ("-h", "--help")
+        print("Usage: flux uptime", file=sys.stdout if help_ else sys.stderr)
+        return 0 if help_ else 1
     h = handle("flux-uptime")
     try:
         start = float(
