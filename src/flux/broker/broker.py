@@ -83,7 +83,8 @@ class Broker:
         self.event_subs: list[tuple[str, Callable[[str, Any, int], None]]] = []
         self.register("broker.getattr", self._getattr, USER)
         self.register("broker.ping", self._ping, USER)
-        self.register("broker.shutdown", self._shutdown_request, FLUX_ROLE_OWNER)
+        if self.rank == 0:  # flux shutdown from any rank stops the instance
+            self.register("broker.shutdown", self._shutdown_request, FLUX_ROLE_OWNER)
         self.register("log.dmesg", self._dmesg, FLUX_ROLE_OWNER)
         self.register("log.append", self._log_append, USER)
         self.register("config.get", self._config_get, USER)
