@@ -57,7 +57,7 @@ def check_options(args: argparse.Namespace) -> str | None:
     if args.test_exit_mode not in (None, "any", "leader"):
         return f"unknown --test-exit-mode: {args.test_exit_mode}"
     if args.test_exit_timeout is not None:
-        from flux.util.fsd import parse_fsd
+        from flux.util.duration import parse_fsd
 
         try:
             args.exit_timeout = parse_fsd(args.test_exit_timeout)

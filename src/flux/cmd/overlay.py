@@ -104,7 +104,7 @@ def _parentof(h: Any, ranks: list[str]) -> int:
 
 
 def _status(h: Any, args: Any) -> int:
-    from flux.util.fsd import fsd, parse_fsd
+    from flux.util.duration import fsd, parse_fsd
 
     timeout = parse_fsd(args.timeout)
     hosts = _hosts(h)

@@ -25,7 +25,7 @@ def main(argv: list[str]) -> int:
     except OSError as exc:
         print(f"flux-uptime: {errmsg(exc)}", file=sys.stderr)
         return 1
-    from flux.util.fsd import fsd
+    from flux.util.duration import fsd
 
     try:
         user = pwd.getpwuid(owner).pw_name
