@@ -111,6 +111,11 @@ def test_job_start_failure_on_remote_node(tree8):
 
 
 def test_resources_and_jobs_show_nodes(tree8):
+    p = tree8.flux("resource", "status", "-s", "all", "-n")
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.split() == ["all", "\u2714", "8", "fake[0-7]"]
+    p = tree8.flux("resource", "status", "-n", "-i", "5-6")
+    assert p.stdout.split() == ["avail", "\u2714", "2", "fake[5-6]"]
     p = tree8.flux("resource", "list", "-n", "-o", "{nnodes} {nodelist}", "-s", "all")
     assert p.stdout.split() == ["8", "fake[0-7]"]
     assert tree8.flux("run", "-N2", "--requires=host:fake[5-6]", "hostname").returncode == 0
