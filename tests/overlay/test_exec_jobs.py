@@ -156,3 +156,15 @@ def test_exec_client_gone_kills_remote_processes(tree8):
     while h.rpc("rexec.list", {}, nodeid=6).get()["procs"]:
         assert time.monotonic() < deadline, "rank 6 still runs the process"
         time.sleep(0.05)
+
+
+def test_finished_streams_are_forgotten(tree8):
+    """Brokers keep no state for remote streaming requests that have ended."""
+    for _ in range(3):
+        assert tree8.flux("run", "-N4", "-n4", "true").returncode == 0
+    p = tree8.flux("exec", "-r", "1-7", "true")
+    assert p.returncode == 0
+    h = tree8.handle()
+    for rank in range(1, 8):
+        stats = h.rpc("overlay.stats-get", {}, nodeid=rank).get()
+        assert (stats["remote-streams"], stats["tracked-rpc"]) == (0, 0), rank

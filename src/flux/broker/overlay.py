@@ -50,19 +50,24 @@ class RemoteConn:
     """Where the responses to a request that came over the overlay go: back along
     its route."""
 
-    __slots__ = ("overlay", "route", "tag", "closed", "userid", "pid")
+    __slots__ = ("overlay", "route", "tag", "closed", "userid", "pid", "streaming")
 
-    def __init__(self, overlay: Overlay, route: list[int], tag: int):
+    def __init__(self, overlay: Overlay, route: list[int], tag: int, streaming: bool = False):
         self.overlay = overlay
         self.route = route
         self.tag = tag
         self.closed = False
         self.userid = -1
         self.pid = -1
+        self.streaming = streaming
 
     def send(self, frame: bytes) -> None:
-        if not self.closed:
-            self.overlay.send_response(list(self.route), self.tag, frame[4:])
+        if self.closed:
+            return
+        if self.streaming and _loads(frame[4:])[7]:  # the stream's last response
+            self.overlay.streams.pop((self.route[0], self.tag), None)
+            self.streaming = False
+        self.overlay.send_response(list(self.route), self.tag, frame[4:])
 
 
 class InternalConn:
@@ -308,9 +313,10 @@ class Overlay:
         if nodeid == self.rank or (
             nodeid == FLUX_NODEID_ANY and (self.parent is None or self.broker.has_service(topic))
         ):
-            conn = RemoteConn(self, route, tag)
+            streaming = bool(msg[3] & FLUX_RPC_STREAMING)
+            conn = RemoteConn(self, route, tag, streaming)
             req = Request(conn, topic, msg[2], msg[3], msg[4], msg[5], msg[6])
-            if msg[3] & FLUX_RPC_STREAMING:
+            if streaming:
                 self.streams[(route[0], tag)] = conn
             self.broker.dispatch_local(req)
             return
@@ -607,6 +613,8 @@ class Overlay:
                 "parent-count": 0 if self.parent is None else 1,
                 "parent-rpc": self.stats["parent-rpc"],
                 "child-rpc": self.stats["child-rpc"],
+                "remote-streams": len(self.streams),
+                "tracked-rpc": len(self.tracked),
             }
         )
 
