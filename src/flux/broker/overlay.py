@@ -228,16 +228,23 @@ class Overlay:
                 busy = True
                 frames = r.recv_multipart(zmq.NOBLOCK)
                 if len(frames) == 3:
-                    self._from_child(frames[0], frames[1], frames[2])
+                    self._safely(self._from_child, *frames)
             d = self.dealer
             if d is not None and d.getsockopt(zmq.EVENTS) & zmq.POLLIN:
                 busy = True
                 frames = d.recv_multipart(zmq.NOBLOCK)
                 if len(frames) == 2:
-                    self._from_parent(frames[0], frames[1])
+                    self._safely(self._from_parent, *frames)
             if not busy:
                 return
         self._schedule_drain()
+
+    def _safely(self, fn: Callable, *frames: bytes) -> None:
+        """A malformed message from a peer is logged and dropped, never fatal."""
+        try:
+            fn(*frames)
+        except (ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:
+            self.broker.log(f"overlay: dropping malformed message: {exc!r}", "err")
 
     def _send_parent(self, meta: list, body: Any) -> None:
         assert self.dealer is not None
