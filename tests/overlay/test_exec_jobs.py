@@ -159,7 +159,9 @@ def test_exec_client_gone_kills_remote_processes(tree8):
 
 
 def test_finished_streams_are_forgotten(tree8):
-    """Brokers keep no state for remote streaming requests that have ended."""
+    """Brokers keep no state for remote streaming requests that have ended (or whose
+    client went away)."""
+    test_exec_client_gone_kills_remote_processes(tree8)
     for _ in range(3):
         assert tree8.flux("run", "-N4", "-n4", "true").returncode == 0
     p = tree8.flux("exec", "-r", "1-7", "true")

@@ -436,6 +436,7 @@ class Overlay:
                 self._send_child(c, [CONTROL], body)
 
     def _disconnect(self, msg: dict, from_rank: int) -> None:
+        self.tracked.pop((msg.get("origin"), msg.get("tag")), None)
         conn = self.streams.pop((msg.get("origin"), msg.get("tag")), None)
         if conn is not None:
             conn.closed = True
