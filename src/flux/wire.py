@@ -1,7 +1,8 @@
 """Message framing shared by the broker and its clients.
 
 A message travels as a 4-byte big-endian length followed by an orjson-encoded
-array ``[type, topic, matchtag, flags, userid, rolemask, payload, errnum, errstr]``.
+array ``[type, topic, matchtag, flags, userid, rolemask, payload, errnum, errstr]``
+(a request for a given rank appends ``nodeid``).
 The payload is JSON-compatible, as in flux-core (RFC 3 in spirit).
 """
 
@@ -32,8 +33,12 @@ def encode(
     errstr: str | None = None,
     userid: int = 0,
     rolemask: int = 0,
+    nodeid: int | None = None,
 ) -> bytes:
-    body = orjson.dumps([mtype, topic, matchtag, flags, userid, rolemask, payload, errnum, errstr])
+    msg = [mtype, topic, matchtag, flags, userid, rolemask, payload, errnum, errstr]
+    if nodeid is not None:  # a rank-addressed request carries a 10th element
+        msg.append(nodeid)
+    body = orjson.dumps(msg)
     return _HDR.pack(len(body)) + body
 
 
@@ -58,7 +63,7 @@ def split_frames(buf: bytearray) -> list[list]:
             msg = orjson.loads(body)
         except orjson.JSONDecodeError as exc:
             raise FrameError(f"malformed message: {exc}") from None
-        if not isinstance(msg, list) or len(msg) != 9 or not isinstance(msg[1], str):
+        if not isinstance(msg, list) or len(msg) not in (9, 10) or not isinstance(msg[1], str):
             raise FrameError("malformed message")
         out.append(msg)
     if pos:

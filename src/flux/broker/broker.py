@@ -20,7 +20,12 @@ import orjson
 from flux.broker.config import ConfigError, check_access, load_config
 from flux.broker.connector import Connection, owner_roles
 from flux.broker.message import Request
-from flux.constants import FLUX_ROLE_OWNER, FLUX_ROLE_USER
+from flux.constants import (
+    FLUX_NODEID_ANY,
+    FLUX_NODEID_UPSTREAM,
+    FLUX_ROLE_OWNER,
+    FLUX_ROLE_USER,
+)
 
 USER = FLUX_ROLE_OWNER | FLUX_ROLE_USER
 # syslog level names, as flux dmesg shows them
@@ -34,14 +39,19 @@ class Broker:
         statedir: str | None,
         config_path: str | None,
         attrs: dict[str, str] | None = None,
+        boot: Any = None,
     ):
+        from flux.broker.boot import BootInfo
+
+        self.boot: BootInfo = boot or BootInfo(hostname=socket.gethostname())
+        self.rank = self.boot.rank
         self.rundir = rundir
         self.statedir = statedir
         self.config_path = config_path
         self.attrs: dict[str, str] = dict(attrs or {})
         self.owner = os.getuid()
         self.loop = asyncio.new_event_loop()
-        self.sockpath = os.path.join(rundir, "local-0")
+        self.sockpath = os.path.join(rundir, f"local-{self.rank}")
         self.uri = "local://" + self.sockpath
         self.handlers: dict[str, tuple[Callable[[Request], None], int]] = {}
         self.connections: set[Connection] = set()
@@ -56,16 +66,17 @@ class Broker:
         if statedir:
             self.attrs["statedir"] = statedir
         self.attrs.setdefault("local-uri", self.uri)
-        self.attrs.setdefault("rank", "0")
-        self.attrs.setdefault("size", "1")
+        self.attrs.update(self.boot.attrs())
         from flux.broker.parent import ParentLink
 
-        self.parent = ParentLink.from_environment()
+        # a child instance's broker (a batch or alloc job's task 0) follows its job
+        self.parent = ParentLink.from_environment() if self.rank == 0 else None
         self.parent_R = self.parent.fetch() if self.parent else None
         if self.parent is not None:
             for k, v in self.parent.attrs().items():
                 self.attrs.setdefault(k, v)
-            self.attrs["size"] = str(self.parent.size)
+            if self.boot.size == 1:
+                self.attrs["size"] = str(self.parent.size)
         self.attrs.setdefault("instance-level", os.environ.get("FLUX_INSTANCE_LEVEL_NEXT", "0"))
         self.attrs.setdefault("jobid-path", "/")
         self.initial_program: list[str] | None = None
@@ -74,7 +85,7 @@ class Broker:
         self.attrs["broker.pid"] = str(os.getpid())
         self.attrs["broker.starttime"] = f"{time.time():.6f}"
         self.attrs["security.owner"] = str(self.owner)
-        self.attrs["hostlist"] = socket.gethostname()
+        self.attrs["hostlist"] = _hostlist(self.boot.hostlist or [socket.gethostname()])
         self.attrs.setdefault("log-level", "6")
         from flux.core.version import FLUX_CORE_VERSION
 
@@ -82,51 +93,61 @@ class Broker:
         # compare it against their own adapters' needs (Maestro does)
         self.attrs["version"] = FLUX_CORE_VERSION
 
-        from flux.modules.kvs import Store
-
-        dbdir = statedir or rundir
-        os.makedirs(dbdir, exist_ok=True)
-        self.store = Store(os.path.join(dbdir, "content.sqlite"), self.loop)
-
-        R = self._load_resources()
-        from flux.modules.job_exec import Exec
-        from flux.modules.job_info import JobInfo
-        from flux.modules.job_ingest import Ingest
-        from flux.modules.job_manager.manager import JobManager
-        from flux.modules.sched import Sched
-
+        self.overlay: Any = None
+        self.event_subs: list[tuple[str, Callable[[str, Any, int], None]]] = []
         self.register("broker.getattr", self._getattr, USER)
         self.register("broker.ping", self._ping, USER)
-        self.register("broker.shutdown", self._shutdown_request, FLUX_ROLE_OWNER)
+        if self.rank == 0:  # flux shutdown from any rank stops the instance
+            self.register("broker.shutdown", self._shutdown_request, FLUX_ROLE_OWNER)
         self.register("log.dmesg", self._dmesg, FLUX_ROLE_OWNER)
         self.register("log.append", self._log_append, USER)
         self.register("config.get", self._config_get, USER)
         from flux.broker.attrs import AttrService
 
         self.attr_service = AttrService(self)  # attr.get / attr.set / attr.list
+        from flux.broker import services
+
+        services.register_builtins(self)
+        if self.boot.size > 1:
+            from flux.broker.overlay import Overlay
+
+            self.overlay = Overlay(self, self.boot)
+            self.overlay.register_services(self.register, USER, FLUX_ROLE_OWNER)
+            self.attrs["broker.uuid"] = self.overlay.uuid
+        if self.rank > 0:
+            services.load_follower(self)
+            return
+        Store = services.load("flux.modules.kvs:Store")  # noqa: N806
+
+        dbdir = statedir or rundir
+        os.makedirs(dbdir, exist_ok=True)
+        self.store = Store(os.path.join(dbdir, "content.sqlite"), self.loop)
+
+        R = self._load_resources()
         from flux.broker.startlog import StartLog
 
         self.startlog = StartLog(self)  # admin.eventlog: start / finish
         from flux.broker.reconfig import ConfigService
 
         self.config_service = ConfigService(self)  # config.reload / config.load
-        self.sched = Sched(self, R)
-        from flux.modules.resource import Resource
-
+        # the rank-0 services, loaded by name (modules depend on the broker, not back)
+        self.sched = services.load("flux.modules.sched:Sched")(self, R)
+        Resource = services.load("flux.modules.resource:Resource")  # noqa: N806
         self.resource = Resource(self, R, self.resource_method)
-        self.exec = Exec(self)
+        self.exec = services.load("flux.modules.job_exec:Exec")(self)
         self.exec.pool_has_gpus = self.sched.pool.status is not None and _has_gpus(R)
-        self.job_manager = JobManager(self)
-        self.ingest = Ingest(self)
-        self.job_info = JobInfo(self)
+        self.job_manager = services.load("flux.modules.job_manager.manager:JobManager")(self)
+        self.ingest = services.load("flux.modules.job_ingest:Ingest")(self)
+        self.job_info = services.load("flux.modules.job_info:JobInfo")(self)
         self.job_list = None
         try:
-            from flux.modules.job_list import JobListService
+            JobListService = services.load("flux.modules.job_list:JobListService")  # noqa: N806
         except ImportError:
             JobListService = None  # noqa: N806
         if JobListService is not None:
             self.job_list = JobListService(self)
         self.jobtap_load_builtins()
+        services.load_all_ranks(self)
 
     # -- configuration ----------------------------------------------------------------
     @property
@@ -168,6 +189,10 @@ class Broker:
             self.resource_method = "dynamic-discovery"
             if self.parent is not None:  # keep the enclosing job's limits, as rediscover
                 R["execution"]["expiration"] = 0.0
+            if self.boot.size > 1:
+                from flux.broker.services import expand_R
+
+                R = expand_R(R, self.boot.hostlist)
         try:
             Rv1.Rv1(R)
         except (ValueError, KeyError, TypeError) as exc:
@@ -176,7 +201,10 @@ class Broker:
 
     def jobtap_load_builtins(self) -> None:
         jt = self.job_manager.jobtap
-        from flux.modules.job_manager.jobtap import BUILTINS, LATE_BUILTINS
+        from flux.broker import services
+
+        BUILTINS = services.load("flux.modules.job_manager.jobtap:BUILTINS")  # noqa: N806
+        LATE_BUILTINS = services.load("flux.modules.job_manager.jobtap:LATE_BUILTINS")  # noqa: N806
 
         for name in BUILTINS:
             if name not in LATE_BUILTINS:
@@ -200,6 +228,64 @@ class Broker:
         return owner_roles(self.owner, uid, self.allow_guest, self.allow_root_owner)
 
     def dispatch(self, req: Request) -> None:
+        """A request for any rank: a local service, else up the tree (flux-core)."""
+        if self.overlay is not None and self.rank > 0 and req.topic not in self.handlers:
+            if not self.has_service(req.topic):
+                self.overlay.forward_local(req, FLUX_NODEID_ANY)
+                return
+        self.dispatch_local(req)
+
+    def route(self, req: Request, nodeid: int) -> None:
+        """A rank-addressed request (or FLUX_NODEID_UPSTREAM) that entered here."""
+        if nodeid == FLUX_NODEID_ANY:
+            self.dispatch(req)
+        elif nodeid == self.rank:
+            self.dispatch_local(req)
+        elif self.overlay is None or (nodeid == FLUX_NODEID_UPSTREAM and self.rank == 0):
+            req.respond_error(errno.EHOSTUNREACH)
+        elif nodeid == FLUX_NODEID_UPSTREAM:
+            self.overlay.forward_local(req, FLUX_NODEID_ANY)
+        else:
+            self.overlay.forward_local(req, nodeid)
+
+    def has_service(self, topic: str) -> bool:
+        if topic in self.handlers:
+            return True
+        service, _, method = topic.rpartition(".")
+        return method == "ping" and any(t.startswith(service + ".") for t in self.handlers)
+
+    def rpc(
+        self,
+        topic: str,
+        payload: Any,
+        nodeid: int,
+        cb: Callable[[Any, int, str | None], None],
+        flags: int = 0,
+    ) -> Request:
+        """The broker's own RPC (as its owner) to a service on ``nodeid``; responses go to
+        ``cb(payload, errnum, errstr)``."""
+        from flux.broker.overlay import InternalConn
+
+        req = Request(InternalConn(cb), topic, 1, flags, self.owner, USER, payload)
+        self.route(req, nodeid)
+        return req
+
+    def publish(self, topic: str, payload: Any = None) -> None:
+        """Publish an event to every rank (from rank 0; elsewhere it goes up first)."""
+        if self.overlay is not None:
+            self.overlay.publish(topic, payload)
+        else:
+            self.deliver_event(topic, payload, 0)
+
+    def deliver_event(self, topic: str, payload: Any, seq: int) -> None:
+        for prefix, cb in list(self.event_subs):
+            if topic.startswith(prefix):
+                try:
+                    cb(topic, payload, seq)
+                except Exception:
+                    self.log(traceback.format_exc())
+
+    def dispatch_local(self, req: Request) -> None:
         entry = self.handlers.get(req.topic)
         if entry is None:
             service, _, method = req.topic.rpartition(".")
@@ -223,20 +309,23 @@ class Broker:
     def disconnect_subscribe(self, cb: Callable[[Any], None]) -> None:
         self.disconnect_subs.append(cb)
 
-    def disconnected(self, conn: Connection) -> None:
+    def disconnected(self, conn: Any) -> None:
+        if self.overlay is not None:
+            self.overlay.conn_closed(conn)
         for cb in self.disconnect_subs:
             try:
                 cb(conn)
             except Exception:
                 self.log(traceback.format_exc())
-        self.job_manager.disconnected(conn)
+        if self.rank == 0:
+            self.job_manager.disconnected(conn)
 
     def log(self, msg: str, level: str = "info", source: str = "broker") -> None:
         """Append to the log buffer (``flux dmesg``), in flux-core's line format."""
         from datetime import datetime
 
         stamp = datetime.now().astimezone().isoformat(timespec="microseconds")
-        line = f"{stamp} {source}.{level}[0]: {msg}"
+        line = f"{stamp} {source}.{level}[{self.rank}]: {msg}"
         self.logbuf.append(line)
         for req in list(self.dmesg_followers):
             if req.conn is None or req.conn.closed:
@@ -267,7 +356,10 @@ class Broker:
         req.respond({"name": name, "value": self.attrs[name]})
 
     def _ping(self, req: Request) -> None:
-        req.respond(req.payload if isinstance(req.payload, dict) else {})
+        out = dict(req.payload) if isinstance(req.payload, dict) else {}
+        hops = list(getattr(req.conn, "route", None) or [])  # ranks a remote request passed
+        out["route"] = "!".join(str(r) for r in [*hops, self.rank])
+        req.respond(out)
 
     def _dmesg(self, req: Request) -> None:
         """``log.dmesg`` {read?, clear?, follow?}: the buffer (and, streaming with
@@ -308,9 +400,9 @@ class Broker:
     def restore(self) -> None:
         """Reload every job from the store (restart with a statedir); see
         flux.modules.job_manager.restart."""
-        from flux.modules.job_manager.restart import restore_jobs
+        from flux.broker import services
 
-        restore_jobs(self)
+        services.load("flux.modules.job_manager.restart:restore_jobs")(self)
 
     async def _serve(self, ready_fd: int | None) -> None:
         if os.path.exists(self.sockpath):
@@ -318,7 +410,15 @@ class Broker:
         server = await self.loop.create_unix_server(lambda: Connection(self), path=self.sockpath)
         os.chmod(self.sockpath, 0o777)
         self._stopping = asyncio.Event()
-        if ready_fd is not None:
+        if self.overlay is not None:
+            self.overlay.start()
+            if self.rank == 0:  # quorum: every rank is up before the initial program
+                stop = self.loop.create_task(self._stopping.wait())
+                full = self.loop.create_task(self.overlay.full.wait())
+                await asyncio.wait((stop, full), return_when=asyncio.FIRST_COMPLETED)
+                stop.cancel()
+                full.cancel()
+        if ready_fd is not None and not self._stopping.is_set():
             os.write(ready_fd, b"ready\n")
             os.close(ready_fd)
         follower = None
@@ -341,6 +441,9 @@ class Broker:
         if follower is not None:
             follower.cancel()
         server.close()
+        if self.overlay is not None:
+            self.overlay.shutdown_children()
+            self.overlay.stop()
 
     def _forward_signal(self, signum: int) -> None:
         """SIGUSR1/SIGUSR2 (e.g. a batch job's ``--signal``) go to every running job,
@@ -357,12 +460,12 @@ class Broker:
     def _parent_fatal(self, msg: str) -> None:
         self.log(msg, "crit")
         print(f"flux-broker: {msg}", file=sys.stderr)
-        self.exit_code = 1
-        self.stop()
+        self.stop(1)
 
-    def stop(self) -> None:
+    def stop(self, rc: int = 0) -> None:
         """Leave RUN: a running initial program gets SIGHUP (its exit stops the
-        broker), otherwise the broker stops now."""
+        broker), otherwise the broker stops now (exit code at least ``rc``)."""
+        self.exit_code = max(self.exit_code, rc)
         if self.rc2 is not None and self.rc2.running:
             self.rc2.hangup()
             return
@@ -375,22 +478,28 @@ class Broker:
         asyncio.set_event_loop(self.loop)
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGALRM):
             self.loop.add_signal_handler(sig, self.stop)
-        for sig in (signal.SIGUSR1, signal.SIGUSR2):
-            self.loop.add_signal_handler(sig, self._forward_signal, sig)
-        self.restore()
-        self.store.flush()
-        self.startlog.started()
+        if self.rank == 0:
+            for sig in (signal.SIGUSR1, signal.SIGUSR2):
+                self.loop.add_signal_handler(sig, self._forward_signal, sig)
+            self.restore()
+            self.store.flush()
+            self.startlog.started()
+        from flux.broker import services
+
         try:
             self.loop.run_until_complete(self._serve(ready_fd))
         finally:
-            self.exec.shutdown()
+            if self.rank == 0:
+                self.exec.shutdown()
+            services.shutdown(self)
             for c in list(self.connections):
                 c.close()
-            self.startlog.finished()
-            self.store.close()
-            dump = self.attrs.get("content.dump")
-            if dump:
-                self._dump(dump)
+            if self.rank == 0:
+                self.startlog.finished()
+                self.store.close()
+                dump = self.attrs.get("content.dump")
+                if dump:
+                    self._dump(dump)
         return self.exit_code
 
     def _dump(self, path: str) -> None:
@@ -403,6 +512,15 @@ class Broker:
                 tar.add(os.path.join(dbdir, "content.sqlite"), arcname="content.sqlite")
         except OSError as exc:
             print(f"flux-broker: content.dump {path}: {exc}", file=sys.stderr)
+
+
+def _hostlist(hosts: list[str]) -> str:
+    from flux.util.hostlist import Hostlist
+
+    try:
+        return str(Hostlist(hosts))
+    except Exception:
+        return ",".join(hosts)
 
 
 def _has_gpus(R: dict) -> bool:
@@ -424,8 +542,16 @@ def main(argv: list[str] | None = None) -> int:
     for a in args.attr:
         k, _, v = a.partition("=")
         attrs[k] = v
+    from flux.broker.boot import BootError, boot
+
     try:
-        broker = Broker(args.rundir, args.statedir, args.config_path, attrs)
+        info = boot(args.rundir, attrs, load_config(args.config_path))
+        if info.rank > 0:
+            args.statedir = None
+        broker = Broker(args.rundir, args.statedir, args.config_path, attrs, boot=info)
+    except BootError as exc:
+        print(f"flux-broker: {exc}", file=sys.stderr)
+        return 1
     except ConfigError as exc:
         print(f"flux-broker: Config file error: {exc}", file=sys.stderr)
         return 1

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from flux import wire
 from flux.broker.message import Request
-from flux.constants import FLUX_ROLE_NONE, FLUX_ROLE_OWNER, FLUX_ROLE_USER
+from flux.constants import FLUX_NODEID_ANY, FLUX_ROLE_NONE, FLUX_ROLE_OWNER, FLUX_ROLE_USER
 
 if TYPE_CHECKING:
     from flux.broker.broker import Broker
@@ -54,6 +54,9 @@ class Connection(asyncio.Protocol):
             req = Request(self, m[1], m[2], m[3], self.userid, self.rolemask, m[6])
             if self.denied is not None:
                 req.respond_error(errno.EPERM, self.denied)
+                continue
+            if len(m) > 9 and m[9] != FLUX_NODEID_ANY:
+                self.broker.route(req, m[9])
                 continue
             dispatch(req)
 

@@ -24,8 +24,8 @@ from typing import TYPE_CHECKING, Any
 
 from flux.broker.config import ConfigError, check_access, load_config
 from flux.broker.policy import parse_job_manager_options, parse_queue_config
+from flux.broker.services import load
 from flux.constants import FLUX_ROLE_OWNER
-from flux.modules.job_manager.purge import parse_config as parse_purge_config
 
 if TYPE_CHECKING:
     from flux.broker.broker import Broker
@@ -43,7 +43,7 @@ class ConfigService:
         broker = self.broker
         qconf = parse_queue_config(conf)
         parse_job_manager_options(conf)
-        parse_purge_config(conf)
+        load("flux.modules.job_manager.purge:parse_config")(conf)
         check_access(conf)  # validated only: [access] is read at start
         jm = broker.job_manager
         old = broker.conf

@@ -22,6 +22,8 @@ SUBCOMMANDS = [
     "submit",
     "memo",
     "timeleft",
+    "taskmap",
+    "hostpids",
 ]
 
 

@@ -48,6 +48,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "ping": ("instance", "send a request to a service and time the response"),
     "uptime": ("instance", "tell how long Flux has been up and running"),
     "overlay": ("instance", "show the overlay network's status"),
+    "exec": ("instance", "execute processes across flux ranks"),
+    "module": ("instance", "list the broker's modules"),
     "shutdown": ("instance", "stop the instance (or a child instance: flux shutdown JOBID)"),
     "broker": ("other", "run a Flux broker (what batch and alloc jobs run)"),
     "start": ("other", "start a Flux instance and run a command (or a shell) in it"),

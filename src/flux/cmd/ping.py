@@ -28,13 +28,21 @@ def main(argv: list[str]) -> int:
     rank, sep, service = args.target.rpartition("!")
     if not sep:
         rank, service = "", args.target
-    if service.isdigit():  # ``flux ping 0`` pings the broker on rank 0
+    if service.isdigit() or service in ("any", "upstream"):  # ``flux ping 0``: rank 0 broker
         rank, service = service, "broker"
-    if rank not in ("", "0", "any", "upstream"):
-        print(f"flux-ping: {args.target}: no such rank (size 1)", file=sys.stderr)
-        return 1
+    from flux.constants import FLUX_NODEID_ANY, FLUX_NODEID_UPSTREAM
+
     topic = f"{service}.ping"
     h = handle("flux-ping")
+    if rank in ("", "any"):
+        nodeid = FLUX_NODEID_ANY
+    elif rank == "upstream":
+        nodeid = FLUX_NODEID_UPSTREAM
+    elif rank.isdigit():
+        nodeid = int(rank)
+    else:
+        print(f"flux-ping: {args.target}: invalid rank", file=sys.stderr)
+        return 1
     seq = 0
     try:
         while args.count is None or seq < args.count:
@@ -42,12 +50,15 @@ def main(argv: list[str]) -> int:
                 time.sleep(args.interval)
             t0 = time.monotonic()
             try:
-                h.rpc(topic, {"seq": seq, "pad": "p" * args.pad}).get()
+                resp = h.rpc(topic, {"seq": seq, "pad": "p" * args.pad}, nodeid=nodeid).get()
             except OSError as exc:
-                print(f"flux-ping: {topic}: {errmsg(exc)}", file=sys.stderr)
+                where = f"{rank}!" if rank else ""
+                print(f"flux-ping: {where}{topic}: {errmsg(exc)}", file=sys.stderr)
                 return 1
             ms = 1000 * (time.monotonic() - t0)
-            print(f"0!{topic} pad={args.pad} seq={seq} time={ms:.3f} ms (0)", flush=True)
+            route = resp.get("route", "0") if isinstance(resp, dict) else "0"
+            who = route.rpartition("!")[2]
+            print(f"{who}!{topic} pad={args.pad} seq={seq} time={ms:.3f} ms ({route})", flush=True)
             seq += 1
     except KeyboardInterrupt:
         pass

@@ -276,10 +276,62 @@ def _fetch_status() -> dict[str, Any]:
     return flux.Flux().rpc("sched.resource-status").get()
 
 
+STATUS_STATES = (
+    "all online avail offline exclude drain draining drained torpid allocated housekeeping"
+).split()
+STATUS_DEFAULT = ["avail", "exclude", "draining", "drained", "torpid", "housekeeping"]
+
+
+def status_main(argv: list[str]) -> int:
+    """``flux resource status [-s STATES] [-n]``: one line per state and up/down, with the
+    ranks' hostnames (``STATE UP NNODES NODELIST``; an offline group is ``STATE*``)."""
+    p = _Parser(prog="flux resource status")
+    p.add_argument("-s", "--states", metavar="STATE,...", action="append")
+    p.add_argument("-n", "--no-header", action="store_true")
+    p.add_argument("-i", "--include", metavar="TARGETS")
+    try:
+        args = p.parse_args(argv)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    states = _split_states(args.states) or STATUS_DEFAULT
+    for st in states:
+        if st not in STATUS_STATES:
+            print(f"{PROG}: ERROR: Invalid resource state {st} specified", file=sys.stderr)
+            return 1
+    import flux
+    from flux.resource.status import resource_status
+
+    try:
+        rstat = resource_status(flux.Flux()).get()
+    except OSError as exc:
+        print(f"{PROG}: ERROR: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    if args.include:
+        rstat.filter(args.include)
+    if not args.no_header:
+        print(f"{'STATE':>12} {'UP':>2} {'NNODES':>6} NODELIST")
+    nodelist = list(rstat.nodelist)
+    for st in states:
+        ids = rstat["drained"] | rstat["draining"] if st == "drain" else rstat[st]
+        for up in (True, False):
+            ranks = [r for r in ids if (r in rstat.online) == up]
+            if not ranks:
+                continue
+            from flux.hostlist import Hostlist
+
+            hosts = Hostlist([nodelist[r] for r in ranks if r < len(nodelist)])
+            name = st if up else st + "*"
+            mark = "\u2714" if up else "\u2717"
+            print(f"{name:>12} {mark:>2} {len(ranks):>6} {hosts}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
-    """``flux resource list|info`` entry point; argv starts with the subcommand."""
+    """``flux resource list|info|status`` entry point; argv starts with the subcommand."""
     if argv is None:
         argv = sys.argv[1:]
+    if argv and argv[0] == "status":
+        return status_main(list(argv[1:]))
     parser = _parser()
     try:
         args = parser.parse_args(list(argv))

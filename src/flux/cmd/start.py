@@ -26,18 +26,16 @@ def main(argv: list[str]) -> int:
     ap.add_argument("-o", "--broker-opts", action="append", default=[], metavar="OPTS")
     ap.add_argument("-c", "--config-path", metavar="DIR", help="instance config directory")
     ap.add_argument("-v", "--verbose", action="count", default=0)
-    ap.add_argument(
-        "-s", "--test-size", type=int, metavar="N", help="number of brokers (only 1 here)"
-    )
+    ap.add_argument("-s", "--test-size", type=int, metavar="N", help="number of brokers")
+    from flux.broker import testsize as start_test
+
+    start_test.add_options(ap)
     ap.add_argument("--recovery", nargs="?", const="", metavar="TARGET", help=argparse.SUPPRESS)
     ap.add_argument("command", nargs=argparse.REMAINDER)
     args = ap.parse_args(argv)
-    if args.test_size is not None and args.test_size != 1:
-        print(
-            f"flux-start: ERROR: --test-size={args.test_size}: this implementation runs a "
-            "single broker (use -s 1, or a configured R to model many nodes)",
-            file=sys.stderr,
-        )
+    err = start_test.check_options(args)
+    if err:
+        print(f"flux-start: {err}", file=sys.stderr)
         return 1
     if args.recovery is not None:
         print("flux-start: ERROR: --recovery is not supported", file=sys.stderr)
@@ -75,6 +73,9 @@ def main(argv: list[str]) -> int:
         cmd += ["--config-path", config_path]
     for k, v in attrs.items():
         cmd += ["--attr", f"{k}={v}"]
+    if args.test_size is not None and args.test_size > 1:
+        hooks = (_run_initial_program, _die_with_parent, _Terminated)
+        return start_test.run(args, cmd, rundir, cleanup_rundir, hooks)
     rfd, wfd = os.pipe()
     cmd += ["--ready-fd", str(wfd)]
     env = dict(os.environ)

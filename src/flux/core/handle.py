@@ -102,7 +102,14 @@ class Flux:
         fut.handle = self
         fut.matchtag = tag
         fut.streaming = bool(flags & FLUX_RPC_STREAMING)
-        frame = wire.encode(wire.REQUEST, fut.topic, tag, flags, payload)
+        frame = wire.encode(
+            wire.REQUEST,
+            fut.topic,
+            tag,
+            flags,
+            payload,
+            nodeid=None if nodeid == FLUX_NODEID_ANY else nodeid,
+        )
         self._sock.sendall(frame)
         if tag:
             self._futures[tag] = fut
@@ -484,7 +491,11 @@ class Flux:
         self.rpc("log.append", payload, flags=FLUX_RPC_NORESPONSE)
 
     def get_rank(self) -> int:
-        return 0
+        """The rank of the broker this handle is connected to."""
+        rank = getattr(self, "_rank", None)
+        if rank is None:
+            rank = self._rank = int(self.attr_get("rank"))
+        return rank
 
     def close(self) -> None:
         for lst in list(self._sigwatchers.values()):

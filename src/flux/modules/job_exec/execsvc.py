@@ -28,10 +28,15 @@ from flux.core.paths import path_with_flux_first
 from flux.modules.job_exec.execlog import ExecLog, ExecLogStore
 from flux.modules.job_exec.jobshell import (
     _extract_files,
-    _ntasks_from_R,
     _place_per_node,
-    _place_tasks,
     _render_argv,
+)
+from flux.modules.job_exec.placement import (
+    _ascii_only,
+    _guest_creds,
+    _ntasks_from_R,
+    _place_tasks,
+    _task_status,
     opts_per_resource,
 )
 from flux.modules.job_exec.stdin import StdinPipe, handle_stdin
@@ -43,13 +48,6 @@ if TYPE_CHECKING:
 
 KILL_TIMEOUT = 5.0
 _dumps = orjson.dumps
-
-
-def _task_status(raw: int) -> int:
-    """A task's wait status in the form the job shell reports (signals as 128+N)."""
-    if os.WIFSIGNALED(raw):
-        return (128 + os.WTERMSIG(raw)) << 8
-    return raw & 0xFFFF
 
 
 class ExecJob:
@@ -125,6 +123,9 @@ class Exec:
         self.execlogs = ExecLogStore(broker.store)
         self.pending_execlog: dict[int, list[Callable[[dict | None], None]]] = {}
         broker.register("job-exec.stdin", lambda req: handle_stdin(req, self))
+        from flux.modules.job_exec.multinode import MultiNode
+
+        self.multinode = MultiNode(self)  # jobs with tasks on other brokers
         killed = self.tasks.kill_orphans()
         if killed:
             broker.log(
@@ -162,7 +163,10 @@ class Exec:
             self._finish(ej, None)
             return
         try:
-            self._spawn_all(ej)
+            if self.multinode.wants(job):
+                self.multinode.spawn(ej)
+            else:
+                self._spawn_all(ej)
         except _SpawnError as exc:
             self._output(ej, "stderr", exc.rank, f"flux-shell[0]: ERROR: {exc}\n")
             self.jm.raise_exception(job, "exec", 0, str(exc))
@@ -541,7 +545,7 @@ class Exec:
         self._maybe_done(ej)
 
     def _maybe_done(self, ej: ExecJob) -> None:
-        if not ej.procs and not ej.open_fds and not ej.done:
+        if not ej.procs and not ej.open_fds and not ej.done and not self.multinode.running(ej):
             self._finish(ej, ej.status)
 
     def _finish(self, ej: ExecJob, status: int | None) -> None:
@@ -558,6 +562,7 @@ class Exec:
                 pass
         job = ej.job
         self.jobs.pop(job.id, None)
+        self.multinode.forget(job.id)
         if status is not None:
             ej.execlog.post("complete", {"status": status})
         ej.execlog.post("done")
@@ -581,6 +586,8 @@ class Exec:
 
     # -- signals -------------------------------------------------------------------------
     def _signal(self, ej: ExecJob, signum: int) -> None:
+        if self.multinode.signal(ej, signum):
+            return
         for pid in list(ej.procs):
             try:
                 os.killpg(pid, signum)
@@ -770,10 +777,6 @@ def _signal_option(job: Job) -> tuple[int, float] | None:
     return int(signal.SIGUSR1), 60.0
 
 
-def _ascii_only() -> bool:
-    return bool(os.environ.get("FLUX_F58_FORCE_ASCII"))
-
-
 @contextmanager
 def _as_user(creds: dict[str, Any]) -> Iterator[None]:
     """Run the body with the effective uid, gid and groups of ``creds`` (a root broker
@@ -793,28 +796,17 @@ def _as_user(creds: dict[str, Any]) -> Iterator[None]:
         os.setgroups(saved)
 
 
-def _guest_creds(uid: int) -> dict[str, Any]:
-    try:
-        pw = pwd.getpwuid(uid)
-        gid = pw.pw_gid
-        groups = os.getgrouplist(pw.pw_name, gid)
-    except KeyError:
-        gid = uid
-        groups = []
-    return {"user": uid, "group": gid, "extra_groups": groups}
-
-
 __all__ = ["Exec", "errno", "pwd"]
 
 
 def _taskmap(per_node: dict[int, int]) -> dict:
     """RFC 34 taskmap: runs of consecutive node ranks with the same number of tasks."""
     blocks: list[list[int]] = []
-    for rank in sorted(per_node):
+    for nodeid, rank in enumerate(sorted(per_node)):  # node ids count the job's nodes
         ppn = per_node[rank]
         last = blocks[-1] if blocks else None
-        if last is not None and last[0] + last[1] == rank and last[2] == ppn:
+        if last is not None and last[0] + last[1] == nodeid and last[2] == ppn:
             last[1] += 1
         else:
-            blocks.append([rank, 1, ppn, 1])
+            blocks.append([nodeid, 1, ppn, 1])
     return {"version": 1, "map": blocks}

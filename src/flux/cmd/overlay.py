@@ -1,0 +1,165 @@
+"""``flux overlay status|lookup|parentof``: the tree of brokers (flux-core's overlay.c).
+
+``status [-r RANK] [-v] [-t FSD] [--summary] [--down] [--no-pretty]`` walks
+``overlay.health`` from RANK (default 0) down the tree, one line per broker:
+``<rank> <host>: <status>``, with ``├─``/``└─`` connectors unless ``--no-pretty``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from flux.cmd.common import errmsg, handle
+
+PROG = "flux-overlay"
+
+
+def main(argv: list[str]) -> int:
+    ap = argparse.ArgumentParser(prog=PROG, usage="flux overlay COMMAND [OPTIONS]")
+    sub = ap.add_subparsers(dest="cmd")
+    st = sub.add_parser("status")
+    st.add_argument("-r", "--rank", type=int, default=0)
+    st.add_argument("-v", "--verbose", action="count", default=0)
+    st.add_argument("-t", "--timeout", default="0.5")
+    st.add_argument("--summary", action="store_true")
+    st.add_argument("--down", action="store_true")
+    st.add_argument("--no-pretty", action="store_true")
+    st.add_argument("--no-ghost", action="store_true")
+    lk = sub.add_parser("lookup")
+    lk.add_argument("target", nargs="*")
+    po = sub.add_parser("parentof")
+    po.add_argument("rank", nargs="*")
+    args = ap.parse_args(argv)
+    if args.cmd is None:
+        ap.print_usage(sys.stderr)
+        return 1
+    h = handle(PROG)
+    if args.cmd == "lookup":
+        return _lookup(h, args.target)
+    if args.cmd == "parentof":
+        return _parentof(h, args.rank)
+    return _status(h, args)
+
+
+def _hosts(h: Any) -> list[str]:
+    from flux.util.hostlist import Hostlist
+
+    return list(Hostlist(h.attr_get("hostlist")))
+
+
+def _lookup(h: Any, targets: list[str]) -> int:
+    if len(targets) != 1:
+        print(f"{PROG}: single TARGET argument is required", file=sys.stderr)
+        return 1
+    target = targets[0]
+    hosts = _hosts(h)
+    from flux.util.hostlist import Hostlist
+    from flux.util.idset import IDset
+
+    try:
+        ranks = IDset(target)
+    except ValueError:
+        ranks = None
+    if ranks is not None and target[:1].isdigit():
+        bad = [r for r in ranks if r >= len(hosts)]
+        if bad:
+            print(f"{PROG}: invalid rank(s): {IDset(bad)}", file=sys.stderr)
+            return 1
+        print(Hostlist([hosts[r] for r in ranks]))
+        return 0
+    try:
+        want = list(Hostlist(target))
+    except Exception:
+        print(f"{PROG}: invalid target: {target}", file=sys.stderr)
+        return 1
+    found = []
+    for name in want:
+        if name not in hosts:
+            print(f"{PROG}: {name} not found", file=sys.stderr)
+            return 1
+        found.extend(r for r, hn in enumerate(hosts) if hn == name)
+    print(IDset(found))
+    return 0
+
+
+def _parentof(h: Any, ranks: list[str]) -> int:
+    if len(ranks) != 1 or not ranks[0].isdigit():
+        print(f"{PROG}: RANK argument is required", file=sys.stderr)
+        return 1
+    rank = int(ranks[0])
+    size = int(h.attr_get("size"))
+    if rank >= size:
+        print(f"{PROG}: {rank} is not a valid rank in this instance", file=sys.stderr)
+        return 1
+    if rank == 0:
+        print(f"{PROG}: 0 has no parent", file=sys.stderr)
+        return 1
+    from flux.broker.topology import Topology
+
+    topo = Topology(h.attr_get("tbon.topo"), size)
+    print(topo.parent[rank])
+    return 0
+
+
+def _status(h: Any, args: Any) -> int:
+    from flux.util.duration import fsd, parse_fsd
+
+    timeout = parse_fsd(args.timeout)
+    hosts = _hosts(h)
+
+    def host(rank: int) -> str:
+        return hosts[rank] if rank < len(hosts) else "?"
+
+    def health(rank: int) -> dict:
+        f = h.rpc("overlay.health", {}, nodeid=rank)
+        if timeout > 0:
+            f.wait_for(timeout)
+            if not f.is_ready():
+                raise OSError(110, "Connection timed out")
+        return f.get()
+
+    try:
+        root = health(args.rank)
+    except OSError as exc:
+        print(f"{PROG}: {errmsg(exc)}", file=sys.stderr)
+        return 1
+    if args.summary:
+        print(root["status"])
+        return 0
+
+    def line(prefix: str, rank: int, status: str, duration: float, error: str | None) -> None:
+        if args.down and status == "full":
+            return
+        text = f"{prefix}{rank} {host(rank)}: {status}"
+        if args.verbose:
+            text += f" for {fsd(duration)}"
+        if error:
+            text += f" {error}"
+        print(text)
+
+    def walk(node: dict, prefix: str, connector: str) -> None:
+        line(prefix + connector, node["rank"], node["status"], node["duration"], None)
+        kids = node.get("children", [])
+        for i, kid in enumerate(kids):
+            last = i == len(kids) - 1
+            if args.no_pretty:
+                cprefix, conn = "", ""
+            else:
+                cprefix = prefix + (
+                    "" if not connector else ("   " if connector == "└─ " else "│  ")
+                )
+                conn = "└─ " if last else "├─ "
+            if kid["status"] in ("full", "partial", "degraded"):
+                try:
+                    sub = health(kid["rank"])
+                except OSError as exc:
+                    print(f"{cprefix}{conn}{kid['rank']} {host(kid['rank'])}: {errmsg(exc)}")
+                    continue
+                walk(sub, cprefix, conn)
+            else:
+                line(cprefix + conn, kid["rank"], kid["status"], kid["duration"], kid.get("error"))
+
+    walk(root, "", "")
+    return 0

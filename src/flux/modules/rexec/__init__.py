@@ -1,0 +1,243 @@
+"""``rexec``: the subprocess server every broker runs (flux-core's builtin rexec).
+
+``rexec.exec {cmd, env?, cwd?, line?}`` (streaming, owner only) starts a process on this
+broker's node and streams ``{type:"started", pid, rank}``, ``{type:"output", pid, stream,
+data[, encoding]}`` and ``{type:"finished", pid, status}`` (a wait status), then ENODATA.
+``rexec.write {pid, data, eof?}`` feeds its stdin, ``rexec.kill {pid, signum}`` signals
+its process group, ``rexec.list`` lists them. A client that goes away takes its
+processes with it (SIGKILL). Processes see ``FLUX_URI`` of this broker.
+"""
+
+from __future__ import annotations
+
+import base64
+import errno
+import os
+import signal
+import subprocess
+from typing import Any
+
+from flux.constants import FLUX_ROLE_OWNER
+
+_CHUNK = 65536
+
+
+class Proc:
+    __slots__ = ("req", "popen", "pid", "fds", "partial", "status", "stdin", "pidfd", "line")
+
+    def __init__(self, req: Any, popen: subprocess.Popen, line: bool):
+        self.req = req
+        self.popen = popen
+        self.pid = popen.pid
+        self.fds: dict[int, str] = {}
+        self.partial: dict[int, bytes] = {}
+        self.status: int | None = None
+        self.stdin: int = -1
+        self.pidfd: int = -1
+        self.line = line
+
+
+class Rexec:
+    def __init__(self, broker: Any):
+        self.broker = broker
+        self.loop = broker.loop
+        self.procs: dict[int, Proc] = {}
+        broker.register("rexec.exec", self._exec, FLUX_ROLE_OWNER)
+        broker.register("rexec.write", self._write, FLUX_ROLE_OWNER)
+        broker.register("rexec.kill", self._kill, FLUX_ROLE_OWNER)
+        broker.register("rexec.list", self._list, FLUX_ROLE_OWNER)
+        broker.disconnect_subscribe(self._disconnected)
+
+    def _exec(self, req: Any) -> None:
+        p = req.payload if isinstance(req.payload, dict) else {}
+        cmd = p.get("cmd")
+        if not isinstance(cmd, list) or not cmd or not all(isinstance(a, str) for a in cmd):
+            req.respond_error(errno.EPROTO, "rexec.exec: cmd must be a non-empty array")
+            return
+        env = p.get("env")
+        env = dict(env) if isinstance(env, dict) else dict(os.environ)
+        env["FLUX_URI"] = self.broker.uri
+        cwd = p.get("cwd") or None
+        r_out, w_out = os.pipe()
+        r_err, w_err = os.pipe()
+        r_in, w_in = os.pipe()
+        if not p.get("stdin", True):
+            os.close(w_in)
+            w_in = -1
+        creds: dict[str, Any] = {}
+        userid = p.get("userid")
+        if isinstance(userid, int) and userid != os.geteuid():
+            if os.geteuid() != 0:
+                for fd in (r_out, w_out, r_err, w_err, r_in, w_in):
+                    if fd >= 0:
+                        os.close(fd)
+                req.respond_error(errno.EPERM, "cannot run processes as another user")
+                return
+            from flux.modules.job_exec.placement import _guest_creds
+
+            creds = _guest_creds(userid)
+        try:
+            popen = subprocess.Popen(
+                cmd,
+                **creds,
+                env=env,
+                cwd=cwd,
+                stdin=r_in,
+                stdout=w_out,
+                stderr=w_err,
+                start_new_session=True,
+                close_fds=True,
+            )
+        except OSError as exc:
+            for fd in (r_out, w_out, r_err, w_err, r_in, w_in):
+                if fd >= 0:
+                    os.close(fd)
+            num = exc.errno or errno.ENOENT
+            if isinstance(exc, FileNotFoundError) and cwd and not os.path.isdir(cwd):
+                req.respond_error(num, f"{cwd}: {os.strerror(num)}")
+            else:
+                req.respond_error(num, os.strerror(num))
+            return
+        except subprocess.SubprocessError as exc:
+            for fd in (r_out, w_out, r_err, w_err, r_in, w_in):
+                if fd >= 0:
+                    os.close(fd)
+            req.respond_error(errno.EINVAL, str(exc))
+            return
+        for fd in (w_out, w_err, r_in):
+            os.close(fd)
+        proc = Proc(req, popen, bool(p.get("line", True)))
+        proc.stdin = w_in
+        self.procs[proc.pid] = proc
+        req.respond({"type": "started", "pid": proc.pid, "rank": self.broker.rank})
+        for fd, stream in ((r_out, "stdout"), (r_err, "stderr")):
+            os.set_blocking(fd, False)
+            proc.fds[fd] = stream
+            self.loop.add_reader(fd, self._read, proc, fd)
+        proc.pidfd = os.pidfd_open(proc.pid)
+        self.loop.add_reader(proc.pidfd, self._reap, proc)
+
+    def _read(self, proc: Proc, fd: int) -> None:
+        try:
+            data = os.read(fd, _CHUNK)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        stream = proc.fds[fd]
+        buf = proc.partial.pop(fd, b"") + data
+        if not data:
+            if buf:
+                self._send(proc, stream, buf)
+            self.loop.remove_reader(fd)
+            os.close(fd)
+            del proc.fds[fd]
+            self._maybe_done(proc)
+            return
+        end = len(buf)
+        if proc.line:
+            end = buf.rfind(b"\n") + 1
+            if end == 0 and len(buf) >= _CHUNK:
+                end = len(buf)
+        if end:
+            self._send(proc, stream, buf[:end])
+        if end < len(buf):
+            proc.partial[fd] = buf[end:]
+
+    def _send(self, proc: Proc, stream: str, data: bytes) -> None:
+        msg: dict[str, Any] = {"type": "output", "pid": proc.pid, "stream": stream}
+        try:
+            msg["data"] = data.decode()
+        except UnicodeDecodeError:
+            msg["data"] = base64.b64encode(data).decode()
+            msg["encoding"] = "base64"
+        proc.req.respond(msg)
+
+    def _reap(self, proc: Proc) -> None:
+        self.loop.remove_reader(proc.pidfd)
+        os.close(proc.pidfd)
+        proc.pidfd = -1
+        try:
+            _, raw = os.waitpid(proc.pid, 0)
+        except ChildProcessError:
+            raw = 0
+        proc.popen.returncode = os.waitstatus_to_exitcode(raw)
+        proc.status = raw
+        self._close_stdin(proc)
+        self._maybe_done(proc)
+
+    def _maybe_done(self, proc: Proc) -> None:
+        if proc.status is None or proc.fds:
+            return
+        self.procs.pop(proc.pid, None)
+        proc.req.respond({"type": "finished", "pid": proc.pid, "status": proc.status})
+        proc.req.respond_error(errno.ENODATA)
+
+    def _close_stdin(self, proc: Proc) -> None:
+        if proc.stdin >= 0:
+            try:
+                os.close(proc.stdin)
+            except OSError:
+                pass
+            proc.stdin = -1
+
+    def _lookup(self, req: Any) -> Proc | None:
+        p = req.payload if isinstance(req.payload, dict) else {}
+        proc = self.procs.get(p.get("pid", -1))
+        if proc is None:
+            req.respond_error(errno.ESRCH)
+        return proc
+
+    def _write(self, req: Any) -> None:
+        proc = self._lookup(req)
+        if proc is None:
+            return
+        p = req.payload
+        data = p.get("data")
+        if proc.stdin >= 0 and isinstance(data, str) and data:
+            raw = base64.b64decode(data) if p.get("encoding") == "base64" else data.encode()
+            try:
+                os.set_blocking(proc.stdin, True)
+                os.write(proc.stdin, raw)
+            except OSError:
+                self._close_stdin(proc)
+        if p.get("eof"):
+            self._close_stdin(proc)
+        req.respond({})
+
+    def _kill(self, req: Any) -> None:
+        proc = self._lookup(req)
+        if proc is None:
+            return
+        signum = req.payload.get("signum", signal.SIGTERM)
+        try:
+            os.killpg(proc.pid, int(signum))
+        except ProcessLookupError:
+            pass
+        except (OSError, ValueError) as exc:
+            req.respond_error(getattr(exc, "errno", None) or errno.EINVAL)
+            return
+        req.respond({})
+
+    def _list(self, req: Any) -> None:
+        req.respond(
+            {
+                "rank": self.broker.rank,
+                "procs": [{"pid": p.pid, "cmd": p.popen.args} for p in self.procs.values()],
+            }
+        )
+
+    def _disconnected(self, conn: Any) -> None:
+        for proc in list(self.procs.values()):
+            if proc.req.conn is conn:
+                try:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                except OSError:
+                    pass
+
+    def shutdown(self) -> None:
+        for proc in list(self.procs.values()):
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except OSError:
+                pass
