@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 
 import pytest
@@ -295,11 +296,34 @@ def _pids_with(marker: str) -> list[int]:
     return out
 
 
-def test_guest_batch_job_runs_child_as_guest(instance, tmp_path):
+@pytest.fixture
+def python_traversable():
+    """The guest's child broker runs this Python and package: where a parent directory
+    (root's home, mode 0700, on CI) bars others from reaching them, grant search
+    permission (o+x, not read) on it for the test and take it back after."""
+    import flux as _flux
+
+    changed = []
+    for target in (os.path.realpath(sys.executable), os.path.realpath(_flux.__file__)):
+        d = os.path.dirname(target)
+        while d and d != "/":
+            mode = os.stat(d).st_mode
+            if not mode & 0o001 and d not in [c[0] for c in changed]:
+                changed.append((d, mode))
+            d = os.path.dirname(d)
+    for d, mode in changed:
+        os.chmod(d, (mode & 0o7777) | 0o001)
+    try:
+        yield
+    finally:
+        for d, mode in changed:
+            os.chmod(d, mode & 0o7777)
+
+
+def test_guest_batch_job_runs_child_as_guest(instance, tmp_path, python_traversable):
     need_root()
     rc, out, err = run_as(GUEST_UID, instance, "run", "--cwd=/tmp", "flux", "--help")
-    if rc != 0:
-        pytest.skip(f"uid {GUEST_UID} cannot run the flux command here: {err.strip()[:200]}")
+    assert rc == 0, f"uid {GUEST_UID} cannot run the flux command: {err.strip()[:300]}"
     outdir = "/tmp"
     script = "#!/bin/sh\necho owner=$(flux getattr security.owner) uid=$(id -u)\n"
     rc, out, err = run_as(
