@@ -46,6 +46,35 @@ class FrameError(Exception):
     """A peer sent bytes that are not a valid message."""
 
 
+def split_bodies(buf: bytearray, max_frame: int = MAX_FRAME) -> tuple[list[bytes], str | None]:
+    """Remove every complete frame from ``buf``; return their bodies (undecoded) and an
+    error if a frame announces more than ``max_frame`` bytes (the stream cannot be
+    followed past that point, so nothing after it is taken)."""
+    out: list[bytes] = []
+    pos = 0
+    n = len(buf)
+    err = None
+    while n - pos >= 4:
+        (size,) = _HDR.unpack_from(buf, pos)
+        if size > max_frame:
+            err = f"message too large ({size} bytes, limit {max_frame})"
+            break
+        if n - pos - 4 < size:
+            break
+        out.append(bytes(buf[pos + 4 : pos + 4 + size]))
+        pos += 4 + size
+    if pos:
+        del buf[:pos]
+    return out, err
+
+
+def pending_frame_size(buf: bytearray) -> int:
+    """The announced size of the incomplete frame at the head of ``buf`` (0 if unknown)."""
+    if len(buf) < 4:
+        return 0
+    return _HDR.unpack_from(buf, 0)[0]
+
+
 def split_frames(buf: bytearray) -> list[list]:
     """Remove every complete frame from ``buf`` and return the decoded messages."""
     out: list[list] = []

@@ -103,12 +103,75 @@ def _raw(inst) -> socket.socket:
     return s
 
 
+def _reply(s: socket.socket) -> list:
+    data = b""
+    while len(data) < 4 or len(data) < 4 + struct.unpack(">I", data[:4])[0]:
+        chunk = s.recv(65536)
+        assert chunk, "connection closed"
+        data += chunk
+    return json.loads(data[4 : 4 + struct.unpack(">I", data[:4])[0]])
+
+
+@pytest.mark.parametrize(
+    "msg, why",
+    [
+        ([1, "broker.ping", "7", 0, 0, 0, {}, 0, None], "bad matchtag"),
+        ([1, "broker.ping", 7, "0", 0, 0, {}, 0, None], "bad flags"),
+        ([1, "broker.ping", 7, 1.5, 0, 0, {}, 0, None], "bad flags"),
+        ([1, "broker.ping", 7, -1, 0, 0, {}, 0, None], "bad flags"),
+        (["1", "broker.ping", 7, 0, 0, 0, {}, 0, None], "type is not an integer"),
+        ([None, "broker.ping", 7, 0, 0, 0, {}, 0, None], "type is not an integer"),
+        ([8, "broker.ping", 7, 0, 0, 0, {}, 0, None], "unknown message type 8"),
+        ([1, ["broker.ping"], 7, 0, 0, 0, {}, 0, None], "topic is not a string"),
+        ([1, "broker.ping", 7, 0, 0, 0, {}, 0], "expected 9 fields"),
+        ([1, "broker.ping", 7, 0, 0, 0, {}, 0, None, 0, "extra"], "expected 9 fields"),
+        ([1, "broker.ping", 7, 0, 0, 0, {}, 0, None, "rank"], "bad nodeid"),
+        ([1, "broker.ping", 7, 0, 0, 0, {}, 0, None, -1], "bad nodeid"),
+        ({"topic": "broker.ping"}, "not an array"),
+        ([1, "job-ingest.submit", 7, 0, 0, 0, [], 0, None], "payload must be an object"),
+        ([1, "job-manager.urgency", 7, 0, 0, 0, "x", 0, None], "Protocol error"),
+        ([1, "job-manager.raise", 7, 0, 0, 0, None, 0, None], "Protocol error"),
+        ([1, "job-info.lookup", 7, 0, 0, 0, 5, 0, None], "Protocol error"),
+        ([1, "job-list.list", 7, 0, 0, 0, [], 0, None], "not an object"),
+        ([1, "job-info.eventlog-watch-cancel", 7, 0, 0, 0, {}, 0, None], "Protocol error"),
+    ],
+)
+def test_malformed_request_gets_eproto_and_connection_stays(instance, msg, why):
+    s = _raw(instance)
+    s.settimeout(30)
+    body = json.dumps(msg).encode()
+    s.sendall(struct.pack(">I", len(body)) + body)
+    r = _reply(s)
+    assert r[0] == 2 and r[7] == errno.EPROTO and why in r[8], r
+    if isinstance(msg, list) and len(msg) > 2 and isinstance(msg[2], (int, str)):
+        assert r[2] == msg[2]  # the matchtag is echoed so the sender can tell which
+    ok = json.dumps([1, "broker.ping", 9, 0, 0, 0, {"seq": 1}, 0, None]).encode()
+    s.sendall(struct.pack(">I", len(ok)) + ok)
+    assert _reply(s)[2] == 9
+    s.close()
+
+
+def test_responses_and_events_from_a_client_are_ignored(instance):
+    s = _raw(instance)
+    s.settimeout(30)
+    for mtype in (2, 4):
+        body = json.dumps([mtype, "broker.ping", 5, 0, 0, 0, {}, 0, None]).encode()
+        s.sendall(struct.pack(">I", len(body)) + body)
+    ok = json.dumps([1, "broker.ping", 9, 0, 0, 0, {}, 0, None]).encode()
+    s.sendall(struct.pack(">I", len(ok)) + ok)
+    assert _reply(s)[2] == 9  # the first answer is the ping's
+    s.close()
+
+
 def test_garbage_and_disconnects(instance):
-    # garbage bytes: the broker drops that client and keeps serving others
+    # garbage bytes in a well-framed message: an EPROTO answer, the connection stays open
     s = _raw(instance)
     s.sendall(struct.pack(">I", 5) + b"xxxxx")
     s.settimeout(10)
-    assert s.recv(100) == b""
+    assert _reply(s)[7] == errno.EPROTO
+    body = json.dumps([1, "broker.ping", 3, 0, 0, 0, {}, 0, None]).encode()
+    s.sendall(struct.pack(">I", len(body)) + body)
+    assert _reply(s)[2:3] == [3]
     s.close()
     # a partial frame, then a disconnect
     s = _raw(instance)

@@ -18,7 +18,7 @@ from typing import Any
 import orjson
 
 from flux.broker.config import ConfigError, check_access, load_config
-from flux.broker.connector import Connection, owner_roles
+from flux.broker.connector import Connection, Limits, owner_roles
 from flux.broker.message import Request
 from flux.constants import (
     FLUX_NODEID_ANY,
@@ -87,6 +87,10 @@ class Broker:
         self.attrs["security.owner"] = str(self.owner)
         self.attrs["hostlist"] = _hostlist(self.boot.hostlist or [socket.gethostname()])
         self.attrs.setdefault("log-level", "6")
+        try:
+            self.limits = Limits(self.attrs)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
         from flux.core.version import FLUX_CORE_VERSION
 
         # the flux-core release whose behaviour this instance follows: clients
@@ -350,7 +354,7 @@ class Broker:
     # -- builtin requests ----------------------------------------------------------------
     def _getattr(self, req: Request) -> None:
         name = req.payload.get("name") if isinstance(req.payload, dict) else None
-        if name not in self.attrs:
+        if not isinstance(name, str) or name not in self.attrs:
             req.respond_error(errno.ENOENT, "No such file or directory")
             return
         req.respond({"name": name, "value": self.attrs[name]})

@@ -1,4 +1,22 @@
-"""The local connector: a UNIX socket whose peers are identified by SO_PEERCRED."""
+"""The local connector: a UNIX socket whose peers are identified by SO_PEERCRED.
+
+What a peer can make the broker hold is bounded (see docs/faults.md):
+
+- a message is at most ``max_message`` bytes; a larger one is answered EMSGSIZE and
+  the connection closed (the stream cannot be followed past it);
+- incomplete messages of all connections together are at most ``max_read_total``
+  bytes; past that, the connection holding the most is answered ENOBUFS and closed;
+- responses queued for a peer that does not read them are at most ``max_write`` bytes
+  per connection and ``max_write_total`` in all; past that, the peer (the one holding
+  the most, for the total) is dropped;
+- a peer refused by ``[access]`` may send at most ``DENIED_MAX`` bytes: its first
+  request is answered EPERM and the connection closed.
+
+Every well-framed message that is not a valid request (not JSON, not a 9-element array
+(10 with a nodeid),
+a type, matchtag or flags that is not an integer, ...) is answered with an EPROTO
+error and the connection stays open.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +26,8 @@ import socket
 import struct
 from typing import TYPE_CHECKING
 
+import orjson
+
 from flux import wire
 from flux.broker.message import Request
 from flux.constants import FLUX_NODEID_ANY, FLUX_ROLE_NONE, FLUX_ROLE_OWNER, FLUX_ROLE_USER
@@ -16,6 +36,47 @@ if TYPE_CHECKING:
     from flux.broker.broker import Broker
 
 _CRED = struct.Struct("3i")
+_U32 = 1 << 32
+
+MiB = 1024 * 1024
+DEFAULT_LIMITS = {
+    "max_message": 64 * MiB,
+    "max_read_total": 256 * MiB,
+    "max_write": 64 * MiB,
+    "max_write_total": 256 * MiB,
+}
+DENIED_MAX = 64 * 1024
+# a peer whose queued responses pass this is "slow": only those are counted for the caps
+_WRITE_HIGH_WATER = 1 * MiB
+
+
+class Limits:
+    """The connector's caps, from the broker attributes ``connector.max-message`` etc."""
+
+    def __init__(self, attrs: dict[str, str]):
+        for key, default in DEFAULT_LIMITS.items():
+            raw = attrs.get("connector." + key.replace("_", "-"))
+            value = default
+            if raw is not None:
+                try:
+                    value = int(raw)
+                except ValueError:
+                    raise ValueError(f"connector.{key.replace('_', '-')}: not an integer") from None
+                if value <= 0:
+                    raise ValueError(f"connector.{key.replace('_', '-')}: must be > 0")
+            setattr(self, key, value)
+        self.read_buffered = 0  # bytes held in all connections' read buffers
+        self.slow: set[Connection] = set()  # connections over the write high-water mark
+
+    max_message: int
+    max_read_total: int
+    max_write: int
+    max_write_total: int
+
+
+def _scalar(x: object) -> object:
+    """``x`` if it can be echoed back as a matchtag (hashable JSON scalar), else 0."""
+    return x if x is None or isinstance(x, (int, float, str)) else 0
 
 
 class Connection(asyncio.Protocol):
@@ -23,9 +84,12 @@ class Connection(asyncio.Protocol):
 
     def __init__(self, broker: Broker):
         self.broker = broker
+        self.limits: Limits = broker.limits
         self.transport: asyncio.Transport | None = None
         self.buf = bytearray()
+        self.counted = 0  # len(buf) as added to limits.read_buffered
         self.closed = False
+        self.closing = False
         self.pid = -1
         self.userid = -1
         self.rolemask = FLUX_ROLE_NONE
@@ -37,38 +101,158 @@ class Connection(asyncio.Protocol):
         cred = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, _CRED.size)
         self.pid, self.userid, _gid = _CRED.unpack(cred)
         self.rolemask, self.denied = self.broker.roles_for(self.userid)
+        self.transport.set_write_buffer_limits(high=_WRITE_HIGH_WATER)  # type: ignore[union-attr]
         self.broker.connections.add(self)
 
+    # -- reading -------------------------------------------------------------------------
     def data_received(self, data: bytes) -> None:
-        self.buf += data
-        try:
-            msgs = wire.split_frames(self.buf)
-        except wire.FrameError as exc:
-            self.broker.log(f"connector: dropping client pid={self.pid}: {exc}")
-            self.close()
+        if self.closing:
             return
-        dispatch = self.broker.dispatch
-        for m in msgs:
-            if m[0] != wire.REQUEST:
-                continue
-            req = Request(self, m[1], m[2], m[3], self.userid, self.rolemask, m[6])
-            if self.denied is not None:
-                req.respond_error(errno.EPERM, self.denied)
-                continue
-            if len(m) > 9 and m[9] != FLUX_NODEID_ANY:
-                self.broker.route(req, m[9])
-                continue
-            dispatch(req)
+        self.buf += data
+        if self.denied is not None:
+            self._denied_input()
+            return
+        bodies, err = wire.split_bodies(self.buf, self.limits.max_message)
+        for body in bodies:
+            self._handle(body)
+            if self.closing:
+                return
+        if err is not None:
+            self._drop(errno.EMSGSIZE, err)
+            return
+        self._account_read()
 
+    def _account_read(self) -> None:
+        lim = self.limits
+        lim.read_buffered += len(self.buf) - self.counted
+        self.counted = len(self.buf)
+        if lim.read_buffered > lim.max_read_total:
+            hog = max(self.broker.connections, key=lambda c: c.counted, default=self)
+            hog._drop(
+                errno.ENOBUFS,
+                f"broker input buffers full ({lim.max_read_total} bytes in all connections)",
+            )
+
+    def _denied_input(self) -> None:
+        bodies, _err = wire.split_bodies(self.buf, DENIED_MAX)
+        for body in bodies:
+            try:
+                msg = orjson.loads(body)
+            except orjson.JSONDecodeError:
+                continue
+            if isinstance(msg, list) and len(msg) in (9, 10) and msg[0] == wire.REQUEST:
+                self._reply_error(msg[1], msg[2], errno.EPERM, self.denied)
+                self._drop()
+                return
+        if len(self.buf) > DENIED_MAX or _err is not None:
+            self._drop(errno.EPERM, self.denied)
+
+    def _handle(self, body: bytes) -> None:
+        """Decode one frame body; dispatch it if it is a valid request, else answer EPROTO."""
+        try:
+            msg = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            self._reply_error("", 0, errno.EPROTO, "malformed message: not JSON")
+            return
+        if not isinstance(msg, list):
+            self._reply_error("", 0, errno.EPROTO, "malformed message: not an array")
+            return
+        topic = msg[1] if len(msg) > 1 and isinstance(msg[1], str) else ""
+        tag = _scalar(msg[2]) if len(msg) > 2 else 0
+        if len(msg) not in (9, 10):  # a rank-addressed request carries a 10th: nodeid
+            self._reply_error(topic, tag, errno.EPROTO, "malformed message: expected 9 fields")
+            return
+        mtype, rtopic, matchtag, flags = msg[0], msg[1], msg[2], msg[3]
+        if type(mtype) is not int:
+            self._reply_error(topic, tag, errno.EPROTO, "malformed message: type is not an integer")
+            return
+        if mtype != wire.REQUEST:
+            if mtype not in (wire.RESPONSE, wire.EVENT):
+                self._reply_error(topic, tag, errno.EPROTO, f"unknown message type {mtype}")
+            return  # responses and events from a client have no destination here
+        if not isinstance(rtopic, str):
+            self._reply_error(topic, tag, errno.EPROTO, "malformed request: topic is not a string")
+            return
+        if type(matchtag) is not int or not 0 <= matchtag < _U32:
+            self._reply_error(topic, tag, errno.EPROTO, "malformed request: bad matchtag")
+            return
+        if type(flags) is not int or not 0 <= flags < _U32:
+            self._reply_error(topic, tag, errno.EPROTO, "malformed request: bad flags")
+            return
+        nodeid = msg[9] if len(msg) == 10 else FLUX_NODEID_ANY
+        if type(nodeid) is not int or not 0 <= nodeid < _U32:
+            self._reply_error(topic, tag, errno.EPROTO, "malformed request: bad nodeid")
+            return
+        req = Request(self, rtopic, matchtag, flags, self.userid, self.rolemask, msg[6])
+        if nodeid != FLUX_NODEID_ANY:
+            self.broker.route(req, nodeid)
+        else:
+            self.broker.dispatch(req)
+
+    def _reply_error(self, topic: object, tag: object, errnum: int, errstr: str | None) -> None:
+        self.send(wire.encode(wire.RESPONSE, topic, tag, 0, None, errnum, errstr))  # type: ignore[arg-type]
+
+    # -- writing ---------------------------------------------------------------------------
     def send(self, frame: bytes) -> None:
-        if not self.closed and self.transport is not None:
-            self.transport.write(frame)
+        if self.closed or self.transport is None or self.transport.is_closing():
+            return
+        self.transport.write(frame)
+        if self in self.limits.slow:
+            self._check_write()
+
+    def pause_writing(self) -> None:
+        self.limits.slow.add(self)
+
+    def resume_writing(self) -> None:
+        self.limits.slow.discard(self)
+
+    def _check_write(self) -> None:
+        lim = self.limits
+        assert self.transport is not None
+        if self.transport.get_write_buffer_size() > lim.max_write:
+            self._abort(f"{lim.max_write} bytes of responses not read")
+            return
+        sizes = {c: c.transport.get_write_buffer_size() for c in lim.slow if c.transport}
+        if sum(sizes.values()) > lim.max_write_total:
+            hog = max(sizes, key=sizes.__getitem__)
+            hog._abort(f"responses not read while the total queued passed {lim.max_write_total}")
+
+    # -- closing -------------------------------------------------------------------------
+    def _drop(self, errnum: int = 0, errstr: str | None = None) -> None:
+        """Answer (matchtag 0) and close: nothing more is read from this peer."""
+        if self.closing:
+            return
+        if errnum:
+            self.broker.log(
+                f"connector: dropping client pid={self.pid} uid={self.userid}: {errstr}"
+            )
+            self._reply_error("", 0, errnum, errstr)
+        self._release()
+        self.close()
+        if self.transport is not None:
+            # a peer that does not read even the answer cannot keep the connection
+            self.broker.loop.call_later(5.0, self.transport.abort)
+
+    def _abort(self, why: str) -> None:
+        self.broker.log(f"connector: dropping client pid={self.pid} uid={self.userid}: {why}")
+        self._release()
+        if self.transport is not None:
+            self.transport.abort()
+
+    def _release(self) -> None:
+        self.closing = True
+        self.limits.read_buffered -= self.counted
+        self.counted = 0
+        self.buf = bytearray()
+        self.limits.slow.discard(self)
 
     def close(self) -> None:
         if self.transport is not None:
             self.transport.close()
 
     def connection_lost(self, exc: Exception | None) -> None:
+        if not self.closing:
+            self._release()
         self.closed = True
         self.broker.connections.discard(self)
         self.broker.disconnected(self)

@@ -61,4 +61,4 @@ class Request:
 
     @property
     def connected(self) -> bool:
-        return self.conn is not None and not self.conn.closed
+        return self.conn is not None and not self.conn.closed and not self.conn.closing

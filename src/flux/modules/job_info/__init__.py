@@ -276,13 +276,18 @@ class JobInfo:
             self.watches[req.conn] = [w for w in lst if w[0] is not req]
 
     def watch_cancel_request(self, req: Request) -> None:
-        """End the caller's watch with ``matchtag`` (its stream gets ENODATA); no reply."""
-        p = req.payload if isinstance(req.payload, dict) else {}
-        tag = p.get("matchtag")
+        """End the caller's watch with ``matchtag`` (its stream gets ENODATA). Clients send
+        it without a response (FLUX_RPC_NORESPONSE); one that asks for a reply gets one."""
+        p = req.payload
+        tag = p.get("matchtag") if isinstance(p, dict) else None
+        if type(tag) is not int:
+            req.respond_error(errno.EPROTO, "Protocol error")
+            return
         for w in list(self.watches.get(req.conn, [])):
             if w[0].matchtag == tag:
                 self._cancel(w)
                 w[0].respond_error(errno.ENODATA)
+        req.respond({})
 
     def _cancel(self, w: tuple) -> None:
         req, jobid, cb, kind = w

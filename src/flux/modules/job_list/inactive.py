@@ -28,6 +28,12 @@ from flux.constants import FLUX_JOB_STATE_INACTIVE
 
 from .constraint import IndexHints
 
+
+def storable_id(jobid: object) -> bool:
+    """Whether ``jobid`` can name a stored job (an int SQLite can hold; never a bool)."""
+    return type(jobid) is int and 0 <= jobid < (1 << 63)
+
+
 TABLE = "job_list_inactive"
 
 #: columns a constraint may look at (attribute names of JobRecord)
@@ -219,11 +225,15 @@ class InactiveStore:
         return self._count
 
     def contains(self, jobid: int) -> bool:
+        if not storable_id(jobid):
+            return False
         self._sync()
         row = self.db.execute(f"SELECT 1 FROM {TABLE} WHERE id=?", (jobid,)).fetchone()
         return row is not None
 
     def get(self, jobid: int) -> InactiveJob | None:
+        if not storable_id(jobid):
+            return None
         self._sync()
         row = self.db.execute(
             f"SELECT {_VIEW_COLS}, data FROM {TABLE} WHERE id=?", (jobid,)

@@ -47,6 +47,11 @@ CREATE TABLE IF NOT EXISTS kv (
 """
 
 
+def storable_id(jobid: object) -> bool:
+    """Whether ``jobid`` can name a stored job (an int SQLite can hold; never a bool)."""
+    return type(jobid) is int and 0 <= jobid < (1 << 63)
+
+
 class Store:
     def __init__(self, path: str, loop: asyncio.AbstractEventLoop | None = None):
         self.path = path
@@ -220,17 +225,23 @@ class Store:
             yield jobid, userid, jobspec, R, inactive, entries
 
     def job_row(self, jobid: int) -> tuple | None:
+        if not storable_id(jobid):
+            return None
         return self.db.execute(
             "SELECT userid, jobspec, R, inactive FROM jobs WHERE id=?", (jobid,)
         ).fetchone()
 
     def eventlog(self, jobid: int) -> list[bytes]:
+        if not storable_id(jobid):
+            return []
         return [
             r[0]
             for r in self.db.execute("SELECT entry FROM events WHERE id=? ORDER BY seq", (jobid,))
         ]
 
     def output(self, jobid: int) -> list[bytes]:
+        if not storable_id(jobid):
+            return []
         return [
             r[0]
             for r in self.db.execute("SELECT entry FROM output WHERE id=? ORDER BY seq", (jobid,))
