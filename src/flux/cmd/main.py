@@ -6,6 +6,7 @@ groups them); ``flux help CMD`` prints the usage of CMD (as ``flux CMD --help``)
 
 from __future__ import annotations
 
+import errno
 import importlib
 import os
 import sys
@@ -165,6 +166,12 @@ def dispatch(argv: list[str]) -> int:
         except OSError:
             pass
         return 141
+    except OSError as exc:
+        if exc.errno != errno.ECONNRESET:
+            raise
+        # the broker went away under a command that did not handle it itself
+        print(f"flux-{name}: ERROR: {exc.strerror or exc}", file=sys.stderr)
+        return 1
     return int(rc or 0)
 
 

@@ -14,7 +14,7 @@ def main(argv: list[str]) -> int:
         return prepared
     args, specs, urgency, flags, h = prepared
     ids = submit_all(h, specs, urgency, flags, PROG)
-    if not ids:
+    if not ids or getattr(ids, "lost", False):
         return 1
     # --input=IDSET sends stdin to those task ranks; --input=FILE means the job reads the file
     stdin_ranks, read_only = "all", False

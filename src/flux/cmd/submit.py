@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import sys
 from collections.abc import Callable
@@ -27,6 +28,15 @@ def build(args: argparse.Namespace, prog: str) -> tuple[list[tuple[int | None, d
     return specs, urgency, flags
 
 
+WINDOW = 256  # submissions in flight
+
+
+class Ids(list):
+    """Acknowledged job ids; ``lost`` if the broker went away before all were."""
+
+    lost = False
+
+
 def submit_all(
     h: Any,
     specs: list[Any],
@@ -37,18 +47,29 @@ def submit_all(
 ) -> list[int] | None:
     """Submit every jobspec of ``specs`` ((cc, jobspec) pairs, or (cc, jobspec,
     urgency, flags) for a job of its own urgency and flags); ``on_result(jobid)``
-    (None for a failure) after each answer, in submission order."""
+    (None for a failure) after each answer, in submission order, so that a broker lost
+    mid-way leaves no acknowledged job unnamed. On a lost broker, say so once and stop:
+    the ids acknowledged so far are returned with ``lost`` set (None if there are none).
+    """
     reqs = []
     for spec in specs:
         js, u, f = (spec[1], urgency, flags) if len(spec) == 2 else spec[1:]
         reqs.append(("job-ingest.submit", {"jobspec": js, "urgency": u, "flags": f}))
-    futs = h.request_many(reqs)
-    ids = []
+    ids = Ids()
+    futs: list[Any] = []
     failed = False
-    for (cc, *_rest), f in zip(specs, futs, strict=True):
+    for i, (cc, *_rest) in enumerate(specs):
         try:
-            jobid = f.get()["id"]
+            if len(futs) - i < WINDOW // 2 and len(futs) < len(reqs):
+                # at most WINDOW requests in flight: a broker lost mid-way leaves at most
+                # that many jobs acknowledged on its side that this command never heard of
+                futs += h.request_many(reqs[len(futs) : i + WINDOW])
+            jobid = futs[i].get()["id"]
         except OSError as exc:
+            if exc.errno == errno.ECONNRESET:
+                print(f"{prog}: ERROR: {errmsg(exc)}", file=sys.stderr)
+                ids.lost = True
+                return ids or None
             if prog in ("flux-submit", "flux-bulksubmit"):
                 # flux-core's flux submit prints the OSError itself, per --cc index
                 prefix = f"cc={cc}: " if cc is not None else ""
@@ -160,6 +181,10 @@ def submit_and_follow(
     rc = 0 if ids is not None and len(ids) == len(specs) else 1
     if bar is not None:
         bar.stop()
+    if ids is None or getattr(ids, "lost", False):
+        if watcher is not None:
+            watcher.stop()
+        return 1
     if watcher is not None:
         try:
             h.reactor_run()

@@ -28,6 +28,8 @@ from flux.constants import (
 )
 from flux.future import Future
 
+LOST = "Lost connection to Flux"  # flux-core's words when the instance goes away
+
 
 def _uri_path(uri: str) -> str:
     if uri.startswith("local://"):
@@ -110,7 +112,7 @@ class Flux:
             payload,
             nodeid=None if nodeid == FLUX_NODEID_ANY else nodeid,
         )
-        self._sock.sendall(frame)
+        self._sendall(frame)
         if tag:
             self._futures[tag] = fut
         else:
@@ -128,8 +130,20 @@ class Flux:
             self._futures[tag] = fut
             futs.append(fut)
             frames.append(wire.encode(wire.REQUEST, topic, tag, 0, payload))
-        self._sock.sendall(b"".join(frames))
+        self._sendall(b"".join(frames))
         return futs
+
+    def _sendall(self, data: bytes) -> None:
+        """Send to the broker; a lost broker is OSError(ECONNRESET), never a pipe error."""
+        if self._eof:
+            raise OSError(errno.ECONNRESET, LOST)
+        try:
+            self._sock.sendall(data)
+        except OSError as exc:
+            if exc.errno not in (errno.EPIPE, errno.ECONNRESET, errno.ENOTCONN, errno.EBADF):
+                raise
+            self._disconnected()
+            raise OSError(errno.ECONNRESET, LOST) from None
 
     def _forget(self, fut: Future) -> None:
         """Stop routing responses to ``fut`` (its matchtag is retired)."""
@@ -142,6 +156,8 @@ class Flux:
             data = self._sock.recv(1 << 20)
         except InterruptedError:
             return
+        except (ConnectionResetError, BrokenPipeError):
+            data = b""
         if not data:
             self._disconnected()
             return
@@ -218,15 +234,16 @@ class Flux:
 
     def _disconnected(self) -> None:
         self._eof = True
-        for fut in list(self._futures.values()):
-            fut._deliver(None, errno.ECONNRESET, "Connection to broker lost")
+        futs = list(self._futures.values())
         self._futures.clear()
+        for fut in futs:
+            fut._deliver(None, errno.ECONNRESET, LOST)
 
     def _wait(self, cond: Callable[[], bool], timeout: float) -> None:
         deadline = None if timeout < 0 else time.monotonic() + timeout
         while not cond():
-            if not self._futures:
-                raise OSError(errno.ECONNRESET, "Connection to broker lost")
+            if self._eof or not self._futures:
+                raise OSError(errno.ECONNRESET, LOST)
             remaining = -1.0 if deadline is None else deadline - time.monotonic()
             if deadline is not None and remaining <= 0:
                 raise TimeoutError(errno.ETIMEDOUT, "Connection timed out")

@@ -149,7 +149,7 @@ class _FluxExecutorThread(threading.Thread):
                     break
                 h.reactor_run()
                 if getattr(h, "_eof", False):
-                    raise OSError(errno.ECONNRESET, "Connection to broker lost")
+                    raise OSError(errno.ECONNRESET, "Lost connection to Flux")
         finally:
             wake.stop()
             timer.stop()
