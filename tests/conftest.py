@@ -41,8 +41,13 @@ class Instance:
     """A broker in a private run directory (world-traversable, so a guest can connect)."""
 
     def __init__(
-        self, config: str | None = None, statedir: str | None = None, R: dict | None = None
+        self,
+        config: str | None = None,
+        statedir: str | None = None,
+        R: dict | None = None,
+        attrs: dict[str, str] | None = None,
     ):
+        self.attrs = dict(attrs or {})
         self.top = tempfile.mkdtemp(prefix="flux-test-", dir="/tmp")
         os.chmod(self.top, 0o755)
         self.rundir = os.path.join(self.top, "run")
@@ -78,6 +83,8 @@ class Instance:
         ]
         if self.statedir:
             cmd += ["--statedir", self.statedir]
+        for k, v in self.attrs.items():
+            cmd += ["--attr", f"{k}={v}"]
         self.proc = subprocess.Popen(
             cmd, pass_fds=(wfd,), stderr=subprocess.PIPE, start_new_session=True
         )
@@ -162,8 +169,9 @@ def make_instance():
         statedir: str | None = None,
         R: dict | None = None,
         start: bool = True,
+        attrs: dict[str, str] | None = None,
     ) -> Instance:
-        inst = Instance(config, statedir, R)
+        inst = Instance(config, statedir, R, attrs)
         made.append(inst)
         return inst.start() if start else inst
 
