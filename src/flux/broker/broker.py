@@ -126,6 +126,7 @@ class Broker:
         dbdir = statedir or rundir
         os.makedirs(dbdir, exist_ok=True)
         self.store = Store(os.path.join(dbdir, "content.sqlite"), self.loop)
+        self.store.log = self.log
 
         R = self._load_resources()
         from flux.broker.startlog import StartLog

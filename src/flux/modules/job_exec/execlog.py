@@ -52,7 +52,7 @@ class ExecLogStore:
         store.db.execute(_SCHEMA)
         store.job_tables.append("exec_eventlog")
         self._pending: list[tuple[int, bytes]] = []
-        store.add_writer(self._write)
+        store.add_writer(self._write, self._written)
 
     def save(self, jobid: int, log: ExecLog) -> None:
         self._pending.append((jobid, orjson.dumps(log.entries)))
@@ -61,7 +61,9 @@ class ExecLogStore:
     def _write(self, db: sqlite3.Connection) -> None:
         if self._pending:
             db.executemany("INSERT OR REPLACE INTO exec_eventlog VALUES (?,?)", self._pending)
-            self._pending = []
+
+    def _written(self) -> None:
+        self._pending = []
 
     def load(self, jobid: int) -> list[dict] | None:
         """The stored log of a job whose execution is over (None if it never ran)."""

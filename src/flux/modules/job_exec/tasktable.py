@@ -52,7 +52,7 @@ class TaskTable:
         store.db.execute(_SCHEMA)
         self._added: list[tuple[int, int]] = []
         self._removed: list[tuple[int]] = []
-        store.add_writer(self._write)
+        store.add_writer(self._write, self._written)
 
     def add(self, jobid: int, pgid: int) -> None:
         self._added.append((jobid, pgid))
@@ -65,10 +65,12 @@ class TaskTable:
     def _write(self, db: sqlite3.Connection) -> None:
         if self._added:
             db.executemany("INSERT INTO exec_tasks VALUES (?,?)", self._added)
-            self._added = []
         if self._removed:
             db.executemany("DELETE FROM exec_tasks WHERE id=?", self._removed)
-            self._removed = []
+
+    def _written(self) -> None:
+        self._added = []
+        self._removed = []
 
     def kill_orphans(self) -> list[int]:
         """SIGKILL every process group a previous broker left running; return their pgids.

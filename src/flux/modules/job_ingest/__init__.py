@@ -92,6 +92,11 @@ class Ingest:
         if qerr is not None:
             req.respond_error(*qerr)
             return
+        # a statedir that is full or read-only (or whose last commit failed) takes no new job
+        serr = self.broker.store.space_error()
+        if serr is not None:
+            req.respond_error(serr[0], f"cannot store job: {serr[1]}")
+            return
         # the job.validate stack (policy limits, plugins), then feasibility, as the last word
         jobid = self.fluid.next()
         job = jm.submit(jobid, req.userid, jobspec, info, urgency, flags & ~1)
@@ -103,4 +108,8 @@ class Ingest:
             req.respond({"id": jobid})
             jm.accepted(job)
 
-        self.broker.store.after_commit(ack)
+        def fail(errnum: int, msg: str) -> None:
+            jm.forget_new(job)
+            req.respond_error(errnum, f"cannot store job: {msg}")
+
+        self.broker.store.after_job_commit(jobid, ack, fail)

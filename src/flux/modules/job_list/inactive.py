@@ -146,26 +146,30 @@ class InactiveStore:
         if self._count >= ANALYZE_FIRST and not analyzed:
             self.db.execute(f"ANALYZE {TABLE}")
         if store is not None:
-            store.add_writer(self._write)
+            store.add_writer(self._write, self._written)
 
     # -- writes -------------------------------------------------------------------
     def _write(self, db: sqlite3.Connection) -> None:
         """Store writer: runs inside the store's commit transaction."""
         if self._adds:
             db.executemany(_INSERT, self._adds)
-            self._adds = []
         if self._deletes:
             db.executemany(_DELETE, self._deletes)
-            self._deletes = []
         if self._count >= self._next_analyze:
             self._next_analyze = 2 * self._count
             db.execute(f"ANALYZE {TABLE}")
+
+    def _written(self) -> None:
+        """The store committed what ``_write`` wrote."""
+        self._adds = []
+        self._deletes = []
 
     def _queued(self) -> None:
         if self.store is not None:
             self.store.touch()
         else:
             self._write(self.db)
+            self._written()
 
     def add(self, rec: Any, data: bytes) -> None:
         """Store an inactive job: ``rec`` a JobRecord, ``data`` its encoded dict."""
@@ -219,6 +223,7 @@ class InactiveStore:
                 self.store.flush()
             else:
                 self._write(self.db)
+                self._written()
 
     # -- reads ----------------------------------------------------------------------
     def __len__(self) -> int:

@@ -404,6 +404,19 @@ class JobManager:
             return out.get("errmsg") or "rejected by job-manager dependency plugin"
         return None
 
+    def forget_new(self, job: Job) -> None:
+        """Drop a new job whose submission could not be stored (disk fault): as if it
+        had been rejected; nobody was told its id."""
+        if self.active.get(job.id) is not job:
+            return
+        del self.active[job.id]
+        self.stats["submitted"] -= 1
+        for cb in self.watchers.pop(job.id, None) or ():
+            cb(job, None)  # (ends the stream)
+        self.jobtap.call("job.destroy", job)
+        if self.broker.job_list is not None:
+            self.broker.job_list.remove(job.id)
+
     def accepted(self, job: Job) -> None:
         """The job's submit event is on disk: let it move on."""
         if job.state == NEW and not job.readonly:

@@ -6,14 +6,21 @@ job output, and small checkpoints (queue state, the FLUID high-water mark).
 Writes are queued in memory and committed together once per event-loop tick
 (``flush``); callbacks registered with ``after_commit`` run once the batch they
 belong to is on disk, which is when the broker acknowledges work to clients.
-SQLite in WAL mode with ``synchronous=NORMAL`` keeps a committed transaction
-across a crash of the broker process (SIGKILL); only an OS crash may lose the
-last few commits.
+SQLite in WAL mode with ``synchronous=FULL``: each group commit is fsynced before
+anything in it is acknowledged, so an acknowledged job survives a crash of the broker,
+of the OS, or a disk that turns read-only (its dirty pages would never be written).
+
+When a commit fails (statedir full, read-only, I/O error), nothing queued is dropped
+except the new jobs of that batch, which are refused (their submitters get the errno);
+the rest is retried every second, and new submissions are refused while the fault
+lasts or the statedir has less than ``RESERVE`` bytes free (see docs/faults.md).
 """
 
 from __future__ import annotations
 
 import asyncio
+import errno
+import os
 import sqlite3
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -47,6 +54,14 @@ CREATE TABLE IF NOT EXISTS kv (
 """
 
 
+RESERVE = 1024 * 1024  # free bytes the statedir must keep for new jobs to be accepted
+RETRY_INTERVAL = 1.0  # seconds between commits retried after a disk fault
+
+
+def _nothing() -> None:
+    pass
+
+
 def storable_id(jobid: object) -> bool:
     """Whether ``jobid`` can name a stored job (an int SQLite can hold; never a bool)."""
     return type(jobid) is int and 0 <= jobid < (1 << 63)
@@ -57,7 +72,7 @@ class Store:
         self.path = path
         self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.execute("PRAGMA synchronous=FULL")
         self.db.execute("PRAGMA wal_autocheckpoint=4000")
         self.db.executescript(_SCHEMA)
         self.loop = loop
@@ -75,7 +90,14 @@ class Store:
         self.commits = 0
         # other services' tables: writers run inside each commit (see add_writer)
         self._writers: list[Callable[[sqlite3.Connection], None]] = []
+        self._writers_done: list[Callable[[], None]] = []
+        # new jobs of the pending batch: jobid -> ([ack], fail); see after_job_commit
+        self._job_acks: dict[int, tuple[list[Callable[[], None]], Callable[[int, str], None]]] = {}
         self._touched = False
+        self.dir = os.path.dirname(os.path.abspath(path))
+        # (errno, message) while commits fail (disk full, read-only); see _failed
+        self.fault: tuple[int, str] | None = None
+        self.log: Callable[[str], None] = lambda msg: None
 
     # -- queued writes -----------------------------------------------------
     def _dirty(self) -> None:
@@ -112,10 +134,18 @@ class Store:
         self._kv.append((key, orjson.dumps(value)))
         self._dirty()
 
-    def add_writer(self, fn: Callable[[sqlite3.Connection], None]) -> None:
+    def add_writer(
+        self,
+        fn: Callable[[sqlite3.Connection], None],
+        done: Callable[[], None] | None = None,
+    ) -> None:
         """Register ``fn(db)``, run inside every commit after the built-in writes
-        (a service writing its own table in the same group commit)."""
+        (a service writing its own table in the same group commit). ``done()`` runs
+        once that commit succeeded: only then may the writer forget what it wrote (a
+        failed commit is retried with the same rows)."""
         self._writers.append(fn)
+        if done is not None:
+            self._writers_done.append(done)
 
     def touch(self) -> None:
         """A writer has queued rows: commit them on this tick."""
@@ -127,15 +157,27 @@ class Store:
         self._after.append(cb)
         self._dirty()
 
+    def after_job_commit(
+        self, jobid: int, ack: Callable[[], None], fail: Callable[[int, str], None]
+    ) -> None:
+        """As ``after_commit(ack)`` for a new job (``add_job``); if the commit that should
+        store it fails, the job's rows are dropped instead and ``fail(errno, message)``
+        is called: a job is stored whole and acknowledged, or refused and forgotten."""
+        cell = [ack]
+        self._job_acks[jobid] = (cell, fail)
+        self._after.append(lambda: cell[0]())
+
     def _tick(self) -> None:
         """The once-per-loop-tick group commit; then acknowledge what it made durable."""
-        self._commit()
-        self._run_after(self._take_after())
+        if self._commit():
+            self._run_after(self._take_after())
 
     def flush(self) -> None:
         """Commit now (readers call this before reading). Callbacks made due by this commit
-        run on the next loop tick, never inside the caller, which may be mid-request."""
-        self._commit()
+        run on the next loop tick, never inside the caller, which may be mid-request.
+        While the disk is failing, readers see what was last committed."""
+        if not self._commit():
+            return
         after = self._take_after()
         if after:
             if self.loop is not None and self.loop.is_running():
@@ -152,10 +194,8 @@ class Store:
         for cb in after:
             cb()
 
-    def _commit(self) -> None:
-        self._scheduled = False
-        db = self.db
-        if (
+    def _pending(self) -> bool:
+        return bool(
             self._jobs
             or self._events
             or self._output
@@ -164,41 +204,136 @@ class Store:
             or self._inactive
             or self._deleted
             or self._touched
-        ):
-            self._touched = False
-            db.execute("BEGIN")
+        )
+
+    def _commit(self, retry: bool = False) -> bool:
+        """Write everything queued in one transaction; False if the disk refused it (then
+        nothing queued is dropped: the same batch, with what is queued meanwhile, is
+        retried every second until it succeeds)."""
+        self._scheduled = False
+        if self.fault is not None and not retry:
+            return False
+        if not self._pending():
+            return True
+        db = self.db
+        db.execute("BEGIN")
+        try:
+            if self._jobs:
+                db.executemany("INSERT INTO jobs (id, userid, jobspec) VALUES (?,?,?)", self._jobs)
+            if self._events:
+                db.executemany("INSERT INTO events VALUES (?,?,?)", self._events)
+            if self._output:
+                db.executemany("INSERT INTO output VALUES (?,?,?)", self._output)
+            if self._R:
+                db.executemany("UPDATE jobs SET R=? WHERE id=?", self._R)
+            if self._inactive:
+                db.executemany("UPDATE jobs SET inactive=1 WHERE id=?", self._inactive)
+            if self._kv:
+                db.executemany("INSERT OR REPLACE INTO kv VALUES (?,?)", self._kv)
+            if self._deleted:
+                for table in self.job_tables:
+                    db.executemany(f"DELETE FROM {table} WHERE id=?", self._deleted)
+            for writer in self._writers:
+                writer(db)
+            db.execute("COMMIT")
+        except sqlite3.OperationalError as exc:
             try:
-                if self._jobs:
-                    db.executemany(
-                        "INSERT INTO jobs (id, userid, jobspec) VALUES (?,?,?)", self._jobs
-                    )
-                    self._jobs = []
-                if self._events:
-                    db.executemany("INSERT INTO events VALUES (?,?,?)", self._events)
-                    self._events = []
-                if self._output:
-                    db.executemany("INSERT INTO output VALUES (?,?,?)", self._output)
-                    self._output = []
-                if self._R:
-                    db.executemany("UPDATE jobs SET R=? WHERE id=?", self._R)
-                    self._R = []
-                if self._inactive:
-                    db.executemany("UPDATE jobs SET inactive=1 WHERE id=?", self._inactive)
-                    self._inactive = []
-                if self._kv:
-                    db.executemany("INSERT OR REPLACE INTO kv VALUES (?,?)", self._kv)
-                    self._kv = []
-                if self._deleted:
-                    for table in self.job_tables:
-                        db.executemany(f"DELETE FROM {table} WHERE id=?", self._deleted)
-                    self._deleted = []
-                for writer in self._writers:
-                    writer(db)
-                db.execute("COMMIT")
-            except BaseException:
                 db.execute("ROLLBACK")
-                raise
-            self.commits += 1
+            except sqlite3.Error:
+                pass
+            self._failed(exc)
+            return False
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        self._jobs = []
+        self._events = []
+        self._output = []
+        self._R = []
+        self._inactive = []
+        self._kv = []
+        self._deleted = []
+        self._touched = False
+        self._job_acks.clear()
+        for done in self._writers_done:
+            done()
+        self.commits += 1
+        if self.fault is not None:
+            self.fault = None
+            self.log("content store: writes succeed again; pending work committed")
+        return True
+
+    # -- disk faults -------------------------------------------------------
+    def _failed(self, exc: sqlite3.OperationalError) -> None:
+        first = self.fault is None
+        self.fault = self._classify(exc)
+        if first:
+            self.log(f"content store: commit failed: {self.fault[1]} ({exc}); retrying")
+        self._refuse_new_jobs()
+        if self.loop is not None:
+            self.loop.call_later(RETRY_INTERVAL, self._retry)
+
+    def _refuse_new_jobs(self) -> None:
+        """Jobs whose first commit failed are dropped and their submitters told why;
+        the rest of the batch (events of known jobs, ...) waits for the retry."""
+        refused = {row[0] for row in self._jobs if row[0] in self._job_acks}
+        if not refused:
+            return
+        self._jobs = [r for r in self._jobs if r[0] not in refused]
+        self._events = [r for r in self._events if r[0] not in refused]
+        self._output = [r for r in self._output if r[0] not in refused]
+        self._R = [r for r in self._R if r[1] not in refused]
+        self._inactive = [r for r in self._inactive if r[0] not in refused]
+        assert self.fault is not None
+        errnum, msg = self.fault
+        for jobid in sorted(refused):
+            cell, fail = self._job_acks.pop(jobid)
+            cell[0] = _nothing
+            fail(errnum, msg)
+
+    def _retry(self) -> None:
+        if self.fault is not None and self._commit(retry=True):
+            self._run_after(self._take_after())
+
+    def _classify(self, exc: sqlite3.OperationalError) -> tuple[int, str]:
+        code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
+        err = self.space_error(0)
+        if err is not None:
+            return err
+        if code == 13:  # SQLITE_FULL
+            return errno.ENOSPC, f"{self.dir}: {os.strerror(errno.ENOSPC)}"
+        if code == 8:  # SQLITE_READONLY
+            return errno.EROFS, f"{self.dir}: {os.strerror(errno.EROFS)}"
+        # an I/O error: a write of our own tells what the system says (EROFS after an
+        # errors=remount-ro, ENOSPC, EDQUOT...)
+        probe = os.path.join(self.dir, ".write-probe")
+        try:
+            fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            try:
+                os.write(fd, b"\0" * 4096)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+                os.unlink(probe)
+        except OSError as oserr:
+            if oserr.errno:
+                return oserr.errno, f"{self.dir}: {os.strerror(oserr.errno)}"
+        return errno.EIO, f"{self.dir}: {exc}"
+
+    def space_error(self, need: int = RESERVE) -> tuple[int, str] | None:
+        """(errno, message) if new work cannot be stored now: the last commit failed, the
+        store's file system is read-only, or it has less than ``need`` bytes free."""
+        if self.fault is not None and need:
+            return self.fault
+        try:
+            st = os.statvfs(self.dir)
+        except OSError as exc:
+            return exc.errno or errno.EIO, f"{self.dir}: {exc.strerror}"
+        if st.f_flag & os.ST_RDONLY:
+            return errno.EROFS, f"{self.dir}: {os.strerror(errno.EROFS)}"
+        if st.f_bavail * st.f_frsize < max(need, 1):
+            return errno.ENOSPC, f"{self.dir}: {os.strerror(errno.ENOSPC)}"
+        return None
 
     # -- reads -------------------------------------------------------------
     def kv_get(self, key: str, default: Any = None) -> Any:
@@ -248,7 +383,8 @@ class Store:
         ]
 
     def close(self) -> None:
-        self.flush()
+        if not self._commit(retry=True):
+            self.log("content store: closing with uncommitted work (disk fault)")
         try:
             self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         except sqlite3.Error:
