@@ -44,7 +44,8 @@ def test_wait_requires_waitable(instance):
     jobid = flux.job.submit(h, JobspecV1.from_command(["true"]), urgency=0)
     with pytest.raises(OSError) as e:
         flux.job.wait(h, jobid)
-    assert e.value.errno == errno.EINVAL
+    assert e.value.errno == errno.ECHILD  # flux-core's wait.c mimics wait(2)
+    assert "not submitted with FLUX_JOB_WAITABLE" in str(e.value)
     flux.job.cancel(h, jobid)
 
 

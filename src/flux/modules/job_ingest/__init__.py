@@ -70,6 +70,11 @@ class Ingest:
         if not owner and urgency > FLUX_JOB_URGENCY_DEFAULT:
             req.respond_error(errno.EINVAL, "only the instance owner can submit with urgency >16")
             return
+        if not owner and flags & FLUX_JOB_WAITABLE:
+            req.respond_error(
+                errno.EINVAL, "only the instance owner can submit with FLUX_JOB_WAITABLE"
+            )
+            return
         if not owner and flags & FLUX_JOB_NOVALIDATE:
             req.respond_error(
                 errno.EPERM, "only the instance owner can submit with FLUX_JOB_NOVALIDATE"

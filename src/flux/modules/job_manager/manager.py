@@ -70,7 +70,7 @@ class JobManager:
         reg("job-manager.raiseall", self.raiseall_request, USER)
         reg("job-manager.kill", self.kill_request, USER)
         reg("job-manager.killall", self.killall_request, USER)
-        reg("job-manager.wait", self.wait_request, USER)
+        reg("job-manager.wait", self.wait_request, FLUX_ROLE_OWNER)  # as flux-core
         reg("job-manager.getinfo", self.getinfo_request, USER)
         reg("job-manager.memo", self.memo_request, USER)
         from flux.modules.job_manager.jobtap_service import JobtapService
@@ -616,7 +616,7 @@ class JobManager:
         if not isinstance(signum, int) or signum <= 0 or signum >= 65:
             req.respond_error(errno.EINVAL, "Invalid signal number")
             return
-        job = self._own_active(req, p["id"], "guests can only kill their own jobs")
+        job = self._own_active(req, p["id"], "guests may only send signals to their own jobs")
         if job is None:
             return
         if job.state != RUN:
@@ -685,13 +685,12 @@ class JobManager:
             return
         job = self.active.get(jobid)
         if job is None:
-            req.respond_error(errno.ECHILD, "job not found or not waitable")
-            return
-        if req.userid != job.userid:
-            req.respond_error(errno.EPERM, "Permission denied")
+            req.respond_error(
+                errno.ECHILD, "invalid job id, or job may be inactive and not waitable"
+            )
             return
         if not job.waitable:
-            req.respond_error(errno.EINVAL, "job was not submitted with FLUX_JOB_WAITABLE")
+            req.respond_error(errno.ECHILD, "job was not submitted with FLUX_JOB_WAITABLE")
             return
         self.waiters.setdefault(jobid, []).append(req)
 
