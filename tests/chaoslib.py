@@ -31,11 +31,11 @@ def _jobspec(rng: random.Random, mark: str) -> object:
     from flux.job import JobspecV1
 
     if rng.random() < 0.2:  # a real task, marked so a survivor can be found
-        js = JobspecV1.from_command(["sleep", str(rng.choice([0, 0.05, 0.2, 1]))])
+        js = JobspecV1.from_command(["sleep", str(rng.choice([0, 0.05, 0.2, 0.5]))])
         js.environment = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "CHAOS_MARK": mark}
     else:
         js = JobspecV1.from_command(["true"])
-        js.setattr("system.exec.test.run_duration", rng.choice([0.0, 0.01, 0.1, 0.5]))
+        js.setattr("system.exec.test.run_duration", rng.choice([0.0, 0.01, 0.05, 0.2]))
     js.cwd = "/tmp"
     if rng.random() < 0.1:
         js.duration = 60
@@ -194,7 +194,7 @@ def run(
         # let everything end: release held jobs, then wait for the queue to empty
         h = inst.handle()
         _release_all(h)
-        p = inst.flux("queue", "drain", "--timeout=600s")
+        p = inst.flux("queue", "drain", "--timeout=1200s", timeout=1300)
         if p.returncode != 0:
             fig.problems.append(f"queue drain: {p.stderr.strip()}")
         h.close()

@@ -442,7 +442,9 @@ class Broker:
             from flux.broker.rc2 import start_initial_program
 
             self.rc2 = start_initial_program(self, self.initial_program)
+        trimmer = self.loop.create_task(self._trim_memory())
         await self._stopping.wait()
+        trimmer.cancel()
         if follower is not None:
             follower.cancel()
         server.close()
@@ -466,6 +468,22 @@ class Broker:
         self.log(msg, "crit")
         print(f"flux-broker: {msg}", file=sys.stderr)
         self.stop(1)
+
+    async def _trim_memory(self) -> None:
+        """After a burst of jobs ends, give the freed heap back to the system: without
+        this, RSS stays at the high-water mark of the busiest moment (glibc keeps what
+        Python freed)."""
+        trim = _malloc_trim()
+        if trim is None:
+            return
+        jm = self.job_manager
+        last = jm.stats["inactive"]
+        while True:
+            await asyncio.sleep(TRIM_INTERVAL)
+            done = jm.stats["inactive"]
+            if done - last >= TRIM_AFTER_JOBS:
+                last = done
+                trim(0)
 
     def stop(self, rc: int = 0) -> None:
         """Leave RUN: a running initial program gets SIGHUP (its exit stops the
@@ -526,6 +544,19 @@ def _hostlist(hosts: list[str]) -> str:
         return str(Hostlist(hosts))
     except Exception:
         return ",".join(hosts)
+
+
+TRIM_INTERVAL = 5.0  # seconds between checks
+TRIM_AFTER_JOBS = 500  # jobs ended since the last trim
+
+
+def _malloc_trim() -> Callable[[int], int] | None:
+    try:
+        import ctypes
+
+        return ctypes.CDLL("libc.so.6").malloc_trim
+    except (OSError, AttributeError):
+        return None
 
 
 def _has_gpus(R: dict) -> bool:

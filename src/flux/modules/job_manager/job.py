@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
-
 _EMPTY: frozenset = frozenset()
 
 NEW = 1
@@ -84,9 +82,9 @@ class Job:
         self.env_bytes: bytes | None = None
         system = jobspec.get("attributes", {}).get("system")
         if isinstance(system, dict) and "environment" in system:
-            # the environment is kept serialized (a third of its size as a dict): a job
-            # needs it only to start (JobManager.job_environment)
-            self.env_bytes = orjson.dumps(system["environment"])
+            # the environment is not kept in memory (often the biggest part of a jobspec,
+            # and thousands of jobs may wait): a job needs it only to start, and
+            # JobManager.job_environment reads it from the store then
             system = {k: v for k, v in system.items() if k != "environment"}
             jobspec = dict(jobspec)
             jobspec["attributes"] = dict(jobspec["attributes"], system=system)

@@ -61,7 +61,7 @@ class JobManager:
         self.waiters: dict[int, list[Request]] = {}
         self.any_waiters: list[Request] = []
         self.zombies: dict[int, dict] = {}
-        self.max_inactive_cache = 1000
+        self.max_inactive_cache = 100
         self.inactive_cache: OrderedDict[int, Job] = OrderedDict()
         self.stats = {"submitted": 0, "inactive": 0}
         reg = broker.register
@@ -124,6 +124,8 @@ class JobManager:
                 self._process(job, q.pop(0))
         finally:
             job.processing = False
+            if job.evqueue is not None and not job.evqueue:
+                job.evqueue = None  # (an empty list per waiting job adds up)
 
     def _process(self, job: Job, entry: dict) -> None:
         if job.readonly:
