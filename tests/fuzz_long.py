@@ -19,7 +19,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from conftest import GUEST_UID, Instance  # noqa: E402
-from fuzzwire import OWNER_DESTRUCTIVE, TEMPLATES, FuzzConn, frames  # noqa: E402
+from fuzzwire import OWNER_DESTRUCTIVE, FuzzConn, frames, registered_topics  # noqa: E402
 from hypothesis import HealthCheck, Phase, given, seed, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
@@ -42,8 +42,8 @@ def main() -> int:
         conns = [FuzzConn(inst.uri[8:])]
         if os.geteuid() == 0:
             conns.append(FuzzConn(inst.uri[8:], uid=GUEST_UID))
-        safe = sorted(t for t in TEMPLATES if t not in OWNER_DESTRUCTIVE)
-        topics = [safe, sorted(TEMPLATES)]
+        every = registered_topics()
+        topics = [[t for t in every if t not in OWNER_DESTRUCTIVE], every]
         normal_ok = normal_runs = 0
         normal = None
         t0 = time.monotonic()

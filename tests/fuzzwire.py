@@ -80,6 +80,15 @@ TEMPLATES: dict[str, Any] = {
     "job-manager.wait": {"id": "$J"},
     "log.dmesg": {"read": True, "follow": False},
     "sched.resource-status": {},
+    "attr.get": {"name": "rank"},
+    "attr.list": {},
+    "attr.set": {"name": "test.fuzz", "value": "x"},
+    "attr.rm": {"name": "test.fuzz"},
+    "log.append": {"level": 6, "appname": "fuzz", "message": "fuzz"},
+    "job-manager.memo": {"id": "$J", "memo": {"fuzz": 1}},
+    "resource.status": {},
+    "resource.sched-status": {},
+    "startlog.get": {},
 }
 
 # topics whose well-formed requests change the instance as a whole (queues, config,
@@ -96,7 +105,29 @@ OWNER_DESTRUCTIVE = {
     "job-manager.queue-start",
     "job-manager.raiseall",
     "job-manager.post-event.post",
+    "attr.set",
+    "attr.rm",
 }
+
+
+def registered_topics() -> list[str]:
+    """Every topic a broker registers (a broker built in a scratch directory), with the
+    ones that have a template: a service added later is fuzzed too."""
+    import shutil
+    import tempfile
+
+    from flux.broker.broker import Broker
+
+    d = tempfile.mkdtemp(prefix="flux-fuzz-")
+    try:
+        b = Broker(d, None, None)
+        topics = set(b.handlers)
+        b.store.close()
+        b.loop.close()
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+    return sorted(topics | set(TEMPLATES))
+
 
 # -- strategies ----------------------------------------------------------------------------
 

@@ -12,7 +12,7 @@ import sys
 import fuzzwire
 import pytest
 from conftest import GUEST_UID
-from fuzzwire import OWNER_DESTRUCTIVE, TEMPLATES, FuzzConn, frames
+from fuzzwire import OWNER_DESTRUCTIVE, FuzzConn, frames, registered_topics
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
@@ -71,9 +71,10 @@ def test_fuzz_owner_and_guest_while_a_client_runs_jobs(make_instance):
     )
     owner = FuzzConn(_sock(inst))
     guest = FuzzConn(_sock(inst), uid=GUEST_UID)
-    safe = sorted(t for t in TEMPLATES if t not in OWNER_DESTRUCTIVE)
+    topics = registered_topics()
+    safe = [t for t in topics if t not in OWNER_DESTRUCTIVE]
     _fuzz([owner], safe, jobids, 120)
-    _fuzz([guest], sorted(TEMPLATES), jobids, 120)
+    _fuzz([guest], topics, jobids, 120)
     out, err = normal.communicate(timeout=300)
     assert normal.returncode == 0, err
     assert len(out.split()) == 10
