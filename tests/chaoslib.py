@@ -278,8 +278,8 @@ def check_eventlog(jobid: int, names: list[str], entries: list[dict]) -> list[st
         out.append(f"job {jobid}: events out of order: {names}")
     if "start" in pos and "alloc" not in pos:
         out.append(f"job {jobid}: start without alloc")
-    if "finish" in pos and "start" not in pos:
-        out.append(f"job {jobid}: finish without start")
+    if "finish" in pos and "alloc" not in pos:
+        out.append(f"job {jobid}: finish without alloc: {names}")  # (RFC 21: RUN -> CLEANUP)
     if "clean" in pos and pos["clean"] != len(names) - 1:
         out.append(f"job {jobid}: events after clean: {names[pos['clean'] :]}")
     if "clean" not in pos:
