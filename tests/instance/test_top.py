@@ -230,3 +230,53 @@ def test_top_in_tmux_shows_a_running_job_and_quits(make_instance, tmux_env):
     finally:
         tm.close()
         inst.flux("cancel", "--all")
+
+
+def test_top_descends_into_a_nested_instance(make_instance, tmux_env, tmp_path):
+    """Enter on a batch job shows the child instance's own view (its path and its
+    jobs); q comes back to the parent's. ``flux top JOBID`` opens the child directly."""
+    inst = make_instance()
+    script = tmp_path / "inner.sh"
+    script.write_text("#!/bin/sh\nflux submit --job-name=innerjob sleep 300\nsleep 300\n")
+    batch = inst.flux(
+        "batch",
+        "-n1",
+        "--job-name=outerjob",
+        f"--output={tmp_path}/out",
+        str(script),
+        cwd=str(tmp_path),
+        check=True,
+    ).stdout.strip()
+    inst.flux("uri", "--wait", batch, check=True)
+    env = dict(inst.env, TERM="xterm-256color")
+    tm = Tmux(top_command(), env)
+    try:
+        screen = tm.wait_for("outerjob")
+        assert "outerjob" in screen and "innerjob" not in screen
+        tm.tmux("send-keys", "j")
+        tm.tmux("send-keys", "Enter")
+        screen = tm.wait_for("innerjob")
+        assert "innerjob" in screen and "outerjob" not in screen, screen
+        assert f"flux/{batch}" in screen
+        tm.tmux("send-keys", "q")  # back to the parent's view, still running
+        screen = tm.wait_for("outerjob")
+        assert "outerjob" in screen and "EXITED" not in screen
+        tm.tmux("send-keys", "q")
+        assert "EXITED rc=0" in tm.wait_for("EXITED")
+    finally:
+        tm.close()
+    tm = Tmux(top_command(batch), env)
+    try:
+        screen = tm.wait_for("innerjob")
+        assert "innerjob" in screen and f"flux/{batch}" in screen, screen
+        tm.tmux("send-keys", "q")
+        assert "EXITED rc=0" in tm.wait_for("EXITED")
+    finally:
+        tm.close()
+        inst.flux("cancel", "--all")
+    tm = Tmux(top_command("no-such-job"), env)
+    try:
+        screen = tm.wait_for("EXITED")
+        assert "flux-top: ERROR:" in screen and "EXITED rc=1" in screen, screen
+    finally:
+        tm.close()

@@ -338,12 +338,36 @@ class Top:
         self.ids: list[int] = []
         self.color = color
         self.path = "flux"
+        self.snap: Snapshot | None = None
+        self.scr: Any = None
+
+    def job_uri(self, jobid: int) -> str | None:
+        """The URI a running job advertises when it is a Flux instance (None if not)."""
+        for job in self.snap.running_jobs if self.snap is not None else ():
+            if job["id"] == jobid:
+                uri = ((job.get("annotations") or {}).get("user") or {}).get("uri")
+                return uri if isinstance(uri, str) else None
+        return None
 
     def open_job(self, jobid: int) -> bool:
-        """Hook for descending into a nested instance (a job whose user annotations
-        carry ``uri``). Nested instances are not viewable yet: nothing happens, as
-        flux-core does for a job that cannot be opened. Returns True if opened."""
-        return False
+        """Descend into a running job that is a Flux instance (batch, alloc): show its
+        own view until q, then come back here. Nothing happens for another job, or
+        for one the user may not reach, as in flux-core. Returns True if opened."""
+        uri = self.job_uri(jobid)
+        if uri is None or self.scr is None:
+            return False
+        import flux
+        from flux.job.JobID import JobID
+        from flux.uri import to_local
+
+        try:
+            child = Top(flux.Flux(to_local(uri)), color=self.color)
+        except OSError:
+            return False
+        child.path = f"{self.path}/{JobID(jobid).f58}"
+        child.run(self.scr)
+        self.scr.clear()
+        return True
 
     def move(self, step: int) -> None:
         if not self.ids:
@@ -425,15 +449,21 @@ class Top:
             curses.init_pair(1, curses.COLOR_BLUE, -1)
         scr.keypad(True)
         scr.timeout(int(REFRESH * 1000))
-        snap = self.data.snapshot()
-        while True:
-            self.draw(scr, snap)
-            key = scr.getch()
-            if key == 12:  # control-L
-                scr.clear()
-            elif key != -1 and not self.handle_key(key, snap.queues):
-                return 0
-            snap = self.data.snapshot()
+        self.scr = scr
+        try:
+            snap = self.snap = self.data.snapshot()
+            while True:
+                self.draw(scr, snap)
+                key = scr.getch()
+                if key == 12:  # control-L
+                    scr.clear()
+                elif key != -1 and not self.handle_key(key, snap.queues):
+                    return 0
+                snap = self.snap = self.data.snapshot()
+        except OSError:
+            if self.path == "flux":
+                raise
+            return 0  # a nested instance went away: back to its parent's view
 
 
 def main(argv: list[str]) -> int:
@@ -447,7 +477,9 @@ def main(argv: list[str]) -> int:
         help="Colorize output; WHEN can be 'never', 'always', or 'auto' (default)",
     )
     ap.add_argument("-q", "--queue", metavar="NAME", help="Limit status and jobs to specific queue")
-    ap.add_argument("target", nargs="?", metavar="TARGET", help="a Flux URI to display")
+    ap.add_argument(
+        "target", nargs="?", metavar="TARGET", help="a Flux URI or a job id (flux uri forms)"
+    )
     args = ap.parse_args(argv)
     if args.color not in ("never", "always", "auto"):
         print(f"{PROG}: ERROR: Invalid argument to --color: '{args.color}'", file=sys.stderr)
@@ -457,12 +489,26 @@ def main(argv: list[str]) -> int:
         return 1
     import flux
 
+    path = "flux"
     try:
-        h = flux.Flux(args.target) if args.target else flux.Flux()
+        if args.target:
+            from flux.uri import URIError, resolve
+
+            try:
+                uri = resolve(args.target, local=True)
+            except URIError as exc:
+                print(f"{PROG}: ERROR: {exc}", file=sys.stderr)
+                return 1
+            if "://" not in args.target:
+                path = f"flux/{args.target.strip('/')}"
+            h = flux.Flux(uri)
+        else:
+            h = flux.Flux()
     except OSError as exc:
         print(f"{PROG}: ERROR: {exc.strerror or exc}", file=sys.stderr)
         return 1
     top = Top(h, args.queue, color=args.color != "never")
+    top.path = path
     if args.queue is not None and args.queue not in top.data.queues():
         print(f"{PROG}: ERROR: queue {args.queue} does not exist", file=sys.stderr)
         return 1
