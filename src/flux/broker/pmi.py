@@ -12,6 +12,8 @@ import selectors
 import socket
 import sys
 import threading
+from collections.abc import Callable
+from typing import Any
 
 KVSNAME_MAX = 64
 KEYLEN_MAX = 64
@@ -107,14 +109,10 @@ class SimpleServer:
 
     def __init__(self, size: int, kvs: dict[str, str] | None = None, trace: bool = False):
         self.size = size
-        self.kvs: dict[str, str] = dict(kvs or {})
-        self.trace = trace
+        self.proto = SimpleProtocol(size, self._reply, kvs, trace=trace)
         self.sel = selectors.DefaultSelector()
         self.client_fds: list[int] = []
-        self.barrier: list[socket.socket] = []
         self.bufs: dict[socket.socket, bytes] = {}
-        self.aborted: tuple[int, str] | None = None
-        self.on_abort = None
         rd, self._wake = os.pipe()
         self._wake_r = rd
         self.sel.register(rd, selectors.EVENT_READ, None)
@@ -169,17 +167,44 @@ class SimpleServer:
                 *lines, rest = buf.split(b"\n")
                 self.bufs[sock] = rest
                 for line in lines:
-                    self._handle(sock, key.data, line.decode(errors="replace"))
+                    self.proto.handle(sock, key.data, line.decode(errors="replace"))
 
     def _reply(self, sock: socket.socket, rank: int, line: str) -> None:
-        if self.trace:
-            print(f"{rank}: S: {line}", file=sys.stderr, flush=True)
         try:
             sock.sendall((line + "\n").encode())
         except OSError:
             pass
 
-    def _handle(self, sock: socket.socket, rank: int, line: str) -> None:
+
+class SimpleProtocol:
+    """The server side of PMI-1 simple, apart from how lines travel: ``handle(who,
+    rank, line)`` answers through ``reply(who, rank, line)``, where ``who`` is whatever
+    identifies the client (a socket, a pending request). A barrier completes when
+    ``size`` clients have entered it."""
+
+    def __init__(
+        self,
+        size: int,
+        reply: Callable[[Any, int, str], None],
+        kvs: dict[str, str] | None = None,
+        kvsname: str = "-",
+        trace: bool = False,
+    ):
+        self.size = size
+        self.kvs: dict[str, str] = dict(kvs or {})
+        self.kvsname = kvsname
+        self.trace = trace
+        self.send = reply
+        self.barrier: list[tuple[Any, int]] = []
+        self.aborted: tuple[int, str] | None = None
+        self.on_abort: Callable[[int, str], None] | None = None
+
+    def _reply(self, who: Any, rank: int, line: str) -> None:
+        if self.trace:
+            print(f"{rank}: S: {line}", file=sys.stderr, flush=True)
+        self.send(who, rank, line)
+
+    def handle(self, sock: Any, rank: int, line: str) -> None:
         if self.trace:
             print(f"{rank}: C: {line}", file=sys.stderr, flush=True)
         msg = _parse(line)
@@ -200,7 +225,7 @@ class SimpleServer:
         elif cmd == "get_universe_size":
             self._reply(sock, rank, f"cmd=universe_size rc=0 size={self.size}")
         elif cmd == "get_my_kvsname":
-            self._reply(sock, rank, "cmd=my_kvsname rc=0 kvsname=-")
+            self._reply(sock, rank, f"cmd=my_kvsname rc=0 kvsname={self.kvsname}")
         elif cmd == "put":
             key, val = msg.get("key", ""), msg.get("value", "")
             if len(key) > KEYLEN_MAX:
@@ -217,11 +242,11 @@ class SimpleServer:
             else:
                 self._reply(sock, rank, f"cmd=get_result rc={PMI_ERR_INVALID_KEY}")
         elif cmd == "barrier_in":
-            self.barrier.append(sock)
+            self.barrier.append((sock, rank))
             if len(self.barrier) == self.size:
                 waiting, self.barrier = self.barrier, []
-                for s in waiting:
-                    self._reply(s, rank, "cmd=barrier_out rc=0")
+                for s, r in waiting:
+                    self._reply(s, r, "cmd=barrier_out rc=0")
         elif cmd == "finalize":
             self._reply(sock, rank, "cmd=finalize_ack rc=0")
         elif cmd == "abort":

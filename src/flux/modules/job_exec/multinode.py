@@ -83,6 +83,9 @@ class MultiNode:
         self.broker = exec_.broker
         self.jobs: dict[int, dict[int, RemoteTask]] = {}
         self.broker.register("job-exec.hostpids", self._hostpids)
+        from flux.modules.job_exec.pmisvc import JobPMI
+
+        self.pmi = JobPMI(exec_)
 
     def _hostpids(self, req: Any) -> None:
         """``{id}`` -> ``{hostpids: ["host:pid", ...]}`` in task order, for a running job."""
@@ -118,6 +121,7 @@ class MultiNode:
 
     def forget(self, jobid: int) -> None:
         self.jobs.pop(jobid, None)
+        self.pmi.forget(jobid)
 
     def spawn(self, ej: ExecJob) -> None:
         from flux.core.paths import path_with_flux_first
@@ -162,6 +166,8 @@ class MultiNode:
         ej.stdin = {}
         tasks: dict[int, RemoteTask] = {}
         self.jobs[job.id] = tasks
+        nodes = sorted({rank for rank, _gpus in placement})
+        self.pmi.setup(job.id, env["FLUX_JOB_ID"], [nodes.index(r) for r, _g in placement])
         local_ids: dict[int, int] = {}
         for taskrank, (rank, gpus) in enumerate(placement):
             local = local_ids.get(rank, 0)
@@ -180,6 +186,7 @@ class MultiNode:
                 "env": tenv,
                 "cwd": system.get("cwd") or None,
                 "line": not unbuffered,
+                "pmi": {"id": job.id, "rank": taskrank, "size": len(placement)},
             }
             if userid is not None:
                 payload["userid"] = userid

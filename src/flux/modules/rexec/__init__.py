@@ -6,6 +6,12 @@ data[, encoding]}`` and ``{type:"finished", pid, status}`` (a wait status), then
 ``rexec.write {pid, data, eof?}`` feeds its stdin, ``rexec.kill {pid, signum}`` signals
 its process group, ``rexec.list`` lists them. A client that goes away takes its
 processes with it (SIGKILL). Processes see ``FLUX_URI`` of this broker.
+
+With ``pmi: {id, rank, size}`` (a job's task, from job-exec) the process also gets a
+PMI-1 simple socket (``PMI_FD``, ``PMI_RANK``, ``PMI_SIZE``): each line it sends is
+relayed to ``job-exec.pmi`` on rank 0, which holds the job's PMI key-value space and
+barrier, and the answer is written back (flux-core's shell pmi plugin, with the
+exchange done by the exec service).
 """
 
 from __future__ import annotations
@@ -23,7 +29,18 @@ _CHUNK = 65536
 
 
 class Proc:
-    __slots__ = ("req", "popen", "pid", "fds", "partial", "status", "stdin", "pidfd", "line")
+    __slots__ = (
+        "req",
+        "popen",
+        "pid",
+        "fds",
+        "partial",
+        "status",
+        "stdin",
+        "pidfd",
+        "line",
+        "pmi",
+    )
 
     def __init__(self, req: Any, popen: subprocess.Popen, line: bool):
         self.req = req
@@ -35,6 +52,7 @@ class Proc:
         self.stdin: int = -1
         self.pidfd: int = -1
         self.line = line
+        self.pmi: PMIRelay | None = None
 
 
 class Rexec:
@@ -64,6 +82,12 @@ class Rexec:
         if not p.get("stdin", True):
             os.close(w_in)
             w_in = -1
+        pmi = p.get("pmi")
+        relay = PMIRelay(self.broker, pmi) if isinstance(pmi, dict) else None
+        pass_fds: tuple[int, ...] = ()
+        if relay is not None:
+            env.update(relay.env())
+            pass_fds = (relay.theirs,)
         creds: dict[str, Any] = {}
         userid = p.get("userid")
         if isinstance(userid, int) and userid != os.geteuid():
@@ -71,6 +95,8 @@ class Rexec:
                 for fd in (r_out, w_out, r_err, w_err, r_in, w_in):
                     if fd >= 0:
                         os.close(fd)
+                if relay is not None:
+                    relay.close()
                 req.respond_error(errno.EPERM, "cannot run processes as another user")
                 return
             from flux.modules.job_exec.placement import _guest_creds
@@ -87,11 +113,14 @@ class Rexec:
                 stderr=w_err,
                 start_new_session=True,
                 close_fds=True,
+                pass_fds=pass_fds,
             )
         except OSError as exc:
             for fd in (r_out, w_out, r_err, w_err, r_in, w_in):
                 if fd >= 0:
                     os.close(fd)
+            if relay is not None:
+                relay.close()
             num = exc.errno or errno.ENOENT
             if isinstance(exc, FileNotFoundError) and cwd and not os.path.isdir(cwd):
                 req.respond_error(num, f"{cwd}: {os.strerror(num)}")
@@ -102,6 +131,8 @@ class Rexec:
             for fd in (r_out, w_out, r_err, w_err, r_in, w_in):
                 if fd >= 0:
                     os.close(fd)
+            if relay is not None:
+                relay.close()
             req.respond_error(errno.EINVAL, str(exc))
             return
         for fd in (w_out, w_err, r_in):
@@ -109,6 +140,9 @@ class Rexec:
         proc = Proc(req, popen, bool(p.get("line", True)))
         proc.stdin = w_in
         self.procs[proc.pid] = proc
+        if relay is not None:
+            proc.pmi = relay
+            relay.start()
         req.respond({"type": "started", "pid": proc.pid, "rank": self.broker.rank})
         for fd, stream in ((r_out, "stdout"), (r_err, "stderr")):
             os.set_blocking(fd, False)
@@ -170,6 +204,9 @@ class Rexec:
         if proc.status is None or proc.fds:
             return
         self.procs.pop(proc.pid, None)
+        if proc.pmi is not None:
+            proc.pmi.close()
+            proc.pmi = None
         proc.req.respond({"type": "finished", "pid": proc.pid, "status": proc.status})
         proc.req.respond_error(errno.ENODATA)
 
@@ -241,3 +278,76 @@ class Rexec:
                 os.killpg(proc.pid, signal.SIGKILL)
             except OSError:
                 pass
+
+
+class PMIRelay:
+    """One task's PMI-1 socket: lines go to ``job-exec.pmi`` on rank 0, answers come
+    back. PMI-1 clients wait for each answer, so one request is in flight at a time."""
+
+    def __init__(self, broker: Any, spec: dict[str, Any]):
+        import socket
+
+        self.broker = broker
+        self.spec = {"id": spec.get("id"), "rank": spec.get("rank"), "size": spec.get("size")}
+        ours, theirs = socket.socketpair()
+        self.sock = ours
+        self.theirs = theirs.detach()
+        self.buf = b""
+        self.closed = False
+
+    def env(self) -> dict[str, str]:
+        return {
+            "PMI_FD": str(self.theirs),
+            "PMI_RANK": str(self.spec["rank"]),
+            "PMI_SIZE": str(self.spec["size"]),
+        }
+
+    def start(self) -> None:
+        os.close(self.theirs)
+        self.theirs = -1
+        self.sock.setblocking(False)
+        self.broker.loop.add_reader(self.sock.fileno(), self._read)
+
+    def _read(self) -> None:
+        try:
+            data = self.sock.recv(_CHUNK)
+        except BlockingIOError:
+            return
+        except OSError:
+            data = b""
+        if not data:
+            self.close()
+            return
+        *lines, self.buf = (self.buf + data).split(b"\n")
+        for line in lines:
+            payload = dict(self.spec, line=line.decode(errors="replace"))
+            self.broker.rpc("job-exec.pmi", payload, 0, self._answer)
+
+    def _answer(self, payload: Any, errnum: int, errstr: str | None) -> None:
+        if self.closed:
+            return
+        if errnum:
+            line = f"cmd=error rc=-1 msg={errstr or os.strerror(errnum)}"
+        else:
+            line = payload.get("reply") if isinstance(payload, dict) else None
+        if not line:
+            return
+        try:
+            self.sock.setblocking(True)
+            self.sock.sendall((line + "\n").encode())
+            self.sock.setblocking(False)
+        except OSError:
+            self.close()
+
+    def close(self) -> None:
+        if self.theirs >= 0:
+            os.close(self.theirs)
+            self.theirs = -1
+        if self.closed:
+            return
+        self.closed = True
+        try:
+            self.broker.loop.remove_reader(self.sock.fileno())
+        except (ValueError, OSError):
+            pass
+        self.sock.close()
