@@ -36,6 +36,8 @@ class BootInfo:
     seckey: str = ""
     parent_pubkey: str = ""
     child_pubkeys: list[str] = field(default_factory=list)
+    # PMI key flux.instance-level: set when the launcher is a Flux job
+    instance_level: str = ""
 
     def attrs(self) -> dict[str, str]:
         t = Topology(self.topo, self.size)
@@ -112,6 +114,7 @@ def boot(rundir: str, attrs: dict[str, str], conf: dict | None = None) -> BootIn
             if val is None:
                 raise BootError(f"PMI get of rank {r} business card failed")
             cards.append(json.loads(val))
+        info.instance_level = client.get("flux.instance-level") or ""
         client.barrier()
         client.finalize()
     except (PMIError, OSError, ValueError) as exc:

@@ -1,11 +1,13 @@
 """``flux broker [OPTIONS] [INITIAL-PROGRAM [ARGS...]]``: run a broker in this process.
 
 This is what a ``flux batch`` or ``flux alloc`` job's tasks run, one per node of
-the allocation. Task rank 0 is the child instance: it takes its resources and
-expiration from the enclosing job (:mod:`flux.broker.parent`), runs the initial
-program (a batch script, an alloc command or shell; none with
-``-Sbroker.rc2_none=1``) and exits with its status. Until brokers on several nodes
-form one instance, the other ranks wait for rank 0 and leave with it.
+the allocation. With PMI (``PMI_FD``, ``PMI_RANK``, ``PMI_SIZE``, which the job's exec
+gives every task) the brokers exchange endpoints and form one instance of as many
+ranks as nodes (:mod:`flux.broker.boot`). Rank 0 takes its resources and expiration
+from the enclosing job (:mod:`flux.broker.parent`), runs the initial program (a batch
+script, an alloc command or shell; none with ``-Sbroker.rc2_none=1``) and exits with
+its status; the other ranks stop with it. Without PMI, tasks other than 0 only wait
+for task 0 and leave with it.
 
 Options (flux-core's): ``-S, --setattr=ATTR=VAL`` (broker attribute; ``rundir``,
 ``statedir`` and ``content.dump`` are understood), ``-c, --config-path=PATH`` (a
@@ -52,7 +54,7 @@ def main(argv: list[str]) -> int:
     from flux.broker.parent import ParentLink
 
     link = ParentLink.from_environment(dict(os.environ))
-    if link is not None and link.task_rank > 0:
+    if link is not None and link.task_rank > 0 and "PMI_FD" not in os.environ:
         return _follower()
 
     statedir = attrs.pop("statedir", None)
@@ -69,19 +71,31 @@ def main(argv: list[str]) -> int:
     else:
         os.makedirs(rundir, exist_ok=True)
     os.chmod(rundir, 0o755)
+    from flux.broker.boot import BootError, boot
     from flux.broker.broker import Broker
-    from flux.broker.config import ConfigError
+    from flux.broker.config import ConfigError, load_config
 
     try:
         try:
-            broker = Broker(rundir, statedir, config_path, attrs)
+            info = boot(rundir, attrs, load_config(config_path))
+            if info.rank > 0:
+                statedir = None
+                if link is not None:  # rank 0 alone speaks to the enclosing instance
+                    ParentLink.from_environment()
+                    link.level = int(info.instance_level or link.level)
+                    attrs.update(link.attrs())
+            broker = Broker(rundir, statedir, config_path, attrs, boot=info)
+        except BootError as exc:
+            print(f"{PROG}: {exc}", file=sys.stderr)
+            return 1
         except ConfigError as exc:
             print(f"{PROG}: Config file error: {exc}", file=sys.stderr)
             return 1
         except OSError as exc:
             print(f"{PROG}: {exc}", file=sys.stderr)
             return 1
-        broker.initial_program = command
+        if info.rank == 0:
+            broker.initial_program = command
         return broker.run()
     finally:
         if cleanup:

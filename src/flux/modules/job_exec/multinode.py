@@ -82,6 +82,7 @@ class MultiNode:
         self.exec = exec_
         self.broker = exec_.broker
         self.jobs: dict[int, dict[int, RemoteTask]] = {}
+        self.outfiles: dict[int, dict[str, Any]] = {}
         self.broker.register("job-exec.hostpids", self._hostpids)
         from flux.modules.job_exec.pmisvc import JobPMI
 
@@ -119,13 +120,31 @@ class MultiNode:
         tasks = self.jobs.get(ej.job.id)
         return tasks is not None and any(not t.done for t in tasks.values())
 
+    def _open_outputs(self, ej: ExecJob, outspec: dict, creds: dict[str, Any]) -> None:
+        """``--output``/``--error`` files are written here, on rank 0, as flux-core's
+        leader shell collects every node's output into them."""
+        from flux.modules.job_exec.execsvc import _as_user, _SpawnError
+
+        try:
+            with _as_user(creds):
+                out = self.exec._open_output(ej, outspec.get("stdout"))
+                err = self.exec._open_output(ej, outspec.get("stderr")) or out
+        except OSError as exc:
+            raise _SpawnError(
+                f"task 0: start failed: {exc.filename}: {exc.strerror}", 0, 1 << 8
+            ) from None
+        if out is not None or err is not None:
+            self.outfiles[ej.job.id] = {"stdout": out, "stderr": err}
+
     def forget(self, jobid: int) -> None:
         self.jobs.pop(jobid, None)
+        self.outfiles.pop(jobid, None)  # closed with the job's files
         self.pmi.forget(jobid)
 
     def spawn(self, ej: ExecJob) -> None:
         from flux.core.paths import path_with_flux_first
         from flux.job.JobID import JobID
+        from flux.modules.job_exec.jobshell import _place_per_node, _render_argv
         from flux.modules.job_exec.placement import (
             _ascii_only,
             _guest_creds,
@@ -144,10 +163,20 @@ class MultiNode:
         ntasks = info.ntasks if info is not None else 1
         if ntasks < 0:
             ntasks = _ntasks_from_R(R, opts_per_resource(system))
-        placement = _place_tasks(R, ntasks, info.slot_cores if info is not None else 1)
+        per_resource = opts_per_resource(system)
+        if per_resource.get("type") == "node":
+            # one task (e.g. a child broker) per node of the allocation
+            placement = _place_per_node(R, int(per_resource.get("count", 1) or 1))
+        else:
+            placement = _place_tasks(R, ntasks, info.slot_cores if info is not None else 1)
         nnodes = len({rank for rank, _gpus in placement}) or 1
         jid = JobID(job.id)
-        env["FLUX_JOB_ID"] = jid.f58plain if _ascii_only() else jid.f58
+        f58 = ej.f58 = jid.f58plain if _ascii_only() else jid.f58
+        command = _render_argv(command, f58, info.name if info is not None else "", "")
+        env["FLUX_JOB_ID"] = f58
+        idpath = self.broker.attrs.get("jobid-path", "/")
+        env["FLUX_JOB_ID_PATH"] = idpath.rstrip("/") + "/" + f58
+        env.pop("FLUX_PROXY_REMOTE", None)
         env["FLUX_JOB_SIZE"] = str(len(placement))
         env["FLUX_JOB_NNODES"] = str(nnodes)
         env["FLUX_KVS_NAMESPACE"] = f"job-{job.id}"
@@ -159,15 +188,18 @@ class MultiNode:
         buf = outspec.get("stdout", {}) if isinstance(outspec, dict) else {}
         unbuffered = isinstance(buf, dict) and buf.get("buffer", {}).get("type") == "none"
         userid = None
+        creds: dict[str, Any] = {}
         if job.userid != os.geteuid():
-            _guest_creds(job.userid)  # the user exists (or maps to its uid)
+            creds = _guest_creds(job.userid)  # the user exists (or maps to its uid)
             userid = job.userid
+        self._open_outputs(ej, outspec if isinstance(outspec, dict) else {}, creds)
+        files = system.get("files")
         ej.task_ranks = [rank for rank, _gpus in placement]
         ej.stdin = {}
         tasks: dict[int, RemoteTask] = {}
         self.jobs[job.id] = tasks
         nodes = sorted({rank for rank, _gpus in placement})
-        self.pmi.setup(job.id, env["FLUX_JOB_ID"], [nodes.index(r) for r, _g in placement])
+        self.pmi.setup(job.id, f58, [nodes.index(r) for r, _g in placement])
         local_ids: dict[int, int] = {}
         for taskrank, (rank, gpus) in enumerate(placement):
             local = local_ids.get(rank, 0)
@@ -187,7 +219,10 @@ class MultiNode:
                 "cwd": system.get("cwd") or None,
                 "line": not unbuffered,
                 "pmi": {"id": job.id, "rank": taskrank, "size": len(placement)},
+                "tmpdir": {"name": f"jobtmp-{rank}-{f58}"},
             }
+            if isinstance(files, dict):
+                payload["tmpdir"]["files"] = files
             if userid is not None:
                 payload["userid"] = userid
             self.broker.rpc(
@@ -209,6 +244,15 @@ class MultiNode:
             return
         kind = payload.get("type")
         if kind == "output":
+            f = self.outfiles.get(ej.job.id, {}).get(payload["stream"])
+            if f is not None:
+                data = payload["data"]
+                if payload.get("encoding") == "base64":
+                    f.write(base64.b64decode(data))
+                else:
+                    f.write(data.encode())
+                f.flush()
+                return
             self.exec._output(
                 ej, payload["stream"], task.taskrank, payload["data"], payload.get("encoding")
             )

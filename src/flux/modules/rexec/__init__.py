@@ -11,7 +11,10 @@ With ``pmi: {id, rank, size}`` (a job's task, from job-exec) the process also ge
 PMI-1 simple socket (``PMI_FD``, ``PMI_RANK``, ``PMI_SIZE``): each line it sends is
 relayed to ``job-exec.pmi`` on rank 0, which holds the job's PMI key-value space and
 barrier, and the answer is written back (flux-core's shell pmi plugin, with the
-exchange done by the exec service).
+exchange done by the exec service). With ``tmpdir: {name, files?}`` it runs with
+``FLUX_JOB_TMPDIR`` set to ``RUNDIR/NAME`` on this node (made on first use, owned by
+the job's user, holding the RFC 37 ``files``; ``{{tmpdir}}`` in ``cmd`` expanded),
+removed when the last process using it ends.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from __future__ import annotations
 import base64
 import errno
 import os
+import shutil
 import signal
 import subprocess
 from typing import Any
@@ -40,6 +44,7 @@ class Proc:
         "pidfd",
         "line",
         "pmi",
+        "tmpdir",
     )
 
     def __init__(self, req: Any, popen: subprocess.Popen, line: bool):
@@ -53,6 +58,7 @@ class Proc:
         self.pidfd: int = -1
         self.line = line
         self.pmi: PMIRelay | None = None
+        self.tmpdir: str | None = None
 
 
 class Rexec:
@@ -60,6 +66,7 @@ class Rexec:
         self.broker = broker
         self.loop = broker.loop
         self.procs: dict[int, Proc] = {}
+        self.tmpdirs: dict[str, int] = {}  # job tmpdir -> processes using it
         broker.register("rexec.exec", self._exec, FLUX_ROLE_OWNER)
         broker.register("rexec.write", self._write, FLUX_ROLE_OWNER)
         broker.register("rexec.kill", self._kill, FLUX_ROLE_OWNER)
@@ -102,6 +109,20 @@ class Rexec:
             from flux.modules.job_exec.placement import _guest_creds
 
             creds = _guest_creds(userid)
+        tmpdir = None
+        if isinstance(p.get("tmpdir"), dict):
+            try:
+                tmpdir = self._tmpdir(p["tmpdir"], creds)
+            except (OSError, ValueError) as exc:
+                for fd in (r_out, w_out, r_err, w_err, r_in, w_in):
+                    if fd >= 0:
+                        os.close(fd)
+                if relay is not None:
+                    relay.close()
+                req.respond_error(errno.EIO, f"tmpdir: {exc}")
+                return
+            env["FLUX_JOB_TMPDIR"] = tmpdir
+            cmd = [a.replace("{{tmpdir}}", tmpdir) for a in cmd]
         try:
             popen = subprocess.Popen(
                 cmd,
@@ -121,6 +142,7 @@ class Rexec:
                     os.close(fd)
             if relay is not None:
                 relay.close()
+            self._tmpdir_done(tmpdir)
             num = exc.errno or errno.ENOENT
             if isinstance(exc, FileNotFoundError) and cwd and not os.path.isdir(cwd):
                 req.respond_error(num, f"{cwd}: {os.strerror(num)}")
@@ -133,6 +155,7 @@ class Rexec:
                     os.close(fd)
             if relay is not None:
                 relay.close()
+            self._tmpdir_done(tmpdir)
             req.respond_error(errno.EINVAL, str(exc))
             return
         for fd in (w_out, w_err, r_in):
@@ -140,6 +163,7 @@ class Rexec:
         proc = Proc(req, popen, bool(p.get("line", True)))
         proc.stdin = w_in
         self.procs[proc.pid] = proc
+        proc.tmpdir = tmpdir
         if relay is not None:
             proc.pmi = relay
             relay.start()
@@ -150,6 +174,39 @@ class Rexec:
             self.loop.add_reader(fd, self._read, proc, fd)
         proc.pidfd = os.pidfd_open(proc.pid)
         self.loop.add_reader(proc.pidfd, self._reap, proc)
+
+    def _tmpdir(self, spec: dict[str, Any], creds: dict[str, Any]) -> str:
+        name = spec.get("name")
+        if not isinstance(name, str) or not name or "/" in name or name in (".", ".."):
+            raise ValueError("invalid tmpdir name")
+        path = os.path.join(self.broker.rundir, name)
+        if path not in self.tmpdirs:
+            from flux.modules.job_exec.execsvc import _as_user
+            from flux.modules.job_exec.jobshell import _extract_files
+
+            os.mkdir(path, 0o700)
+            self.tmpdirs[path] = 0
+            try:
+                if creds:
+                    os.chown(path, creds["user"], creds["group"])
+                files = spec.get("files")
+                with _as_user(creds):
+                    if isinstance(files, dict):
+                        _extract_files(path, files)
+            except (OSError, ValueError):
+                self.tmpdirs.pop(path, None)
+                shutil.rmtree(path, ignore_errors=True)
+                raise
+        self.tmpdirs[path] += 1
+        return path
+
+    def _tmpdir_done(self, path: str | None) -> None:
+        if path is None or path not in self.tmpdirs:
+            return
+        self.tmpdirs[path] -= 1
+        if self.tmpdirs[path] <= 0:
+            del self.tmpdirs[path]
+            shutil.rmtree(path, ignore_errors=True)
 
     def _read(self, proc: Proc, fd: int) -> None:
         try:
@@ -207,6 +264,8 @@ class Rexec:
         if proc.pmi is not None:
             proc.pmi.close()
             proc.pmi = None
+        self._tmpdir_done(proc.tmpdir)
+        proc.tmpdir = None
         proc.req.respond({"type": "finished", "pid": proc.pid, "status": proc.status})
         proc.req.respond_error(errno.ENODATA)
 
