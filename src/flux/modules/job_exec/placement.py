@@ -53,23 +53,39 @@ def _ntasks_from_R(R: dict, per_resource: dict) -> int:
 
 
 def _place_tasks(R: dict, ntasks: int, slot_cores: int) -> list[tuple[int, str]]:
-    """Map task ranks onto the ranks of R in order, as many per rank as its cores allow."""
+    """Map task ranks onto the ranks of R as flux-core's job shell does: each task goes
+    to the rank with the most free cores (ties in rank order), which then waits its
+    turn; a rank too small for another task drops out; when all are full, start over
+    (oversubscribe). Task ids are then numbered in rank order."""
     from flux.util.idset import IDset
 
-    slots: list[tuple[int, str]] = []
+    ranks: list[tuple[int, int, str]] = []  # (rank, cores, gpus)
     for ent in R.get("execution", {}).get("R_lite", []):
         children = ent.get("children", {})
         ncores = len(IDset(children.get("core", ""))) if children.get("core") else 0
         gpus = children.get("gpu", "")
         gpulist = ",".join(str(g) for g in IDset(gpus)) if gpus else ""
         for rank in IDset(ent["rank"]):
-            n = max(1, ncores // max(1, slot_cores))
-            slots.extend([(rank, gpulist)] * n)
-    if not slots:
-        slots = [(0, "")]
-    if ntasks <= len(slots):
-        return slots[:ntasks]
-    out = []
-    for i in range(ntasks):
-        out.append(slots[i % len(slots)])
+            ranks.append((rank, max(1, ncores), gpulist))
+    if not ranks:
+        return [(0, "")] * max(1, ntasks)
+    ranks.sort()
+    per = max(1, min(slot_cores, min(c for _r, c, _g in ranks)))
+    counts = dict.fromkeys((r for r, _c, _g in ranks), 0)
+    assigned = 0
+    while assigned < ntasks:
+        avail = {r: c for r, c, _g in ranks}
+        order = sorted(avail, key=lambda r: (-avail[r], r))
+        while order and assigned < ntasks:
+            r = order.pop(0)
+            if avail[r] < per:
+                continue
+            avail[r] -= per
+            counts[r] += 1
+            assigned += 1
+            order.append(r)
+    gpu_of = {r: g for r, _c, g in ranks}
+    out: list[tuple[int, str]] = []
+    for r in sorted(counts):
+        out.extend([(r, gpu_of[r])] * counts[r])
     return out
