@@ -201,8 +201,8 @@ def remap_R(R: dict[str, Any]) -> dict[str, Any]:
 
 
 async def follow_rank0(link: ParentLink, log: Callable[[str], None]) -> int:
-    """A non-zero rank of a child (until brokers form one instance across nodes): stay
-    until task 0 (the instance's rank 0) exits, as the job's exec eventlog says."""
+    """A non-zero task of a child started without PMI (so it cannot join rank 0's
+    instance): stay until task 0 exits, as the job's exec eventlog says."""
     done = asyncio.get_running_loop().create_future()
 
     def on_entry(entry: dict) -> None:
