@@ -332,6 +332,11 @@ def main(argv: list[str] | None = None) -> int:
         argv = sys.argv[1:]
     if argv and argv[0] == "status":
         return status_main(list(argv[1:]))
+    if argv and argv[0] in ("drain", "undrain"):
+        from flux.cmd import resource_drain
+
+        fn = resource_drain.drain_main if argv[0] == "drain" else resource_drain.undrain_main
+        return fn(list(argv[1:]))
     parser = _parser()
     try:
         args = parser.parse_args(list(argv))

@@ -3,9 +3,10 @@
 * ``resource.sched-status``: the scheduler's ``{"all", "allocated", "down"}`` R
   objects (what ``flux.resource.resource_list()`` asks first);
 * ``resource.status``: R and the ranks by state (``online``, ``offline``,
-  ``exclude``, ``torpid``, ``drain``).  A rank is offline when the scheduler
-  has it down.  Nothing here excludes, drains or marks a rank torpid, so those
-  are empty.
+  ``exclude``, ``torpid``, ``drain``).  A rank is offline when its broker is not
+  (or no longer) part of the instance (see :meth:`Resource.set_offline`).
+* ``resource.drain`` / ``resource.undrain`` (owner): see :mod:`.drain`. Drained and
+  offline ranks are down for the scheduler.
 * ``resource.eventlog``: how the instance got its resources (``resource-define``
   with ``method`` ``configuration``, ``job-info`` for a child instance given its
   job's R, or ``dynamic-discovery``) and every change of the instance's expiration
@@ -22,6 +23,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from flux.constants import FLUX_ROLE_OWNER, FLUX_ROLE_USER
+from flux.idset import IDset
 
 if TYPE_CHECKING:
     from flux.broker.broker import Broker
@@ -38,7 +40,16 @@ class Resource:
         self.R = R if R is not None else {}
         self.eventlog: list[dict[str, Any]] = []
         self.followers: list[Request] = []
+        self.offline: set[int] = set()
+        self.exclude: set[int] = set()
+        from flux.modules.resource.drain import Drain
+
+        self.drain = Drain(self)
+        self.eventlog.extend(self.drain.replay())
         self.post("resource-define", {"method": method})
+        self.update_down()
+        broker.register("resource.drain", self.drain.drain_request, FLUX_ROLE_OWNER)
+        broker.register("resource.undrain", self.drain.undrain_request, FLUX_ROLE_OWNER)
         broker.register("resource.sched-status", self.sched_status_request, USER)
         broker.register("resource.status", self.status_request, USER)
         broker.register("resource.eventlog", self.eventlog_request, USER)
@@ -52,29 +63,66 @@ class Resource:
         except Exception as exc:
             req.respond_error(errno.EINVAL, str(exc))
 
+    @property
+    def ranks(self) -> IDset:
+        return self.broker.sched.pool.ranks
+
+    def hostnames(self) -> dict[int, str]:
+        """rank -> hostname from the instance's R."""
+        from flux.resource.Rv1 import Rv1
+
+        return {i.rank: i.hostname or "" for i in Rv1(self.broker.sched.pool.R)}
+
+    def update_down(self) -> None:
+        """The scheduler's down set is offline | drained (| excluded)."""
+        pool = self.broker.sched.pool
+        down = set(self.offline) | set(self.drain.info) | self.exclude
+        pool.mark_up(IDset(r for r in pool.ranks if r not in down))
+        pool.mark_down(IDset(sorted(down)))
+        self.broker.sched._kick()
+
+    def set_offline(self, ranks: IDset, offline: bool) -> None:
+        """Ranks whose brokers left (or rejoined) the instance: post ``offline``/``online``."""
+        ranks = IDset(r for r in ranks if r in self.ranks and (r in self.offline) != offline)
+        if not len(ranks):
+            return
+        if offline:
+            self.offline.update(ranks)
+        else:
+            self.offline.difference_update(ranks)
+        self.post("offline" if offline else "online", {"idset": str(ranks)})
+        self.update_down()
+
     def status_request(self, req: Request) -> None:
         pool = self.broker.sched.pool
-        down = pool.down
+        offline = IDset(sorted(self.offline))
         req.respond(
             {
                 "R": pool.R,
-                "online": str(pool.ranks - down),
-                "offline": str(down),
-                "exclude": "",
+                "online": str(pool.ranks - offline),
+                "offline": str(offline),
+                "exclude": str(IDset(sorted(self.exclude))),
                 "torpid": "",
-                "drain": {},
+                "drain": self.drain.status(),
             }
         )
 
     # -- eventlog and expiration -----------------------------------------------------
-    def post(self, name: str, context: dict[str, Any] | None = None) -> None:
-        entry: dict[str, Any] = {"timestamp": time.time(), "name": name, "context": context or {}}
+    def post(
+        self, name: str, context: dict[str, Any] | None = None, timestamp: float | None = None
+    ) -> dict[str, Any]:
+        entry: dict[str, Any] = {
+            "timestamp": time.time() if timestamp is None else timestamp,
+            "name": name,
+            "context": context or {},
+        }
         self.eventlog.append(entry)
         for req in list(self.followers):
             if req.conn is None or req.conn.closed:
                 self.followers.remove(req)
             else:
                 req.respond({"events": [entry]})
+        return entry
 
     def set_expiration(self, expiration: float) -> None:
         """The instance's expiration is now `expiration` (0 = none): record it and
