@@ -52,9 +52,14 @@ class TestInstance:
         return env
 
     def flux(
-        self, *args: str, rank: int = 0, input: str | None = None, timeout: float = 60
+        self,
+        *args: str,
+        rank: int = 0,
+        input: str | None = None,
+        timeout: float = 60,
+        check: bool = False,
     ) -> subprocess.CompletedProcess:
-        return subprocess.run(
+        p = subprocess.run(
             [sys.executable, "-m", "flux", *args],
             env=self.env(rank),
             input=input,
@@ -62,6 +67,9 @@ class TestInstance:
             text=True,
             timeout=timeout,
         )
+        if check and p.returncode != 0:
+            raise AssertionError(f"flux {' '.join(args)}: rc={p.returncode}: {p.stderr}")
+        return p
 
     def handle(self, rank: int = 0) -> Any:
         import flux

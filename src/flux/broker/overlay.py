@@ -493,6 +493,7 @@ class Overlay:
         self.child_state[rank] = [status, time.time(), None]
         self._send_child(rank, [CONTROL], {"type": "accept", "uuid": self.uuid})
         self._recompute()
+        self._report([rank], [])
 
     def _child_control(self, rank: int, msg: dict) -> None:
         mtype = msg.get("type")
@@ -508,6 +509,9 @@ class Overlay:
                 self._recompute()
                 if msg["status"] not in ONLINE:
                     self._fail_tracked(rank)
+                    self._report([], self._subtree(rank))
+        elif mtype == "membership":
+            self._report(list(msg.get("online") or []), list(msg.get("offline") or []))
         elif mtype == "disconnect":
             self._disconnect(msg, rank)
 
@@ -522,6 +526,28 @@ class Overlay:
             self.id_rank.pop(ident, None)
         self._recompute()
         self._fail_tracked(rank)
+        self._report([], self._subtree(rank))
+
+    def _subtree(self, rank: int) -> list[int]:
+        out = [rank]
+        for c in self.topo.children[rank]:
+            out.extend(self._subtree(c))
+        return out
+
+    def _report(self, online: list[int], offline: list[int]) -> None:
+        """Brokers that joined / left: up the tree to rank 0, where the resource
+        module marks them (flux.modules.resource.nodeloss)."""
+        if self.parent is None:
+            stopping = getattr(self.broker, "_stopping", None)
+            if stopping is not None and stopping.is_set():
+                return  # shutting down: not a node loss
+            from flux.broker import services
+
+            fn = services.load("flux.modules.resource.nodeloss:membership")
+            fn(self.broker, online, offline)
+        elif self.dealer is not None:
+            body = {"type": "membership", "online": online, "offline": offline}
+            self._send_parent([CONTROL], body)
 
     def _fail_tracked(self, rank: int) -> None:
         """Requests pending through a child that is gone get EHOSTUNREACH."""
