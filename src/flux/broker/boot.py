@@ -30,6 +30,7 @@ class BootInfo:
     hostname: str = ""
     hostlist: list[str] = field(default_factory=list)
     endpoint: str = ""
+    bind: str = ""  # what a broker with children binds, when not its endpoint (config boot)
     parent_endpoint: str = ""
     # CURVE keys (Z85): our pair, the parent's public key, the children's public keys
     pubkey: str = ""
@@ -76,6 +77,12 @@ def boot(rundir: str, attrs: dict[str, str], conf: dict | None = None) -> BootIn
         topo = resolve_topo(attrs, conf)
     except TopologyError as exc:
         raise BootError(str(exc)) from None
+    if conf and "bootstrap" in conf:
+        from flux.broker.bootconfig import config_boot
+
+        info = config_boot(conf, attrs)
+        if info is not None:
+            return info
     client = SimpleClient.from_environ()
     if client is None:
         info = BootInfo(hostname=hostname, hostlist=[hostname], topo=topo)

@@ -141,7 +141,7 @@ class Overlay:
             r.setsockopt(zmq.SNDHWM, 0)
             r.setsockopt(zmq.RCVHWM, 0)
             r.setsockopt(zmq.LINGER, 5)
-            r.bind(self.boot.endpoint)
+            r.bind(self.boot.bind or self.boot.endpoint)
             self.router = r
             self.loop.add_reader(r.getsockopt(zmq.FD), self._drain)
         if self.parent is not None:

@@ -56,6 +56,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "start": ("other", "start a Flux instance and run a command (or a shell) in it"),
     "uri": ("other", "resolve a job id or other target to a Flux URI"),
     "hostlist": ("other", "combine, filter and print hostlists"),
+    "keygen": ("other", "generate a CURVE certificate for the overlay network"),
     "version": ("other", "print versions of flux components"),
     "env": ("other", "print the flux environment or run a command in it"),
     "python": ("other", "run the Python that has this installation's bindings"),
