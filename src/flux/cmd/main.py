@@ -66,7 +66,15 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 # modules of flux.cmd that are helpers, not commands
-_NOT_COMMANDS = {"main", "common", "submit_opts", "eventlog_fmt", "queue_notice", "batch_opts"}
+_NOT_COMMANDS = {
+    "main",
+    "common",
+    "submit_opts",
+    "eventlog_fmt",
+    "queue_notice",
+    "batch_opts",
+    "resource_drain",
+}
 
 OPTIONS = (
     ("-h, --help", "Display this message."),
