@@ -366,7 +366,13 @@ class Flux:
     def _dispatch(self) -> bool:
         """Run every callback that is ready now; True if any ran."""
         ran = False
-        for fut in list(self._watched.values()):
+        # only futures with something to do: a response, or an end to forget
+        ready = [
+            f
+            for f in self._watched.values()
+            if f._responses or f._done or f._cb is None or f.stopped
+        ]
+        for fut in ready:
             if self._run_future(fut):
                 ran = True
             if self._stopped:
