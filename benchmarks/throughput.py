@@ -9,6 +9,14 @@ process; ``--real`` runs ``true`` for each job.
     python benchmarks/throughput.py                 # test mode, 1000 and 10000 jobs
     python benchmarks/throughput.py --real          # real `true` processes
     python benchmarks/throughput.py -n 10000 --plugins 10
+
+Beside the API run it runs the command a user types, on the instance's real resources
+(``flux submit --cc=1-N [--setattr=system.exec.test.run_duration=0.001s] --wait --quiet
+true``, test mode and real ``true``), the floor of starting ``true`` processes here, and
+``flux submit --cc=1-N true`` into a stopped queue (ingest alone); each with the broker's
+CPU per job and RSS.
+
+    python benchmarks/throughput.py --no-api --user-jobs 2000 --ingest 20000
 """
 
 from __future__ import annotations
@@ -135,6 +143,71 @@ def run(n: int, real: bool, R: dict | None, plugins: int = 0, config: str = "") 
         shutil.rmtree(top, ignore_errors=True)
 
 
+def user_command(n: int, real: bool, stopped: bool = False) -> dict:
+    """Run ``flux submit --cc=1-N ... --wait --quiet true`` (or, ``stopped``, submit into
+    a stopped queue without --wait) against a broker on this machine's own resources."""
+    proc, uri, top = start_broker(None)
+    env = dict(os.environ, FLUX_URI=uri)
+    flux_cmd = [sys.executable, "-m", "flux"]
+    try:
+        if stopped:
+            subprocess.run([*flux_cmd, "queue", "stop"], env=env, check=True, capture_output=True)
+            argv = [*flux_cmd, "submit", f"--cc=1-{n}", "--quiet", "true"]
+        else:
+            argv = [*flux_cmd, "submit", f"--cc=1-{n}", "--wait", "--quiet", "true"]
+            if not real:
+                argv[4:4] = ["--setattr=system.exec.test.run_duration=0.001s"]
+        cpu0 = cpu_s(proc.pid)
+        t0 = time.perf_counter()
+        rc = subprocess.run(argv, env=env).returncode
+        elapsed = time.perf_counter() - t0
+        cpu = cpu_s(proc.pid) - cpu0
+        return {
+            "rc": rc,
+            "jobs_per_s": n / elapsed,
+            "cpu_us_per_job": cpu / n * 1e6,
+            "rss_mb_after": rss_kb(proc.pid) / 1024,
+        }
+    finally:
+        proc.terminate()
+        proc.wait()
+        shutil.rmtree(top, ignore_errors=True)
+
+
+def process_floor(n: int = 300) -> float:
+    """`true` processes started and reaped per second, one at a time, from Python."""
+    t0 = time.perf_counter()
+    for _ in range(n):
+        subprocess.run(["true"])
+    return n / (time.perf_counter() - t0)
+
+
+def _median(results: list[dict]) -> tuple[dict, str]:
+    results.sort(key=lambda r: r["jobs_per_s"])
+    return results[len(results) // 2], ", ".join(f"{r['jobs_per_s']:.0f}" for r in results)
+
+
+def user_figures(n: int, ingest: int, repeat: int) -> None:
+    """Print the user command's figures (medians of ``repeat``)."""
+    for real in (False, True):
+        med, rates = _median([user_command(n, real) for _ in range(repeat)])
+        mode = "real" if real else "test"
+        extra = f"  (process-start floor {process_floor():.0f} /s)" if real else ""
+        print(
+            f"user cmd {mode}  jobs={n:<6} median {med['jobs_per_s']:7.0f} jobs/s  "
+            f"(runs: {rates})  broker CPU {med['cpu_us_per_job']:.0f} us/job  "
+            f"RSS {med['rss_mb_after']:.1f} MB  rc {med['rc']}{extra}",
+            flush=True,
+        )
+    if ingest:
+        med, rates = _median([user_command(ingest, False, stopped=True) for _ in range(repeat)])
+        print(
+            f"user cmd ingest (stopped queue) jobs={ingest:<6} median {med['jobs_per_s']:7.0f} "
+            f"jobs/s  (runs: {rates})  broker CPU {med['cpu_us_per_job']:.0f} us/job",
+            flush=True,
+        )
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument(
@@ -145,7 +218,15 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=3, help="runs per count; median is printed")
     ap.add_argument("--nodes", type=int, default=64)
     ap.add_argument("--cores", type=int, default=32)
+    ap.add_argument("--no-api", action="store_true", help="skip the Python API run")
+    ap.add_argument("--no-user", action="store_true", help="skip the user command run")
+    ap.add_argument("--user-jobs", type=int, default=2000, help="N of flux submit --cc=1-N")
+    ap.add_argument("--ingest", type=int, default=20000, help="N into a stopped queue (0: skip)")
     args = ap.parse_args()
+    if not args.no_user:
+        user_figures(args.user_jobs, args.ingest, args.repeat)
+    if args.no_api:
+        return 0
     from flux.resource.Rv1 import encode
 
     R = (

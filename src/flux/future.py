@@ -47,6 +47,9 @@ class Future:
         self._responses.append((payload, errnum, errstr))
         if not self.streaming or errnum:
             self._done = True
+        ready = getattr(self.handle, "_ready", None)
+        if ready is not None and self.handle._watched.get(id(self)) is self:
+            ready[id(self)] = self  # the reactor runs its callback on its next pass
         if self._then_timer is not None:
             self._then_timer.stop()
         if self._listener is not None:

@@ -90,3 +90,24 @@ def test_future_ext_chains_requests(h):
         FutureExt(failing, flux_handle=h).get()
     with pytest.raises(OSError):
         FutureExt(lambda f: None).get()  # no handle
+
+
+def test_reactor_runs_each_ready_future_once_stop_keeps_the_rest(h):
+    """Futures answered before then(), and ones a reactor_stop() cut short, run on the
+    next reactor_run(); each response reaches its callback exactly once."""
+    futs = [h.rpc("attr.get", {"name": "rank"}) for _ in range(5)]
+    for f in futs:
+        f.get()  # every response is in before any then()
+    seen: list[int] = []
+
+    def cb(fut, i):
+        seen.append(i)
+        if i == 1:
+            h.reactor_stop()
+
+    for i, f in enumerate(futs):
+        f.then(cb, i)
+    h.reactor_run()
+    assert seen == [0, 1]
+    h.reactor_run()
+    assert sorted(seen) == [0, 1, 2, 3, 4]

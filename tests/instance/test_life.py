@@ -379,3 +379,43 @@ def test_exec_eventlog(instance):
     # which one depends on whether the watch began before the cancel: never a hang
     assert w.returncode == 1
     assert "never received" in err or "job has no exec eventlog" in err, err
+
+
+def test_submit_cc_stream_ids_in_order_each_with_its_own_cc(instance):
+    """More copies than one streamed chunk: ids printed in submission order, each
+    job's jobspec carries its own FLUX_JOB_CC, --wait returns the largest exit code."""
+    from flux.job.JobID import JobID
+
+    n = 600
+    p = instance.flux(
+        "submit",
+        f"--cc=1-{n}",
+        "--setattr=system.exec.test.run_duration=0.001s",
+        "--wait",
+        "sh",
+        "-c",
+        "exit 0",
+    )
+    assert p.returncode == 0, p.stderr
+    ids = p.stdout.split()
+    assert len(ids) == n
+    ints = [JobID(i) for i in ids]
+    assert ints == sorted(ints) and len(set(ints)) == n
+    for k in (0, 299, n - 1):
+        js = json.loads(instance.flux("job", "info", ids[k], "jobspec", check=True).stdout)
+        assert js["attributes"]["system"]["environment"]["FLUX_JOB_CC"] == str(k + 1)
+        assert js["tasks"][0]["command"] == ["sh", "-c", "exit 0"]
+
+
+def test_submit_wait_exit_codes_of_ended_and_failed_jobs(instance):
+    p = instance.flux(
+        "submit", "--cc=1-4", "--wait", "--quiet", "sh", "-c", "exit $((FLUX_JOB_CC % 3))"
+    )
+    assert p.returncode == 2 and p.stdout == ""
+    p = instance.flux("submit", "--wait", "--quiet", "sh", "-c", "kill -TERM $$")
+    assert p.returncode == 128 + 15
+    # an ended job's eventlog and lookup still answer (after the group commit)
+    jobid = instance.flux("submit", "true", check=True).stdout.strip()
+    instance.flux("job", "wait-event", "-t", "30", jobid, "clean", check=True)
+    ev = instance.flux("job", "eventlog", jobid, check=True).stdout
+    assert ev.splitlines()[-1].split()[1] == "clean"

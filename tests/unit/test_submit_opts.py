@@ -699,3 +699,51 @@ def test_produced_jobspecs_validate(parser, argv):
     assert info.ntasks != 0
     # round trip through JSON and the JobspecV1 constructor
     JobspecV1.from_json(json.dumps(js))
+
+
+# --- JobspecCopies: one build, per-copy substitution ---------------------------------
+
+
+def _copies(parser, *argv):
+    from flux.cmd.submit_opts import JobspecCopies
+
+    args = parser.parse_args(list(argv))
+    return args, JobspecCopies(args, cc_list(args))
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("--cc=1-5", "--setattr=system.exec.test.run_duration=0.001s", "true"),
+        ("--bcc=3-6", "--env=-HOME", "--rlimit=core=16", "sh", "-c", "echo hi"),
+        ("--cc=0,7,2", "--job-name=n{cc}", "-n2", "echo", "{cc}"),
+        ("--cc=4-6", "--env=X{cc}=v", "--setattr=user.k={cc}", "true"),
+        ("true",),
+    ],
+)
+def test_copies_equal_to_one_build_per_copy(parser, argv):
+    args, copies = _copies(parser, *argv)
+    got = [(cc, json.dumps(js, sort_keys=True)) for cc, js in copies]
+    want = [(cc, json.dumps(jobspec_from_args(args, cc), sort_keys=True)) for cc in cc_list(args)]
+    assert len(copies) == len(want)
+    assert got == want
+
+
+def test_copies_set_their_own_cc_without_sharing_the_environment(parser):
+    _args, copies = _copies(parser, "--cc=1-3", "true")
+    specs = list(copies)
+    envs = [system(js)["environment"] for _cc, js in specs]
+    assert [e["FLUX_JOB_CC"] for e in envs] == ["1", "2", "3"]
+    assert len({id(e) for e in envs}) == 3
+    # the rest of each copy is the first one's
+    assert specs[1][1]["tasks"] == specs[0][1]["tasks"]
+
+
+def test_copies_are_lazy_and_validated_up_front(parser):
+    args, copies = _copies(parser, "--cc=1-200000", "true")
+    it = iter(copies)
+    assert next(it)[0] == 1
+    assert next(it)[0] == 2
+    assert len(copies) == 200000
+    with pytest.raises(ValueError):
+        _copies(parser, "--cc=1-3", "--setattr=system.duration=bad{cc", "-N", "x", "true")

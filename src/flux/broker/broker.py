@@ -345,8 +345,11 @@ class Broker:
         job = self.job_manager.active.get(jobid)
         if job is not None:
             return job.userid
-        self.store.flush()
         row = self.store.job_row(jobid)
+        if row is None:
+            # a job this tick made and ended may still be queued: commit only on a miss
+            self.store.flush()
+            row = self.store.job_row(jobid)
         return None if row is None else row[0]
 
     def job_exists(self, jobid: int) -> bool:

@@ -6,7 +6,9 @@ import argparse
 import errno
 import json
 import sys
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterable
+from itertools import islice
 from typing import Any
 
 from flux.cmd.common import errmsg
@@ -14,14 +16,16 @@ from flux.cmd.common import errmsg
 PROG = "flux-submit"
 
 
-def build(args: argparse.Namespace, prog: str) -> tuple[list[tuple[int | None, dict]], int, int]:
+def build(args: argparse.Namespace, prog: str) -> tuple[Any, int, int]:
+    """The copies to submit (a sized iterable of (cc, jobspec): see
+    :class:`flux.cmd.submit_opts.JobspecCopies`), urgency and flags."""
     from flux.cmd import submit_opts
 
     try:
         urgency = submit_opts.parse_urgency(args.urgency) if args.urgency is not None else 16
         flags = submit_opts.parse_flags(getattr(args, "flags", None))
         copies = submit_opts.cc_list(args)
-        specs = [(cc, submit_opts.jobspec_from_args(args, cc)) for cc in copies]
+        specs = submit_opts.JobspecCopies(args, copies)
     except ValueError as exc:
         print(f"{prog}: ERROR: {exc}", file=sys.stderr)
         raise SystemExit(1) from None
@@ -39,32 +43,47 @@ class Ids(list):
 
 def submit_all(
     h: Any,
-    specs: list[Any],
+    specs: Iterable[Any],
     urgency: int,
     flags: int,
     prog: str,
     on_result: Callable[[int | None], None] | None = None,
 ) -> list[int] | None:
-    """Submit every jobspec of ``specs`` ((cc, jobspec) pairs, or (cc, jobspec,
-    urgency, flags) for a job of its own urgency and flags); ``on_result(jobid)``
-    (None for a failure) after each answer, in submission order, so that a broker lost
-    mid-way leaves no acknowledged job unnamed. On a lost broker, say so once and stop:
-    the ids acknowledged so far are returned with ``lost`` set (None if there are none).
+    """Submit every jobspec of ``specs`` (an iterable of (cc, jobspec) pairs, or (cc,
+    jobspec, urgency, flags) for a job of its own urgency and flags), taking them as
+    they are made; ``on_result(jobid)`` (None for a failure) after each answer, in
+    submission order, so that a broker lost mid-way leaves no acknowledged job unnamed.
+    On a lost broker, say so once and stop: the ids acknowledged so far are returned
+    with ``lost`` set (None if there are none).
     """
-    reqs = []
-    for spec in specs:
-        js, u, f = (spec[1], urgency, flags) if len(spec) == 2 else spec[1:]
-        reqs.append(("job-ingest.submit", {"jobspec": js, "urgency": u, "flags": f}))
     ids = Ids()
-    futs: list[Any] = []
     failed = False
-    for i, (cc, *_rest) in enumerate(specs):
+    it = iter(specs)
+    inflight: deque[tuple[Any, Any]] = deque()
+    more = True
+
+    def top_up() -> None:
+        # at most WINDOW requests in flight: a broker lost mid-way leaves at most that
+        # many jobs acknowledged on its side that this command never heard of
+        nonlocal more
+        batch = list(islice(it, WINDOW - len(inflight)))
+        if len(batch) < WINDOW - len(inflight):
+            more = False
+        if not batch:
+            return
+        reqs = []
+        for spec in batch:
+            js, u, f = (spec[1], urgency, flags) if len(spec) == 2 else spec[1:]
+            reqs.append(("job-ingest.submit", {"jobspec": js, "urgency": u, "flags": f}))
+        inflight.extend(zip((spec[0] for spec in batch), h.request_many(reqs), strict=True))
+
+    top_up()
+    while inflight:
+        cc, fut = inflight.popleft()
         try:
-            if len(futs) - i < WINDOW // 2 and len(futs) < len(reqs):
-                # at most WINDOW requests in flight: a broker lost mid-way leaves at most
-                # that many jobs acknowledged on its side that this command never heard of
-                futs += h.request_many(reqs[len(futs) : i + WINDOW])
-            jobid = futs[i].get()["id"]
+            if more and len(inflight) < WINDOW // 2:
+                top_up()
+            jobid = fut.get()["id"]
         except OSError as exc:
             if exc.errno == errno.ECONNRESET:
                 print(f"{prog}: ERROR: {errmsg(exc)}", file=sys.stderr)

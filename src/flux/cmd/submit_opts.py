@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import argparse
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 __all__ = [
@@ -1045,7 +1045,9 @@ def _setattr_key(key: str) -> str:
     return "attributes." + key
 
 
-def jobspec_from_args(args: argparse.Namespace, cc: int | None = None) -> dict:
+def jobspec_from_args(
+    args: argparse.Namespace, cc: int | None = None, memo: dict | None = None
+) -> dict:
     """Build the RFC 25 jobspec (a dict) described by parsed submit/run
     options. `cc` is one id from :func:`cc_list`: ``{cc}`` is substituted in
     the command and options, and with ``--cc`` (not ``--bcc``) FLUX_JOB_CC is
@@ -1061,9 +1063,75 @@ def jobspec_from_args(args: argparse.Namespace, cc: int | None = None) -> dict:
         raise ValueError("job command and arguments are missing")
 
     try:
-        return _jobspec_from_args(args, command, cc)
+        return _jobspec_from_args(args, command, cc, memo=memo)
     except (JobspecError, TypeError) as exc:
         raise ValueError(str(exc)) from None
+
+
+def _has_cc_tag(args: argparse.Namespace) -> bool:
+    """Whether ``{cc}`` appears in the command or an option substituted per copy."""
+    tag = "{cc}"
+
+    def has(val: Any) -> bool:
+        if isinstance(val, str):
+            return tag in val
+        if isinstance(val, list):
+            return any(isinstance(x, str) and tag in x for x in val)
+        return False
+
+    return has(list(getattr(args, "command", None) or [])) or any(
+        has(getattr(args, attr, None)) for attr in _CC_MUTABLE
+    )
+
+
+class JobspecCopies:
+    """The (cc, jobspec) pairs of one submission's copies (``--cc``/``--bcc``, or the
+    single job: cc None), in id order.
+
+    The first copy is built (and so validated) at once. Without ``{cc}`` in the
+    command or options, every copy is that jobspec with only FLUX_JOB_CC changed
+    (``--cc``) or the very same (``--bcc``), made as the copies are iterated, so a
+    submission can start before the last copy exists. With ``{cc}``, each copy is
+    built from its substituted options up front (one may be invalid), sharing the
+    filtered environment and rlimits."""
+
+    def __init__(self, args: argparse.Namespace, copies: list[int | None]):
+        self.copies = copies
+        memo: dict = {}
+        self.first = jobspec_from_args(args, copies[0], memo=memo)
+        self._built: list[dict] | None = None
+        self._setcc = (
+            copies[0] is not None
+            and bool(getattr(args, "cc", None))
+            and not getattr(args, "bcc", None)
+        )
+        if len(copies) > 1 and _has_cc_tag(args):
+            self._built = [self.first]
+            self._built.extend(jobspec_from_args(args, cc, memo=memo) for cc in copies[1:])
+
+    def __len__(self) -> int:
+        return len(self.copies)
+
+    def __iter__(self) -> Iterator[tuple[int | None, dict]]:
+        if self._built is not None:
+            yield from zip(self.copies, self._built, strict=True)
+            return
+        first = self.first
+        yield self.copies[0], first
+        if not self._setcc:
+            for cc in self.copies[1:]:
+                yield cc, first
+            return
+        attrs = first["attributes"]
+        system = attrs["system"]
+        env = system["environment"]
+        for cc in self.copies[1:]:
+            copy_env = dict(env)
+            copy_env["FLUX_JOB_CC"] = str(cc)
+            yield (
+                cc,
+                {**first, "attributes": {**attrs, "system": {**system, "environment": copy_env}}},
+            )
 
 
 def _jobspec_from_args(
@@ -1071,11 +1139,20 @@ def _jobspec_from_args(
     command: list[str],
     cc: int | None,
     init: Callable[[argparse.Namespace, list[str], dict], Any] | None = None,
+    memo: dict | None = None,
 ) -> dict:
     """`init` builds the resource/task part (default: flux submit's); the common
-    options are then applied to what it returns."""
+    options are then applied to what it returns. ``memo`` (a dict kept across the
+    copies of one submission) keeps the filtered environment and rlimits, which
+    are the same for every copy whose rules are the same."""
     opt = getattr
-    environment = get_filtered_environment(opt(args, "env", None))
+    if memo is None:
+        memo = {}
+    env_rules = opt(args, "env", None)
+    env_key = ("env", tuple(env_rules or ()))
+    if env_key not in memo:
+        memo[env_key] = get_filtered_environment(env_rules)
+    environment = dict(memo[env_key])
     if cc is not None and opt(args, "cc", None) and not opt(args, "bcc", None):
         environment["FLUX_JOB_CC"] = str(cc)
 
@@ -1084,7 +1161,11 @@ def _jobspec_from_args(
     cwd = opt(args, "cwd", None)
     jobspec.cwd = cwd if cwd is not None else os.getcwd()
 
-    rlimits = get_filtered_rlimits(opt(args, "rlimit", None))
+    rlimit_rules = opt(args, "rlimit", None)
+    rlimit_key = ("rlimit", tuple(rlimit_rules or ()))
+    if rlimit_key not in memo:
+        memo[rlimit_key] = get_filtered_rlimits(rlimit_rules)
+    rlimits = dict(memo[rlimit_key])
     if rlimits:
         jobspec.setattr_shell_option("rlimit", rlimits)
 

@@ -70,6 +70,8 @@ class Flux:
         self._next_tag = 1
         self._futures: dict[int, Future] = {}
         self._watched: dict[int, Future] = {}
+        # watched futures given a response (or newly watched) since the last dispatch
+        self._ready: dict[int, Future] = {}
         self._stopped = False
         self._timers: list[TimerWatcher] = []
         self._fdwatchers: list[FDWatcher] = []
@@ -252,6 +254,7 @@ class Flux:
     # -- watchers ----------------------------------------------------------
     def _watch(self, fut: Future) -> None:
         self._watched[id(fut)] = fut
+        self._ready[id(fut)] = fut
 
     def _unwatch(self, fut: Future) -> None:
         self._watched.pop(id(fut), None)
@@ -363,13 +366,29 @@ class Flux:
             self._watched.pop(id(fut), None)
         return ran
 
+    def _requeue(self, items: list[tuple[int, Future]]) -> None:
+        """Keep for the next pass the ready futures a stop or an exception cut short."""
+        for key, fut in items:
+            if self._watched.get(key) is fut and (fut._responses or fut._done):
+                self._ready[key] = fut
+
     def _dispatch(self) -> bool:
         """Run every callback that is ready now; True if any ran."""
         ran = False
-        for fut in list(self._watched.values()):
-            if self._run_future(fut):
-                ran = True
+        # only the futures with something new: a response since the last pass, or a then()
+        ready, self._ready = self._ready, {}
+        items = list(ready.items())
+        for i, (key, fut) in enumerate(items):
+            if self._watched.get(key) is not fut:
+                continue
+            try:
+                if self._run_future(fut):
+                    ran = True
+            except BaseException:
+                self._requeue(items[i + 1 :])
+                raise
             if self._stopped:
+                self._requeue(items[i:])
                 return ran
         while self._sig_pending:
             signum = self._sig_pending.popleft()

@@ -60,6 +60,15 @@ class JobInfo:
         if self._job_userid(req, jobid) is None:
             return
         job = self.broker.job_manager.active.get(jobid)
+        if job is None or p.get("original") or "J" in p["keys"]:
+            # read the store once the writes queued so far are in it: join this tick's
+            # group commit rather than force one for a read
+            self.broker.store.after_commit(lambda: self._lookup(req, p, jobid))
+            return
+        self._lookup(req, p, jobid)
+
+    def _lookup(self, req: Request, p: dict, jobid: int) -> None:
+        job = self.broker.job_manager.active.get(jobid)
         out: dict[str, Any] = {"id": jobid}
         row = None
         for key in p["keys"]:
@@ -67,7 +76,6 @@ class JobInfo:
                 if job is not None:
                     out[key] = _eventlog_text(job.eventlog)
                 else:
-                    self.broker.store.flush()
                     out[key] = _eventlog_text(self.broker.store.eventlog(jobid))
             elif key == EXEC_EVENTLOG:
                 running = self.broker.exec.jobs.get(jobid)
@@ -92,7 +100,6 @@ class JobInfo:
                     val = job.R if job is not None else None
                 elif p.get("original") or key == "J" or job is None:
                     if row is None:
-                        self.broker.store.flush()
                         row = self.broker.store.job_row(jobid)
                     val = orjson.loads(row[1]) if row else None
                 else:
@@ -127,13 +134,18 @@ class JobInfo:
             return
         jm = self.broker.job_manager
         job = jm.active.get(jobid)
-        if job is None:
-            self.broker.store.flush()
-            for raw in self.broker.store.eventlog(jobid):
-                req.respond({"event": raw.decode()})
-            req.respond_error(errno.ENODATA)
-            return
         store = self.broker.store
+        if job is None:
+            # an ended job: its stored log once this tick's group commit has run (a read
+            # never forces a commit of its own)
+
+            def send_stored() -> None:
+                for raw in store.eventlog(jobid):
+                    req.respond({"event": raw.decode()})
+                req.respond_error(errno.ENODATA)
+
+            store.after_commit(send_stored)
+            return
         sofar = [{"event": orjson.dumps(e).decode()} for e in job.eventlog]
 
         def replay() -> None:
@@ -321,10 +333,14 @@ class JobInfo:
 
         sofar = self.broker.exec.output_watch(jobid, cb)
         if sofar is None:
-            self.broker.store.flush()
-            for raw in self.broker.store.output(jobid):
-                req.respond({"entry": orjson.loads(raw)})
-            req.respond_error(errno.ENODATA)
+            store = self.broker.store
+
+            def send_stored() -> None:
+                for raw in store.output(jobid):
+                    req.respond({"entry": orjson.loads(raw)})
+                req.respond_error(errno.ENODATA)
+
+            store.after_commit(send_stored)
             return
         for entry in sofar:
             req.respond({"entry": entry})

@@ -473,8 +473,10 @@ class JobManager:
         job = self.active.get(jobid) or self.inactive_cache.get(jobid)
         if job is not None:
             return job
-        self.store.flush()
         row = self.store.job_row(jobid)
+        if row is None:
+            self.store.flush()  # commit only on a miss (the job may still be queued)
+            row = self.store.job_row(jobid)
         if row is None:
             return None
         import orjson
