@@ -15,6 +15,8 @@ from typing import Any
 class TestInstance:
     """N brokers on this host, driven through rank 0 (or any rank's local URI)."""
 
+    __test__ = False  # a helper, not a test class for pytest to collect
+
     def __init__(self, size: int, *opts: str):
         self.size = size
         self.top = tempfile.mkdtemp(prefix="flux-ov-", dir="/tmp")
