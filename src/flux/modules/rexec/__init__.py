@@ -135,6 +135,7 @@ class Rexec:
                 start_new_session=True,
                 close_fds=True,
                 pass_fds=pass_fds,
+                preexec_fn=_die_with_broker,
             )
         except OSError as exc:
             for fd in (r_out, w_out, r_err, w_err, r_in, w_in):
@@ -410,3 +411,12 @@ class PMIRelay:
         except (ValueError, OSError):
             pass
         self.sock.close()
+
+
+def _die_with_broker() -> None:
+    """In the child before exec: SIGKILL when this broker dies, so that a node lost to a
+    killed broker leaves no task running (its jobs already get a node-failure exception)."""
+    _PRCTL(1, 9, 0, 0, 0)  # PR_SET_PDEATHSIG, SIGKILL
+
+
+_PRCTL = __import__("ctypes").CDLL(None, use_errno=True).prctl  # resolved before any fork
