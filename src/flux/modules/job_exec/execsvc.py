@@ -28,16 +28,13 @@ from flux.core.paths import path_with_flux_first
 from flux.modules.job_exec.execlog import ExecLog, ExecLogStore
 from flux.modules.job_exec.jobshell import (
     _extract_files,
-    _place_per_node,
     _render_argv,
+    job_placement,
 )
 from flux.modules.job_exec.placement import (
     _ascii_only,
     _guest_creds,
-    _ntasks_from_R,
-    _place_tasks,
     _task_status,
-    opts_per_resource,
 )
 from flux.modules.job_exec.stdin import StdinPipe, handle_stdin
 from flux.modules.job_exec.tasktable import TaskTable
@@ -245,16 +242,7 @@ class Exec:
         env = self.jm.job_environment(job)
         cwd = system.get("cwd") or None
         info = job.info
-        R = job.R or {}
-        ntasks = info.ntasks if info is not None else 1
-        if ntasks < 0:
-            ntasks = _ntasks_from_R(R, opts_per_resource(system))
-        per_resource = opts_per_resource(system)
-        if per_resource.get("type") == "node":
-            # one task (e.g. a child broker) per node of the allocation, whatever its size
-            placement = _place_per_node(R, int(per_resource.get("count", 1) or 1))
-        else:
-            placement = _place_tasks(R, ntasks, info.slot_cores if info is not None else 1)
+        placement = job_placement(job)
         nnodes = len({rank for rank, _gpus in placement}) or 1
         from flux.job.JobID import JobID
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import os
+from typing import Any
 
 import orjson
 
@@ -56,3 +57,20 @@ def _extract_files(path: str, files: dict) -> None:
         with os.fdopen(fd, "wb") as f:
             f.write(content)
         os.chmod(os.path.join(path, name), mode)
+
+
+def job_placement(job: Any) -> list[tuple[int, str]]:
+    """Where a job's tasks go, as (broker rank, GPU list) per task rank: one per node
+    for ``per-resource.type=node`` (a child broker per node), else by free cores."""
+    from flux.modules.job_exec.placement import _ntasks_from_R, _place_tasks, opts_per_resource
+
+    system = job.jobspec.get("attributes", {}).get("system", {})
+    info = job.info
+    R = job.R or {}
+    per_resource = opts_per_resource(system)
+    if per_resource.get("type") == "node":
+        return _place_per_node(R, int(per_resource.get("count", 1) or 1))
+    ntasks = info.ntasks if info is not None else 1
+    if ntasks < 0:
+        ntasks = _ntasks_from_R(R, per_resource)
+    return _place_tasks(R, ntasks, info.slot_cores if info is not None else 1)

@@ -144,13 +144,10 @@ class MultiNode:
     def spawn(self, ej: ExecJob) -> None:
         from flux.core.paths import path_with_flux_first
         from flux.job.JobID import JobID
-        from flux.modules.job_exec.jobshell import _place_per_node, _render_argv
+        from flux.modules.job_exec.jobshell import _render_argv, job_placement
         from flux.modules.job_exec.placement import (
             _ascii_only,
             _guest_creds,
-            _ntasks_from_R,
-            _place_tasks,
-            opts_per_resource,
         )
 
         job = ej.job
@@ -159,16 +156,7 @@ class MultiNode:
         command = js["tasks"][0]["command"]
         env = self.exec.jm.job_environment(job)
         info = job.info
-        R = job.R or {}
-        ntasks = info.ntasks if info is not None else 1
-        if ntasks < 0:
-            ntasks = _ntasks_from_R(R, opts_per_resource(system))
-        per_resource = opts_per_resource(system)
-        if per_resource.get("type") == "node":
-            # one task (e.g. a child broker) per node of the allocation
-            placement = _place_per_node(R, int(per_resource.get("count", 1) or 1))
-        else:
-            placement = _place_tasks(R, ntasks, info.slot_cores if info is not None else 1)
+        placement = job_placement(job)
         nnodes = len({rank for rank, _gpus in placement}) or 1
         jid = JobID(job.id)
         f58 = ej.f58 = jid.f58plain if _ascii_only() else jid.f58
