@@ -54,6 +54,7 @@ REGISTERED: dict[str, int] = {
     "config.path": IMMUTABLE,
     "tbon.topo": CONFIG,
     "tbon.fanout": CONFIG,
+    "tbon.zmqdebug": CONFIG,
     "tbon.descendants": READONLY,
     "tbon.level": READONLY,
     "tbon.maxlevel": READONLY,

@@ -39,9 +39,15 @@ class BootInfo:
     child_pubkeys: list[str] = field(default_factory=list)
     # PMI key flux.instance-level: set when the launcher is a Flux job
     instance_level: str = ""
+    zmqdebug: int = 0  # tbon.zmqdebug: log overlay socket events (flux.broker.sockevent)
+    # [bootstrap] hosts entries ({"host", "parent"?}): a custom topology's parents
+    tree_hosts: list[dict] | None = None
+
+    def tree(self) -> Topology:
+        return Topology(self.topo, self.size, self.tree_hosts)
 
     def attrs(self) -> dict[str, str]:
-        t = Topology(self.topo, self.size)
+        t = self.tree()
         out = {
             "rank": str(self.rank),
             "size": str(self.size),
@@ -63,6 +69,19 @@ class BootInfo:
         return out
 
 
+def zmqdebug(attrs: dict[str, str], conf: dict | None) -> int:
+    """The ``tbon.zmqdebug`` level (attribute over ``[tbon] zmqdebug``); ValueError
+    with flux-core's wording if it is not an integer."""
+    tbon = (conf or {}).get("tbon")
+    raw = attrs.get("tbon.zmqdebug", tbon.get("zmqdebug", 0) if isinstance(tbon, dict) else 0)
+    if isinstance(raw, bool):
+        raise ValueError("tbon.zmqdebug value must be an integer")
+    try:
+        return int(raw)
+    except (TypeError, ValueError):
+        raise ValueError("tbon.zmqdebug value must be an integer") from None
+
+
 def _critical(t: Topology) -> str:
     from flux.util.idset import IDset
 
@@ -72,6 +91,16 @@ def _critical(t: Topology) -> str:
 
 def boot(rundir: str, attrs: dict[str, str], conf: dict | None = None) -> BootInfo:
     """Find rank and size (PMI, else single) and exchange endpoints with the peers."""
+    try:
+        debug = zmqdebug(attrs, conf)
+    except ValueError as exc:
+        raise BootError(str(exc)) from None
+    info = _boot(rundir, attrs, conf)
+    info.zmqdebug = debug
+    return info
+
+
+def _boot(rundir: str, attrs: dict[str, str], conf: dict | None) -> BootInfo:
     hostname = attrs.get("hostname") or socket.gethostname()
     try:
         topo = resolve_topo(attrs, conf)

@@ -20,7 +20,7 @@ import socket
 from typing import Any
 
 from flux.broker.boot import BootError, BootInfo
-from flux.broker.topology import Topology, TopologyError
+from flux.broker.topology import Topology, TopologyError, resolve_topo
 
 KEYS = {"hosts", "curve_cert", "default_port", "default_bind", "default_connect", "enable_ipv6"}
 HOST_KEYS = {"host", "bind", "connect", "parent"}
@@ -124,23 +124,24 @@ def config_boot(conf: dict, attrs: dict[str, str]) -> BootInfo | None:
         raise _err("must be a table")
     hostname = attrs.get("hostname") or socket.gethostname()
     entries = expand_hosts(table)
+    try:
+        topo = resolve_topo(attrs, conf)
+    except TopologyError as exc:
+        raise BootError(str(exc)) from None
     if not entries:
-        return BootInfo(hostname=hostname, hostlist=[hostname], method="config")
+        return BootInfo(hostname=hostname, hostlist=[hostname], method="config", topo=topo)
     names = [e["host"] for e in entries]
     if hostname not in names:
         raise BootError(f"{hostname} not found in hosts")
     rank, size = names.index(hostname), len(names)
-    if any("parent" in e for e in entries):
-        raise _err("the parent key (a custom topology) is not supported yet")
-    from flux.broker.topology import resolve_topo
-
+    tree_hosts = [{k: e[k] for k in ("host", "parent") if k in e} for e in entries]
     try:
-        topo = resolve_topo(attrs, conf)
-        tree = Topology(topo, size)
+        tree = Topology(topo, size, tree_hosts)
     except TopologyError as exc:
-        raise BootError(str(exc)) from None
+        raise BootError(f"Error creating {topo} topology: {exc}") from None
     info = BootInfo(rank=rank, size=size, method="config", topo=tree.topo, hostname=hostname)
     info.hostlist = names
+    info.tree_hosts = tree_hosts
     if size == 1:
         return info
     cert = table.get("curve_cert")

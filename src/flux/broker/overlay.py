@@ -31,7 +31,6 @@ import orjson
 import zmq
 
 from flux.broker.message import Request
-from flux.broker.topology import Topology
 from flux.constants import FLUX_NODEID_ANY, FLUX_RPC_NORESPONSE, FLUX_RPC_STREAMING
 
 if TYPE_CHECKING:
@@ -96,7 +95,7 @@ class Overlay:
         self.boot = boot
         self.rank = boot.rank
         self.size = boot.size
-        self.topo = Topology(boot.topo, boot.size)
+        self.topo = boot.tree()
         self.parent: int | None = self.topo.parent[self.rank] if self.rank > 0 else None
         self.children: list[int] = self.topo.children[self.rank]
         self.uuid = uuid.uuid4().hex
@@ -125,6 +124,7 @@ class Overlay:
         self.tracked: dict[tuple[int, int], list] = {}
         self.pulse_timer: asyncio.TimerHandle | None = None
         self.auth: Any = None
+        self.sockevents: list[Any] = []
 
     # -- sockets ----------------------------------------------------------------------
     def start(self) -> None:
@@ -141,6 +141,8 @@ class Overlay:
             r.setsockopt(zmq.SNDHWM, 0)
             r.setsockopt(zmq.RCVHWM, 0)
             r.setsockopt(zmq.LINGER, 5)
+            if boot.seckey or boot.zmqdebug:
+                self._monitor(r, "child")
             r.bind(self.boot.bind or self.boot.endpoint)
             self.router = r
             self.loop.add_reader(r.getsockopt(zmq.FD), self._drain)
@@ -154,6 +156,8 @@ class Overlay:
             d.setsockopt(zmq.SNDHWM, 0)
             d.setsockopt(zmq.RCVHWM, 0)
             d.setsockopt(zmq.LINGER, 5)
+            if boot.zmqdebug:
+                self._monitor(d, "parent")
             d.connect(self.boot.parent_endpoint)
             self.dealer = d
             self.loop.add_reader(d.getsockopt(zmq.FD), self._drain)
@@ -185,6 +189,9 @@ class Overlay:
                 self._send_parent([CONTROL], {"type": "status", "status": "offline"})
             except zmq.ZMQError:
                 pass
+        for mon in self.sockevents:
+            mon.stop()
+        self.sockevents.clear()
         for s in (self.router, self.dealer):
             if s is not None:
                 try:
@@ -200,18 +207,16 @@ class Overlay:
             self.ctx.term()
             self.ctx = None
 
+    def _monitor(self, sock: zmq.Socket, side: str) -> None:
+        from flux.broker.sockevent import SockEventLog
+
+        mon = SockEventLog(sock, self.loop, self.broker.log, side, bool(self.boot.zmqdebug))
+        self.sockevents.append(mon)
+
     def _start_auth(self, keys: list[str]) -> None:
-        from zmq.auth.thread import ThreadAuthenticator
+        from flux.broker.zap import ZapHandler
 
-        allowed = {k.encode() for k in keys if k}
-
-        class _Keys:
-            def callback(self, domain: str, key: bytes) -> bool:
-                return key in allowed
-
-        self.auth = ThreadAuthenticator(self.ctx)
-        self.auth.start()
-        self.auth.configure_curve_callback(domain="flux", credentials_provider=_Keys())
+        self.auth = ZapHandler(self.ctx, self.loop, keys, self.broker.log)
 
     def _schedule_drain(self) -> None:
         # a send may consume the edge that says a socket became readable

@@ -1,7 +1,9 @@
 """The shape of the tree of brokers (``tbon.topo``), as flux-core's topology.c.
 
 ``kary:K`` (parent of rank i is (i-1)//K; ``kary:0`` flat, ``kary:1`` a chain),
-``binomial`` and ``mincrit[:K]``. ``tbon.fanout=K`` is an alias of ``kary:K``.
+``binomial``, ``mincrit[:K]`` and ``custom``: every rank a child of rank 0 unless the
+``[bootstrap] hosts`` entries name a ``parent`` host (the default when a
+``[bootstrap]`` table is configured). ``tbon.fanout=K`` is an alias of ``kary:K``.
 """
 
 from __future__ import annotations
@@ -14,8 +16,11 @@ class TopologyError(ValueError):
 
 
 def resolve_topo(attrs: dict[str, str], conf: dict | None = None) -> str:
-    """The effective ``tbon.topo``: default < TOML [tbon] topo < -Stbon.fanout < -Stbon.topo."""
+    """The effective ``tbon.topo``: default (``custom`` with a [bootstrap] table) <
+    TOML [tbon] topo < -Stbon.fanout < -Stbon.topo."""
     topo = DEFAULT_TOPO
+    if isinstance((conf or {}).get("bootstrap"), dict):
+        topo = "custom"
     tbon = (conf or {}).get("tbon", {})
     if isinstance(tbon, dict) and isinstance(tbon.get("topo"), str):
         topo = tbon["topo"]
@@ -30,8 +35,41 @@ def resolve_topo(attrs: dict[str, str], conf: dict | None = None) -> str:
     return topo
 
 
-def parents(topo: str, size: int) -> list[int]:
-    """The parent of every rank (-1 for rank 0) under ``topo`` for ``size`` ranks."""
+def _custom(out: list[int], hosts: list[dict] | None) -> None:
+    """Parents from the ``parent`` keys of the rank-ordered ``hosts`` entries (as
+    flux-core's custom topology: checked in rank order, each against the parents
+    assigned so far, so the entry that closes a cycle is the one named)."""
+    for i in range(1, len(out)):
+        out[i] = 0
+    if not hosts:
+        return
+    names = [str(ent.get("host")) for ent in hosts]
+    where = "Config file [bootstrap] hosts:"
+    for rank, ent in enumerate(hosts):
+        parent = ent.get("parent")
+        if not isinstance(parent, str):
+            continue
+        host = names[rank]
+        if rank == 0:
+            raise TopologyError(f"{where} rank 0 ({host}) may not have a parent in a tree topology")
+        if rank >= len(out):
+            raise TopologyError("topology size does not match host array size")
+        p = names.index(parent) if parent in names else -1
+        if p < 0 or p >= len(out):
+            raise TopologyError(f'{where} invalid parent "{parent}" for {host} (rank {rank})')
+        up = p
+        while up > 0 and up != rank:
+            up = out[up]
+        if up == rank:
+            raise TopologyError(
+                f'{where} parent "{parent}" for {host} (rank {rank}) violates rule against cycles'
+            )
+        out[rank] = p
+
+
+def parents(topo: str, size: int, hosts: list[dict] | None = None) -> list[int]:
+    """The parent of every rank (-1 for rank 0) under ``topo`` for ``size`` ranks
+    (``hosts``: the ``[bootstrap]`` entries a ``custom`` topology reads)."""
     scheme, sep, arg = topo.partition(":")
     out = [-1] * size
     if scheme == "kary":
@@ -75,6 +113,10 @@ def parents(topo: str, size: int) -> list[int]:
                 out[i] = 0
             else:
                 out[i] = ((i - k - 1) % k) + 1
+    elif scheme == "custom":
+        if arg:
+            raise TopologyError(f"unknown custom topology directive: '{arg}'")
+        _custom(out, hosts)
     else:
         raise TopologyError(f"unknown topology scheme '{scheme}'")
     return out
@@ -83,10 +125,10 @@ def parents(topo: str, size: int) -> list[int]:
 class Topology:
     """Parents, children, levels and subtree sizes of a tree of ``size`` ranks."""
 
-    def __init__(self, topo: str, size: int):
+    def __init__(self, topo: str, size: int, hosts: list[dict] | None = None):
         self.topo = topo
         self.size = size
-        self.parent = parents(topo, size)
+        self.parent = parents(topo, size, hosts)
         self.children: list[list[int]] = [[] for _ in range(size)]
         for i in range(1, size):
             self.children[self.parent[i]].append(i)

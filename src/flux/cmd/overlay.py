@@ -96,10 +96,20 @@ def _parentof(h: Any, ranks: list[str]) -> int:
     if rank == 0:
         print(f"{PROG}: 0 has no parent", file=sys.stderr)
         return 1
-    from flux.broker.topology import Topology
+    # rank 0's view of the whole tree (a custom topology is known only to the brokers)
+    topo = h.rpc("overlay.topology", {"rank": 0}, nodeid=0).get()
 
-    topo = Topology(h.attr_get("tbon.topo"), size)
-    print(topo.parent[rank])
+    def parentof(node: dict) -> int:
+        for child in node["children"]:
+            if child["rank"] == rank:
+                return node["rank"]
+        for child in node["children"]:
+            p = parentof(child)
+            if p >= 0:
+                return p
+        return -1
+
+    print(parentof(topo))
     return 0
 
 
