@@ -96,11 +96,15 @@ class HostInstance:
         p = self.hosts.popen(i, argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         return p
 
-    def start(self, timeout: float = 120) -> None:
-        """Start every broker (leaves first) and wait for rank 0's initial program."""
+    def start(self, timeout: float = 120, first: str = "") -> None:
+        """Start every broker (leaves first) and wait for rank 0's initial program to
+        say ready (after running the shell command ``first``, if given)."""
         for i in range(1, self.n):
             self.brokers[i] = self.broker(i)
-        self.brokers[0] = self.broker(0, "sh", "-c", "echo ready; exec sleep 3600")
+        script = (
+            f"{first} && echo ready; exec sleep 3600" if first else "echo ready; exec sleep 3600"
+        )
+        self.brokers[0] = self.broker(0, "sh", "-c", script)
         self.wait_ready(self.brokers[0], timeout)
 
     @staticmethod
