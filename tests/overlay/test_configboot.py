@@ -99,3 +99,61 @@ def test_config_boot_keygen_loss_and_rejoin():
             for f in (p.stdout, p.stderr):
                 f.close()
         shutil.rmtree(top, ignore_errors=True)
+
+
+def test_wrong_certificate_refused_on_loopback():
+    """ipc:// on one host: a leaf with another certificate stays offline and its parent
+    logs the failed handshake (the network-namespace version is in test_netns.py)."""
+    top = tempfile.mkdtemp(prefix="flux-cb-", dir="/tmp")
+    env = dict(os.environ)
+    procs = []
+    try:
+        confs = {}
+        for name in ("good", "bad"):
+            cert = os.path.join(top, f"{name}.cert")
+            _flux(env, "keygen", cert)
+            confs[name] = os.path.join(top, name)
+            os.makedirs(confs[name])
+            with open(os.path.join(confs[name], "boot.toml"), "w") as f:
+                f.write(
+                    f'[bootstrap]\ncurve_cert = "{cert}"\n'
+                    f'default_bind = "ipc://{top}/tbon-%h"\n'
+                    f'default_connect = "ipc://{top}/tbon-%h"\n'
+                    'hosts = [ { host = "fake[0-1]" } ]\n'
+                )
+        for rank, conf in ((1, confs["bad"]), (0, confs["good"])):
+            procs.append(
+                subprocess.Popen(
+                    [
+                        sys.executable,
+                        "-m",
+                        "flux",
+                        "broker",
+                        "-c",
+                        conf,
+                        f"-Shostname=fake{rank}",
+                        f"-Srundir={top}/run{rank}",
+                        "sleep",
+                        "3600",
+                    ],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                    start_new_session=True,
+                )  # fmt: skip
+            )
+        env["FLUX_URI"] = f"local://{top}/run0/local-0"
+
+        def refused():
+            p = _flux(env, "dmesg", check=False)
+            return f"child sockevent ipc://{top}/tbon-fake0 handshake failed" in p.stdout
+
+        _wait_until(refused, "logged the refusal")
+        out = _flux(env, "overlay", "status", "--no-pretty").stdout
+        assert out.splitlines() == ["0 fake0: partial", "1 fake1: offline"]
+        assert procs[0].poll() is None
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                os.killpg(p.pid, signal.SIGKILL)
+            p.wait()
+        shutil.rmtree(top, ignore_errors=True)
