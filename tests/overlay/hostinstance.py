@@ -93,8 +93,14 @@ class HostInstance:
         rundir = rundir or self.rundir(i)
         os.makedirs(rundir, exist_ok=True)
         argv = flux_argv("broker", "-c", conf or self.conf, f"-Srundir={rundir}", *cmd)
-        p = self.hosts.popen(i, argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        return p
+        # stderr to a file (a pipe nobody reads could fill up): see log(i)
+        with open(self.log(i), "ab") as err:
+            out = subprocess.PIPE if i == 0 else subprocess.DEVNULL
+            return self.hosts.popen(i, argv, stdout=out, stderr=err)
+
+    def log(self, i: int) -> str:
+        """Where host ``i``'s brokers write their stderr."""
+        return os.path.join(self.top, f"broker{i}.log")
 
     def start(self, timeout: float = 120, first: str = "") -> None:
         """Start every broker (leaves first) and wait for rank 0's initial program to
@@ -105,7 +111,11 @@ class HostInstance:
             f"{first} && echo ready; exec sleep 3600" if first else "echo ready; exec sleep 3600"
         )
         self.brokers[0] = self.broker(0, "sh", "-c", script)
-        self.wait_ready(self.brokers[0], timeout)
+        try:
+            self.wait_ready(self.brokers[0], timeout)
+        except RuntimeError as exc:
+            with open(self.log(0), errors="replace") as f:
+                raise RuntimeError(f"{exc}: {f.read()[-2000:]}") from None
 
     @staticmethod
     def wait_ready(p: subprocess.Popen, timeout: float) -> None:
@@ -119,8 +129,7 @@ class HostInstance:
                 if line.startswith(b"ready"):
                     return
                 if not line:
-                    err = p.stderr.read().decode() if p.stderr else ""
-                    raise RuntimeError(f"rank 0 broker exited: {err}")
+                    raise RuntimeError("rank 0 broker exited")
             elif left <= 0:
                 raise RuntimeError(f"rank 0 not ready after {timeout}s")
 

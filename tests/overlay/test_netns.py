@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 import time
 
@@ -177,3 +178,20 @@ def test_custom_topology_from_parent_keys():
         assert sorted(out.splitlines()) == ["0: h0", "1: h1", "2: h2", "3: h3"]
     finally:
         inst.destroy()
+
+
+def test_leaf_host_lost_and_back(three):
+    """kill -9 of h2's broker during a 3-node job: the job fails naming the node, h2 is
+    offline, a 2-node job runs; h2's broker restarted rejoins over tcp://."""
+    job = three.check("submit", "-N3", "sleep", "300").strip()
+    three.check("job", "wait-event", "-t", "60", job, "start")
+    three.hosts.kill(three.brokers[2], signal.SIGKILL)
+    three.check("job", "wait-event", "-t", "60", job, "clean")
+    assert 'note="node failure on h2 (rank 2)"' in three.check("job", "eventlog", job)
+    out = three.check("resource", "status", "-n", "-s", "offline")
+    assert out.split() == ["offline*", "\u2717", "1", "h2"]
+    assert sorted(three.check("run", "-N2", "hostname").split()) == ["h0", "h1"]
+    three.brokers[2] = three.broker(2)
+    _wait_for(lambda: three.check("overlay", "status", "--summary").strip() == "full", "rejoined")
+    _wait_for(lambda: not three.check("resource", "status", "-n", "-s", "offline"), "online")
+    assert sorted(three.check("run", "-N3", "hostname").split()) == ["h0", "h1", "h2"]
