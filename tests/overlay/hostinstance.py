@@ -39,8 +39,15 @@ class HostInstance:
 
     __test__ = False
 
-    def __init__(self, n: int, parents: Sequence[str | None] | None = None, extra: str = ""):
+    def __init__(
+        self,
+        n: int,
+        parents: Sequence[str | None] | None = None,
+        extra: str = "",
+        ipv6: bool = False,
+    ):
         self.n = n
+        self.ipv6 = ipv6
         self.hosts = NetnsHosts(n)
         self.top = tempfile.mkdtemp(prefix="flux-hosts-", dir="/tmp")
         os.chmod(self.top, 0o755)
@@ -63,16 +70,23 @@ class HostInstance:
         """A config directory holding the instance's ``[bootstrap]`` table (with ``cert``)."""
         lines = []
         for i in range(self.n):
-            ent = f'host = "{self.hosts.hostname(i)}", connect = "tcp://{self.hosts.addr(i)}:%p"'
+            addr = f"[{self.hosts.addr6(i)}]" if self.ipv6 else self.hosts.addr(i)
+            ent = f'host = "{self.hosts.hostname(i)}", connect = "tcp://{addr}:%p"'
             if parents and parents[i]:
                 ent += f', parent = "{parents[i]}"'
             lines.append(f"  {{ {ent} }},")
+        # IPv6: the wildcard (an interface name binds its first address, IPv4)
+        bind = "tcp://*:%p" if self.ipv6 else "tcp://eth0:%p"
         text = (
             "[bootstrap]\n"
             f'curve_cert = "{cert}"\n'
             f"default_port = {PORT}\n"
-            'default_bind = "tcp://eth0:%p"\n'
-            "hosts = [\n" + "\n".join(lines) + "\n]\n" + extra
+            f'default_bind = "{bind}"\n'
+            + ("enable_ipv6 = true\n" if self.ipv6 else "")
+            + "hosts = [\n"
+            + "\n".join(lines)
+            + "\n]\n"
+            + extra
         )
         path = os.path.join(self.top, name)
         os.makedirs(path, exist_ok=True)

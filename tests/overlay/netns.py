@@ -1,7 +1,7 @@
 """Hosts made of Linux network namespaces, for tests of brokers on separate "machines".
 
 :class:`NetnsHosts` makes N namespaces, each with one interface (``eth0``) holding its
-own address on a private /24, joined by a bridge that lives in a further "switch"
+own address on a private /24 (and an IPv6 one on a unique-local /64), joined by a bridge that lives in a further "switch"
 namespace (so nothing is added to the host's own network namespace, and its firewall
 does not see the traffic). A process started with :meth:`NetnsHosts.popen` runs in a
 host's namespace and in a UTS namespace of its own whose hostname is the host's name,
@@ -103,10 +103,17 @@ class NetnsHosts:
             _ip("link", "set", f"p{i}", "up", ns=sw)
             _ip("link", "set", "lo", "up", ns=ns)
             _ip("addr", "add", f"{self.addr(i)}/24", "dev", "eth0", ns=ns)
+            # nodad: usable at once (no duplicate address detection delay)
+            _ip("addr", "add", f"{self.addr6(i)}/64", "dev", "eth0", "nodad", ns=ns)
             _ip("link", "set", "eth0", "up", ns=ns)
 
     def addr(self, i: int) -> str:
         return f"{self.subnet}.{i + 1}"
+
+    def addr6(self, i: int) -> str:
+        """Host ``i``'s IPv6 address (a unique local fd00::/8 one)."""
+        a, b = self.subnet.split(".")[1:]
+        return f"fd00:{a}:{b}::{i + 1}"
 
     def hostname(self, i: int) -> str:
         return self.names[i]

@@ -195,3 +195,18 @@ def test_leaf_host_lost_and_back(three):
     _wait_for(lambda: three.check("overlay", "status", "--summary").strip() == "full", "rejoined")
     _wait_for(lambda: not three.check("resource", "status", "-n", "-s", "offline"), "online")
     assert sorted(three.check("run", "-N3", "hostname").split()) == ["h0", "h1", "h2"]
+
+
+def test_ipv6():
+    """enable_ipv6 = true and IPv6 connect URIs: the brokers join over IPv6."""
+    inst = HostInstance(2, ipv6=True)
+    try:
+        inst.start()
+        ep = f"tcp://[{inst.hosts.addr6(0)}]:{PORT}"
+        out = inst.check("exec", "-r", "1", "flux", "getattr", "tbon.parent-endpoint")
+        assert out.strip() == ep
+        out = inst.check("exec", "-r", "1", "ss", "-Htn", "state", "established")
+        assert f"[{inst.hosts.addr6(0)}]:{PORT}" in out
+        assert sorted(inst.check("run", "-N2", "hostname").split()) == ["h0", "h1"]
+    finally:
+        inst.destroy()

@@ -39,6 +39,7 @@ class BootInfo:
     child_pubkeys: list[str] = field(default_factory=list)
     # PMI key flux.instance-level: set when the launcher is a Flux job
     instance_level: str = ""
+    ipv6: bool = False  # [bootstrap] enable_ipv6
     zmqdebug: int = 0  # tbon.zmqdebug: log overlay socket events (flux.broker.sockevent)
     # [bootstrap] hosts entries ({"host", "parent"?}): a custom topology's parents
     tree_hosts: list[dict] | None = None

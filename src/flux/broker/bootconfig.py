@@ -7,7 +7,8 @@ again only fills keys its first entry lacks. ``bind``/``connect`` default to
 (``default_port``) and ``%%`` substituted. A broker's rank is the index of the entry whose
 host equals its ``hostname`` attribute (gethostname, or ``-Shostname=``).
 
-Traffic is CURVE-encrypted with the one certificate named by ``curve_cert`` (written by
+``enable_ipv6 = true`` lets the overlay sockets use IPv6 (IPv4 only by default, as
+flux-core). Traffic is CURVE-encrypted with the one certificate named by ``curve_cert`` (written by
 ``flux keygen``), required when there is more than one host: every broker authorizes
 exactly that public key, so a broker holding another certificate cannot join.
 """
@@ -74,6 +75,11 @@ def expand_hosts(table: dict) -> list[dict]:
     unknown = set(table) - KEYS
     if unknown:
         raise _err(f"unknown key {sorted(unknown)[0]}")
+    ipv6 = table.get("enable_ipv6", False)
+    if not isinstance(ipv6, bool):
+        from flux.util.jansson import json_type
+
+        raise _err(f"Expected true or false, got {json_type(ipv6)}")
     hosts = table.get("hosts", [])
     if not isinstance(hosts, list):
         raise _err("hosts must be an array")
@@ -142,6 +148,7 @@ def config_boot(conf: dict, attrs: dict[str, str]) -> BootInfo | None:
     info = BootInfo(rank=rank, size=size, method="config", topo=tree.topo, hostname=hostname)
     info.hostlist = names
     info.tree_hosts = tree_hosts
+    info.ipv6 = table.get("enable_ipv6", False)
     if size == 1:
         return info
     cert = table.get("curve_cert")

@@ -141,6 +141,8 @@ class Overlay:
             r.setsockopt(zmq.SNDHWM, 0)
             r.setsockopt(zmq.RCVHWM, 0)
             r.setsockopt(zmq.LINGER, 5)
+            if boot.ipv6:
+                r.setsockopt(zmq.IPV6, 1)
             if boot.seckey or boot.zmqdebug:
                 self._monitor(r, "child")
             r.bind(self.boot.bind or self.boot.endpoint)
@@ -156,6 +158,8 @@ class Overlay:
             d.setsockopt(zmq.SNDHWM, 0)
             d.setsockopt(zmq.RCVHWM, 0)
             d.setsockopt(zmq.LINGER, 5)
+            if boot.ipv6:
+                d.setsockopt(zmq.IPV6, 1)
             if boot.zmqdebug:
                 self._monitor(d, "parent")
             d.connect(self.boot.parent_endpoint)
