@@ -157,3 +157,39 @@ def test_wrong_certificate_refused_on_loopback():
                 os.killpg(p.pid, signal.SIGKILL)
             p.wait()
         shutil.rmtree(top, ignore_errors=True)
+
+
+def test_unresolvable_parent_is_warned():
+    """A connect URI whose host does not resolve: the child logs flux-core's warning and
+    keeps trying."""
+    top = tempfile.mkdtemp(prefix="flux-cb-", dir="/tmp")
+    env = dict(os.environ)
+    p = None
+    try:
+        cert = os.path.join(top, "cert")
+        _flux(env, "keygen", cert)
+        with open(os.path.join(top, "boot.toml"), "w") as f:
+            f.write(
+                f'[bootstrap]\ncurve_cert = "{cert}"\ndefault_port = 9\n'
+                'default_bind = "tcp://127.0.0.1:%p"\n'
+                'default_connect = "tcp://%h.invalid:%p"\n'
+                'hosts = [ { host = "nowhere" }, { host = "fake1" } ]\n'
+            )
+        p = subprocess.Popen(
+            [sys.executable, "-m", "flux", "broker", "-c", top, "-Shostname=fake1",
+             f"-Srundir={top}/run1"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        )  # fmt: skip
+        env["FLUX_URI"] = f"local://{top}/run1/local-1"
+
+        def warned():
+            out = _flux(env, "dmesg", check=False).stdout
+            return "broker.warning[1]: unable to resolve upstream peer nowhere.invalid: " in out
+
+        _wait_until(warned, "warned")
+        assert p.poll() is None
+    finally:
+        if p is not None:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.wait()
+        shutil.rmtree(top, ignore_errors=True)

@@ -54,6 +54,23 @@ def load_cert(path: str) -> tuple[str, str]:
     return pub, sec
 
 
+def unresolved_warning(uri: str) -> str | None:
+    """flux-core's warning for a ``tcp://`` connect URI whose host does not resolve
+    (the connect would retry forever, silently), else None."""
+    if not uri.startswith("tcp://"):
+        return None
+    host = uri[6:].rsplit(":", 1)[0]
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    try:
+        socket.getaddrinfo(host, None)
+    except socket.gaierror as exc:
+        return f"unable to resolve upstream peer {host}: {exc.strerror}"
+    except (UnicodeError, ValueError) as exc:
+        return f"unable to resolve upstream peer {host}: {exc}"
+    return None
+
+
 def _subst(uri: str, host: str, port: Any) -> str:
     out, i = [], 0
     while i < len(uri):

@@ -162,6 +162,12 @@ class Overlay:
                 d.setsockopt(zmq.IPV6, 1)
             if boot.zmqdebug:
                 self._monitor(d, "parent")
+            if boot.method == "config":
+                from flux.broker.bootconfig import unresolved_warning
+
+                warning = unresolved_warning(boot.parent_endpoint)
+                if warning:
+                    self.broker.log(warning, "warning")
             d.connect(self.boot.parent_endpoint)
             self.dealer = d
             self.loop.add_reader(d.getsockopt(zmq.FD), self._drain)

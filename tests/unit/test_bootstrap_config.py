@@ -1,5 +1,5 @@
-"""The custom topology of a [bootstrap] config (parent keys) and its errors, in-process
-and through `flux broker -c`."""
+"""[bootstrap] config: the custom topology (parent keys) and its errors, enable_ipv6,
+the unresolved-host warning; in-process and through `flux broker -c`."""
 
 from __future__ import annotations
 
@@ -120,3 +120,17 @@ def test_broker_reports_cycle(tmp_path):
     )
     assert p.returncode == 1
     assert 'parent "b" for c (rank 2) violates rule against cycles' in p.stderr
+
+
+def test_enable_ipv6_and_unresolved_warning():
+    from flux.broker.bootconfig import unresolved_warning
+
+    with pytest.raises(BootError) as e:
+        config_boot(_conf([{"host": "a"}], enable_ipv6="yes"), {"hostname": "a"})
+    assert str(e.value) == "Config file error [bootstrap]: Expected true or false, got string"
+    assert config_boot(_conf([{"host": "a"}], enable_ipv6=True), {"hostname": "a"}).size == 1
+    assert unresolved_warning("tcp://127.0.0.1:8050") is None
+    assert unresolved_warning("tcp://[::1]:8050") is None
+    assert unresolved_warning("ipc:///tmp/x") is None
+    w = unresolved_warning("tcp://nowhere.invalid:8050")
+    assert w is not None and w.startswith("unable to resolve upstream peer nowhere.invalid: ")
