@@ -103,6 +103,7 @@ class Overlay:
         self.ctx: zmq.Context | None = None
         self.router: zmq.Socket | None = None
         self.dealer: zmq.Socket | None = None
+        self.sockevents: list[Any] = []  # flux.broker.sockevent monitors
         self.child_id: dict[int, bytes] = {}
         self.id_rank: dict[bytes, int] = {}
         now = time.time()
@@ -124,7 +125,6 @@ class Overlay:
         self.tracked: dict[tuple[int, int], list] = {}
         self.pulse_timer: asyncio.TimerHandle | None = None
         self.auth: Any = None
-        self.sockevents: list[Any] = []
 
     # -- sockets ----------------------------------------------------------------------
     def start(self) -> None:
