@@ -113,7 +113,10 @@ def _boot(rundir: str, attrs: dict[str, str], conf: dict | None) -> BootInfo:
         info = config_boot(conf, attrs)
         if info is not None:
             return info
-    client = SimpleClient.from_environ()
+    try:
+        client = SimpleClient.from_environ()
+    except PMIError as exc:
+        raise BootError(f"bootstrap: simple: create context: {exc.strerror}") from None
     if client is None:
         info = BootInfo(hostname=hostname, hostlist=[hostname], topo=topo)
         Topology(topo, 1)  # validate the scheme
@@ -122,6 +125,9 @@ def _boot(rundir: str, attrs: dict[str, str], conf: dict | None) -> BootInfo:
         os.environ.pop(key, None)  # not for the broker's children
     try:
         client.init()
+    except (PMIError, OSError, ValueError) as exc:
+        raise BootError(f"bootstrap: simple: initialize: {exc.strerror or exc}") from None
+    try:
         rank, size = client.rank, client.size
         try:
             tree = Topology(topo, size)
@@ -155,7 +161,7 @@ def _boot(rundir: str, attrs: dict[str, str], conf: dict | None) -> BootInfo:
         client.barrier()
         client.finalize()
     except (PMIError, OSError, ValueError) as exc:
-        raise BootError(f"PMI boot failed: {exc}") from None
+        raise BootError(f"bootstrap: simple: {exc.strerror or exc}") from None
     info.hostlist = [c.get("host", "") for c in cards]
     info.child_pubkeys = [cards[c].get("pubkey", "") for c in tree.children[rank]]
     if rank > 0:

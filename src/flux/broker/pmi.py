@@ -55,14 +55,29 @@ class SimpleClient:
 
     @classmethod
     def from_environ(cls, environ: dict[str, str] | None = None) -> SimpleClient | None:
+        """None without ``PMI_FD``, ``PMI_RANK`` and ``PMI_SIZE``; PMIError if they are
+        there but unusable (not numbers, rank out of range, not an open socket)."""
         env = os.environ if environ is None else environ
+        if not all(k in env for k in ("PMI_FD", "PMI_RANK", "PMI_SIZE")):
+            return None
         try:
             fd = int(env["PMI_FD"])
             rank = int(env["PMI_RANK"])
             size = int(env["PMI_SIZE"])
-        except (KeyError, ValueError):
-            return None
-        return cls(fd, rank, size)
+        except ValueError:
+            raise PMIError(
+                0,
+                f"invalid PMI_FD={env['PMI_FD']} PMI_RANK={env['PMI_RANK']} "
+                f"PMI_SIZE={env['PMI_SIZE']}",
+            ) from None
+        if fd < 0 or size < 1 or not 0 <= rank < size:
+            raise PMIError(
+                0, f"invalid PMI_FD={fd} PMI_RANK={rank} PMI_SIZE={size}: rank out of range"
+            )
+        try:
+            return cls(fd, rank, size)
+        except OSError as exc:
+            raise PMIError(exc.errno or 0, f"PMI_FD={fd}: {exc.strerror or exc}") from None
 
     def _call(self, line: str, expect: str) -> dict[str, str]:
         self.sock.sendall((line + "\n").encode())

@@ -40,6 +40,8 @@ def main(argv: list[str]) -> int:
     if args.recovery is not None:
         print("flux-start: ERROR: --recovery is not supported", file=sys.stderr)
         return 1
+    if args.test_size is None and _under_pmi_launcher():
+        return _exec_broker(args)
     attrs: dict[str, str] = {}
     opts = list(args.setattr)
     for o in args.broker_opts:
@@ -113,6 +115,33 @@ def main(argv: list[str]) -> int:
     if cleanup_rundir:
         shutil.rmtree(rundir, ignore_errors=True)
     return rc
+
+
+def _under_pmi_launcher() -> bool:
+    """Started by a PMI-1 launcher (``srun``, ``mpiexec``, a Flux job's tasks...)?"""
+    return all(k in os.environ for k in ("PMI_FD", "PMI_RANK", "PMI_SIZE"))
+
+
+def _exec_broker(args: argparse.Namespace) -> int:
+    """Not in test mode, flux-core's flux start becomes the broker: under a launcher
+    each started process is one broker, they boot over PMI, rank 0 runs the initial
+    program and the others wait for it (flux broker)."""
+    from flux.cmd import broker
+
+    argv: list[str] = []
+    for a in args.setattr:
+        argv += ["-S", a]
+    for o in args.broker_opts:
+        for part in o.split(","):
+            if part.startswith("-S"):
+                argv += ["-S", part[2:]]
+    if args.config_path:
+        argv += ["-c", args.config_path]
+    argv += ["-v"] * args.verbose
+    command = list(args.command)
+    if command and command[0] == "--":
+        command.pop(0)
+    return broker.main([*argv, "--", *command])
 
 
 class _Terminated(Exception):
