@@ -37,7 +37,6 @@ if TYPE_CHECKING:
     from flux.broker.boot import BootInfo
 
 REQ, RESP, EVENT, CONTROL = 1, 2, 4, 8
-HEARTBEAT = 2.0
 STATUS = ("unknown", "full", "partial", "degraded", "lost", "offline")
 ONLINE = ("full", "partial", "degraded")
 _LEN = struct.Struct(">I")
@@ -125,6 +124,9 @@ class Overlay:
         self.tracked: dict[tuple[int, int], list] = {}
         self.pulse_timer: asyncio.TimerHandle | None = None
         self.auth: Any = None
+        from flux.broker.liveness import Liveness
+
+        self.live = Liveness(self, broker.attrs, broker.conf)
 
     # -- sockets ----------------------------------------------------------------------
     def start(self) -> None:
@@ -183,17 +185,19 @@ class Overlay:
             )
         self._check_full()
         if self.parent is None and self.children:
-            self.pulse_timer = self.loop.call_later(HEARTBEAT, self._pulse)
+            self.pulse_timer = self.loop.call_later(self.live.period, self._pulse)
+        self.live.start()
 
     def _pulse(self) -> None:
-        """heartbeat.pulse every HEARTBEAT seconds: sends to a vanished child fail, so
+        """heartbeat.pulse every heartbeat.period (2s): sends to a vanished child fail, so
         a broker that died is noticed (lost) within one period, as flux-core."""
         self.publish("heartbeat.pulse", {})
-        self.pulse_timer = self.loop.call_later(HEARTBEAT, self._pulse)
+        self.pulse_timer = self.loop.call_later(self.live.period, self._pulse)
 
     def stop(self) -> None:
         if self.pulse_timer is not None:
             self.pulse_timer.cancel()
+        self.live.stop()
         if self.dealer is not None and self.joined:
             try:
                 self._send_parent([CONTROL], {"type": "status", "status": "offline"})
@@ -265,6 +269,7 @@ class Overlay:
         assert self.dealer is not None
         raw = body if isinstance(body, bytes) else _dumps(body)
         self.dealer.send_multipart([_dumps(meta), raw], zmq.NOBLOCK)
+        self.live.sent()
         self._schedule_drain()
 
     def _send_child(self, rank: int, meta: list, body: Any) -> bool:
@@ -295,9 +300,10 @@ class Overlay:
         rank = self.id_rank.get(ident)
         kind = meta[0]
         if rank is None:
-            if kind == CONTROL:
-                self._hello(ident, body)
+            if kind != CONTROL or not self._hello(ident, body):
+                self._sever(ident)
             return
+        self.live.seen(rank)
         if kind == REQ:
             self.stats["child-rpc"] += 1
             self._request(meta[1], meta[2], meta[3], body)
@@ -478,17 +484,23 @@ class Overlay:
             if self.child_state[c][0] in ONLINE:
                 self._send_child(c, [EVENT, seq], body)
         topic, payload = _loads(body)
+        if topic == "heartbeat.pulse":
+            self.live.pulse()
         self.broker.deliver_event(topic, payload, seq)
 
     # -- peers --------------------------------------------------------------------------
-    def _hello(self, ident: bytes, body: bytes) -> None:
+    def _hello(self, ident: bytes, body: bytes) -> bool:
+        """A hello from a new peer (False: not a hello at all)."""
         try:
             msg = _loads(body)
+        except orjson.JSONDecodeError:
+            return False
+        if not isinstance(msg, dict) or msg.get("type") != "hello":
+            return False
+        try:
             rank = int(msg["rank"])
-        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
-            return
-        if msg.get("type") != "hello":
-            return
+        except (KeyError, TypeError, ValueError):
+            return True
         if rank not in self.child_state:
             self.broker.log(
                 f"rejecting connection from {msg.get('hostname')} (rank {rank}): "
@@ -498,7 +510,7 @@ class Overlay:
             self.router.send_multipart(  # type: ignore[union-attr]
                 [ident, _dumps([CONTROL]), _dumps({"type": "reject"})], zmq.NOBLOCK
             )
-            return
+            return True
         old = self.child_id.get(rank)
         if old is not None:
             self.id_rank.pop(old, None)
@@ -506,9 +518,24 @@ class Overlay:
         self.id_rank[ident] = rank
         status = msg.get("status") if msg.get("status") in STATUS else "full"
         self.child_state[rank] = [status, time.time(), None]
+        self.live.child_joined(rank)
         self._send_child(rank, [CONTROL], {"type": "accept", "uuid": self.uuid})
         self._recompute()
         self._report([rank], [])
+        return True
+
+    def _sever(self, ident: bytes) -> None:
+        """A message from a broker that is not (any longer) our child, e.g. the child
+        of our predecessor before a crash: tell it to disconnect (flux-core's
+        DISCONNECT control), so it leaves rather than talk to a stranger."""
+        if self.router is None:
+            return
+        try:
+            self.router.send_multipart(
+                [ident, _dumps([CONTROL]), _dumps({"type": "sever"})], zmq.NOBLOCK
+            )
+        except zmq.ZMQError:
+            pass
 
     def _child_control(self, rank: int, msg: dict) -> None:
         mtype = msg.get("type")
@@ -518,6 +545,7 @@ class Overlay:
                 error = "administrative shutdown" if msg["status"] == "offline" else None
                 self.child_state[rank] = [msg["status"], time.time(), error]
                 if msg["status"] not in ONLINE:
+                    self.live.child_left(rank)
                     ident = self.child_id.pop(rank, None)
                     if ident is not None:
                         self.id_rank.pop(ident, None)
@@ -529,6 +557,8 @@ class Overlay:
             self._report(list(msg.get("online") or []), list(msg.get("offline") or []))
         elif mtype == "disconnect":
             self._disconnect(msg, rank)
+        elif mtype == "torpid":
+            self.report_torpid(int(msg["rank"]), bool(msg.get("torpid")))
 
     def _child_lost(self, rank: int, error: str) -> None:
         st = self.child_state.get(rank)
@@ -536,6 +566,7 @@ class Overlay:
             return
         self.broker.log(f"{self.boot.hostlist[rank]} (rank {rank}) failed", "err")
         self.child_state[rank] = ["lost", time.time(), error]
+        self.live.child_left(rank)
         ident = self.child_id.pop(rank, None)
         if ident is not None:
             self.id_rank.pop(ident, None)
@@ -582,6 +613,10 @@ class Overlay:
         elif mtype == "reject":
             self.broker.log("overlay.hello: Invalid argument", "crit")
             self.broker.stop(1)
+        elif mtype == "sever" and self.parent is not None:
+            self.parent_failed(
+                f"{self.host(self.parent)} (rank {self.parent}) sent disconnect control message"
+            )
         elif mtype == "shutdown":
             for c in self.children:
                 if self.child_state[c][0] in ONLINE:
@@ -589,6 +624,32 @@ class Overlay:
             self.broker.stop()
         elif mtype == "disconnect":
             self._disconnect(msg, self.parent if self.parent is not None else -1)
+
+    # -- liveness (flux.broker.liveness) ----------------------------------------------------
+    def host(self, rank: int) -> str:
+        hosts = self.boot.hostlist
+        return hosts[rank] if 0 <= rank < len(hosts) else str(rank)
+
+    def send_keepalive(self) -> None:
+        self._send_parent([CONTROL], {"type": "keepalive"})
+
+    def report_torpid(self, rank: int, torpid: bool) -> None:
+        """A broker that went torpid (or lively): up the tree to rank 0's resource."""
+        if self.parent is None:
+            from flux.broker import services
+
+            services.load("flux.modules.resource.nodeloss:torpid")(self.broker, rank, torpid)
+        elif self.dealer is not None:
+            self._send_parent([CONTROL], {"type": "torpid", "rank": rank, "torpid": torpid})
+
+    def parent_failed(self, reason: str) -> None:
+        """No parent any more (no heartbeat, or told to disconnect): leave, exit 1."""
+        if self.dealer is not None:
+            self.loop.remove_reader(self.dealer.getsockopt(zmq.FD))
+            self.dealer.close(linger=0)
+            self.dealer = None
+        self.joined = False
+        self.broker._parent_fatal(reason)
 
     def shutdown_children(self) -> None:
         for c in self.children:

@@ -41,6 +41,7 @@ class Resource:
         self.eventlog: list[dict[str, Any]] = []
         self.followers: list[Request] = []
         self.offline: set[int] = set()
+        self.torpid: set[int] = set()
         self.exclude: set[int] = set()
         from flux.modules.resource.drain import Drain
 
@@ -74,9 +75,9 @@ class Resource:
         return {i.rank: i.hostname or "" for i in Rv1(self.broker.sched.pool.R)}
 
     def update_down(self) -> None:
-        """The scheduler's down set is offline | drained (| excluded)."""
+        """The scheduler's down set is offline | drained | torpid (| excluded)."""
         pool = self.broker.sched.pool
-        down = set(self.offline) | set(self.drain.info) | self.exclude
+        down = set(self.offline) | set(self.drain.info) | self.exclude | self.torpid
         pool.mark_up(IDset(r for r in pool.ranks if r not in down))
         pool.mark_down(IDset(sorted(down)))
         self.broker.sched._kick()
@@ -93,6 +94,19 @@ class Resource:
         self.post("offline" if offline else "online", {"idset": str(ranks)})
         self.update_down()
 
+    def set_torpid(self, ranks: IDset, torpid: bool) -> None:
+        """Brokers that stopped answering (or answer again): post ``torpid``/``lively``.
+        A torpid node is down for the scheduler; its running jobs go on."""
+        ranks = IDset(r for r in ranks if r in self.ranks and (r in self.torpid) != torpid)
+        if not len(ranks):
+            return
+        if torpid:
+            self.torpid.update(ranks)
+        else:
+            self.torpid.difference_update(ranks)
+        self.post("torpid" if torpid else "lively", {"idset": str(ranks)})
+        self.update_down()
+
     def status_request(self, req: Request) -> None:
         pool = self.broker.sched.pool
         offline = IDset(sorted(self.offline))
@@ -102,7 +116,7 @@ class Resource:
                 "online": str(pool.ranks - offline),
                 "offline": str(offline),
                 "exclude": str(IDset(sorted(self.exclude))),
-                "torpid": "",
+                "torpid": str(IDset(sorted(self.torpid))),
                 "drain": self.drain.status(),
             }
         )

@@ -8,6 +8,8 @@ online. At rank 0 :func:`membership` turns the report into:
 * resource ``offline {idset}`` / ``online {idset}`` events, and the scheduler's down set;
 * for every job holding resources on a lost rank, the fatal exception
   ``type="exec" severity=0 note="node failure on HOST (rank R)"`` (once per job).
+
+:func:`torpid` marks a broker torpid or lively (flux.broker.liveness).
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ def membership(broker: Broker, online: list[int], offline: list[int]) -> None:
 
         broker.log(f"dead to Flux: {Hostlist([host(r) for r in ids])} (rank {ids})", "err")
         resource.set_offline(ids, True)
+        resource.set_torpid(ids, False)  # gone is not torpid
         jm = getattr(broker, "job_manager", None)
         if jm is not None:
             from flux.modules.job_manager.job import RUN
@@ -60,3 +63,10 @@ def membership(broker: Broker, online: list[int], offline: list[int]) -> None:
                     jm.raise_exception(job, "exec", 0, note)
     if online:
         resource.set_offline(IDset(sorted(set(online))), False)
+
+
+def torpid(broker: Broker, rank: int, flag: bool) -> None:
+    """Rank 0: the broker ``rank`` stopped answering its parent (or answers again)."""
+    resource = getattr(broker, "resource", None)
+    if resource is not None:
+        resource.set_torpid(IDset([rank]), flag)
