@@ -149,7 +149,10 @@ class Liveness:
             return  # stopped
         now = time.monotonic()
         if now - self.last_sync >= SYNC_MAX:
-            self.sync()
+            try:
+                self.sync()
+            except Exception as exc:  # never stop the watchdog
+                self.ov.broker.log(f"overlay: sync: {exc!r}", "err")
         if self.ov.parent is not None and self.timeout > 0:
             if now - self.last_pulse >= self.timeout:
                 self.ov._drain()  # pulses may be waiting (e.g. after SIGCONT)

@@ -631,7 +631,10 @@ class Overlay:
         return hosts[rank] if 0 <= rank < len(hosts) else str(rank)
 
     def send_keepalive(self) -> None:
-        self._send_parent([CONTROL], {"type": "keepalive"})
+        try:
+            self._send_parent([CONTROL], {"type": "keepalive"})
+        except zmq.ZMQError:
+            pass  # no parent to send to: the heartbeat timeout decides
 
     def report_torpid(self, rank: int, torpid: bool) -> None:
         """A broker that went torpid (or lively): up the tree to rank 0's resource."""

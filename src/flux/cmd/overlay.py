@@ -3,6 +3,8 @@
 ``status [-r RANK] [-v] [-t FSD] [--summary] [--down] [--no-pretty]`` walks
 ``overlay.health`` from RANK (default 0) down the tree, one line per broker:
 ``<rank> <host>: <status>``, with ``├─``/``└─`` connectors unless ``--no-pretty``.
+Brokers below an offline or lost one ("ghosts") are shown with its status unless
+``--no-ghost``.
 """
 
 from __future__ import annotations
@@ -170,6 +172,26 @@ def _status(h: Any, args: Any) -> int:
                 walk(sub, cprefix, conn)
             else:
                 line(cprefix + conn, kid["rank"], kid["status"], kid["duration"], kid.get("error"))
+                if not args.no_ghost:
+                    ghosts(kid["rank"], kid["status"], kid["duration"], cprefix, conn)
+
+    topo: list[Any] = []
+
+    def ghosts(rank: int, status: str, duration: float, prefix: str, connector: str) -> None:
+        """The brokers below an offline or lost one cannot answer: shown with its status."""
+        if not topo:
+            from flux.broker.topology import Topology
+
+            topo.append(Topology(h.attr_get("tbon.topo"), int(h.attr_get("size"))))
+        kids = topo[0].children[rank]
+        for i, kid in enumerate(kids):
+            if args.no_pretty:
+                cprefix, conn = "", ""
+            else:
+                cprefix = prefix + ("   " if connector == "└─ " else "│  ")
+                conn = "└─ " if i == len(kids) - 1 else "├─ "
+            line(cprefix + conn, kid, status, duration, None)
+            ghosts(kid, status, duration, cprefix, conn)
 
     walk(root, "", "")
     return 0

@@ -1,0 +1,170 @@
+"""A router (a broker with children) dies: its subtree is lost, as in flux-core.
+
+Seven brokers booted from [bootstrap] config in a kary:2 tree (0 -> 1,2; 1 -> 3,4;
+2 -> 5,6). kill -9 of router 1: rank 0 marks ranks 1,3-4 offline and fails the jobs
+there; a job on 5-6 completes. The restarted router tells its predecessor's children
+to disconnect when they speak (they exit 1); restarted, they rejoin.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+
+def _flux(env, *args, check=True, timeout=60):
+    p = subprocess.run(
+        [sys.executable, "-m", "flux", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    if check:
+        assert p.returncode == 0, (args, p.stderr)
+    return p
+
+
+def _wait_until(fn, what):
+    deadline = time.monotonic() + 60
+    while not fn():
+        assert time.monotonic() < deadline, f"never {what}"
+        time.sleep(0.2)
+
+
+class ConfigInstance:
+    """Brokers started one by one with ``flux broker -c CONF -Shostname=fakeN``."""
+
+    def __init__(self, size: int, *opts: str, heartbeat: str = ""):
+        self.top = tempfile.mkdtemp(prefix="flux-rl-", dir="/tmp")
+        self.procs: dict[int, subprocess.Popen] = {}
+        self.opts = opts
+        self.env = dict(os.environ)
+        self.env["FLUX_URI"] = f"local://{self.top}/run0/local-0"
+        cert = os.path.join(self.top, "cert")
+        _flux(self.env, "keygen", cert)
+        self.conf = os.path.join(self.top, "conf")
+        os.makedirs(self.conf)
+        top = self.top
+        with open(os.path.join(self.conf, "boot.toml"), "w") as f:
+            f.write(
+                f'[bootstrap]\ncurve_cert = "{cert}"\n'
+                f'default_bind = "ipc://{top}/tbon-%h"\ndefault_connect = "ipc://{top}/tbon-%h"\n'
+                f'hosts = [ {{ host = "fake[0-{size - 1}]" }} ]\n'
+                f'[[resource.config]]\nhosts = "fake[0-{size - 1}]"\ncores = "0"\n'
+                f"{heartbeat}"
+            )
+
+    def start(self, rank: int, *cmd: str) -> subprocess.Popen:
+        p = subprocess.Popen(
+            [sys.executable, "-m", "flux", "broker", "-c", self.conf, f"-Shostname=fake{rank}",
+             f"-Srundir={self.top}/run{rank}", *self.opts, *cmd],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        )  # fmt: skip
+        self.procs[rank] = p
+        return p
+
+    def start_all(self, size: int, *rank0_opts: str) -> None:
+        for r in range(1, size):
+            self.start(r)
+        p = self.start(0, *rank0_opts, "sh", "-c", "echo ready; exec sleep 3600")
+        assert p.stdout.readline() == "ready\n", p.stderr.read()
+
+    def flux(self, *args, **kw):
+        return _flux(self.env, *args, **kw)
+
+    def close(self) -> None:
+        for p in self.procs.values():
+            if p.poll() is None:
+                os.killpg(p.pid, signal.SIGTERM)
+        for p in self.procs.values():
+            try:
+                p.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(p.pid, signal.SIGKILL)
+                p.wait()
+            for f in (p.stdout, p.stderr):
+                f.close()
+        shutil.rmtree(self.top, ignore_errors=True)
+
+
+def test_router_killed_then_subtree_rejoins():
+    inst = ConfigInstance(7, "-Stbon.topo=kary:2", "-Stbon.torpid_min=1s")
+    try:
+        inst.start_all(7)
+        lost_job = inst.flux("submit", "-N2", "--requires=host:fake[3-4]", "sleep", "300")
+        lost_job = lost_job.stdout.strip()
+        other = inst.flux("submit", "-N2", "--requires=host:fake[5-6]", "sleep", "3").stdout
+        other = other.strip()
+        for j in (lost_job, other):
+            inst.flux("job", "wait-event", "-t", "30", j, "start")
+        router = inst.procs[1]
+        router.send_signal(signal.SIGKILL)
+        router.wait()
+        inst.flux("job", "wait-event", "-t", "30", lost_job, "clean")
+        elog = inst.flux("job", "eventlog", lost_job).stdout
+        assert 'type="exec" severity=0 note="node failure on fake3 (rank 3)"' in elog
+        inst.flux("job", "wait-event", "-t", "30", other, "clean")
+        assert inst.flux("job", "status", other).returncode == 0
+        st = inst.flux("resource", "status", "-n", "-s", "offline").stdout.split()
+        assert st == ["offline*", "\u2717", "3", "fake[1,3-4]"]
+        assert "dead to Flux: fake[1,3-4] (rank 1,3-4)" in inst.flux("dmesg").stdout
+        ov = inst.flux("overlay", "status", "--no-pretty").stdout.splitlines()
+        assert ov[:4] == ["0 fake0: degraded", "1 fake1: lost lost connection", "3 fake3: lost",
+                          "4 fake4: lost"]  # fmt: skip
+        assert inst.flux("exec", "-r", "3", "true", check=False).returncode == 68
+        # the router comes back; its predecessor's children are told to disconnect
+        inst.start(1)
+
+        def gone(r):
+            return inst.procs[r].poll() is not None
+
+        _wait_until(lambda: gone(3) and gone(4), "grandchildren exited")
+        for r in (3, 4):
+            assert inst.procs[r].returncode == 1
+            err = inst.procs[r].stderr.read()
+            assert "fake1 (rank 1) sent disconnect control message" in err
+        # restarted, they rejoin and every node takes jobs again
+        inst.start(3)
+        inst.start(4)
+
+        def all_online():
+            out = inst.flux("resource", "status", "-n", "-s", "offline").stdout
+            return out.strip() == ""
+
+        _wait_until(all_online, "all back online")
+        out = inst.flux("run", "-N7", "flux", "getattr", "hostname").stdout
+        assert sorted(out.split()) == [f"fake{r}" for r in range(7)]
+        assert inst.flux("overlay", "status", "--summary").stdout.strip() == "full"
+        names = [
+            json.loads(x)["name"]
+            for x in inst.flux("resource", "eventlog", "-f", "json").stdout.splitlines()
+        ]
+        assert names.count("offline") == 1
+    finally:
+        inst.close()
+
+
+def test_heartbeat_timeout_orphans_exit():
+    """Without a restart, the lost router's children leave on the heartbeat timeout."""
+    hb = '[heartbeat]\nperiod = "0.5s"\ntimeout = "3s"\n'
+    inst = ConfigInstance(4, "-Stbon.topo=kary:1", heartbeat=hb)  # a chain 0-1-2-3
+    try:
+        inst.start_all(4)
+        inst.procs[1].send_signal(signal.SIGKILL)
+        inst.procs[1].wait()
+        assert inst.procs[2].wait(timeout=60) == 1
+        assert "disconnecting: no heartbeat for " in inst.procs[2].stderr.read()
+        # rank 3 times out too, or is shut down by rank 2 first: either way it leaves
+        assert inst.procs[3].wait(timeout=60) in (0, 1)
+        st = inst.flux("resource", "status", "-n", "-s", "offline").stdout.split()
+        assert st == ["offline*", "\u2717", "3", "fake[1-3]"]
+        assert inst.flux("run", "-N1", "flux", "getattr", "hostname").stdout.strip() == "fake0"
+    finally:
+        inst.close()
