@@ -520,8 +520,8 @@ class Overlay:
         self.child_state[rank] = [status, time.time(), None]
         self.live.child_joined(rank)
         self._send_child(rank, [CONTROL], {"type": "accept", "uuid": self.uuid})
+        self._report([rank], [])  # online before the status that may make rank 0 full
         self._recompute()
-        self._report([rank], [])
         return True
 
     def _sever(self, ident: bytes) -> None:

@@ -127,8 +127,11 @@ def run(
         pmi.close_client_fds()
         watcher = _Watcher(procs, args)
         watcher.start()
-        rc = _run_initial_program(args, procs[0], rfd, rundir, caught)
+        rc = _run_initial_program(args, procs[0], rfd, rundir, caught, leader_lost=True)
         watcher.stopping = True
+        if procs[0].returncode is not None and procs[0].returncode != 0:
+            watcher.join(timeout=1)
+            watcher.report(0)  # rank 0 died under the initial program
     except _Terminated as exc:
         rc = 128 + exc.signum
     finally:
@@ -187,26 +190,34 @@ class _Watcher(threading.Thread):
         self.mode = args.test_exit_mode or "any"
         self.timeout = getattr(args, "exit_timeout", 20.0)
         self.stopping = False
+        self.reported: set[int] = set()
+
+    def report(self, rank: int) -> None:
+        """Say how broker ``rank`` ended (once)."""
+        if rank in self.reported:
+            return
+        self.reported.add(rank)
+        p = self.procs[rank]
+        code = p.returncode
+        if code is None:
+            return
+        if code < 0:
+            what = signal.Signals(-code).name.replace("SIG", "").capitalize()
+            what = {"Kill": "Killed", "Term": "Terminated"}.get(what, what)
+            print(f"flux-start: {rank} (pid {p.pid}) {what}", file=sys.stderr)
+        elif code != 0:
+            print(f"flux-start: {rank} (pid {p.pid}) exited with rc={code}", file=sys.stderr)
 
     def run(self) -> None:
-        reported: set[int] = set()
+        reported = self.reported
         first_exit: float | None = None
         while not self.stopping:
             for rank, p in enumerate(self.procs):
                 if rank in reported or p.poll() is None:
                     continue
-                reported.add(rank)
                 if self.stopping:
                     return
-                code = p.returncode
-                if code < 0:
-                    what = signal.Signals(-code).name.replace("SIG", "").capitalize()
-                    what = {"Kill": "Killed", "Term": "Terminated"}.get(what, what)
-                    print(f"flux-start: {rank} (pid {p.pid}) {what}", file=sys.stderr)
-                elif code != 0:
-                    print(
-                        f"flux-start: {rank} (pid {p.pid}) exited with rc={code}", file=sys.stderr
-                    )
+                self.report(rank)
                 if first_exit is None and (self.mode == "any" or rank == 0):
                     first_exit = time.monotonic()
             if first_exit is not None and len(reported) < len(self.procs):

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 
 from flux.core.paths import path_with_flux_first
 
@@ -151,9 +152,16 @@ class _Terminated(Exception):
 
 
 def _run_initial_program(
-    args: argparse.Namespace, broker: subprocess.Popen, rfd: int, rundir: str, caught: list[int]
+    args: argparse.Namespace,
+    broker: subprocess.Popen,
+    rfd: int,
+    rundir: str,
+    caught: list[int],
+    leader_lost: bool = False,
 ) -> int:
-    """Wait for the broker, run the initial program (or a shell) in it; return its status."""
+    """Wait for the broker, run the initial program (or a shell) in it; return its status.
+    With ``leader_lost`` (test mode), rank 0's broker dying ends the instance: the
+    program is hung up (killed if it lingers) and the broker's status is returned."""
     with os.fdopen(rfd, "rb") as r:
         ready = r.readline()
     if not ready.startswith(b"ready"):
@@ -181,14 +189,26 @@ def _run_initial_program(
     except OSError as exc:
         print(f"flux-start: {command[0]}: {exc.strerror}", file=sys.stderr)
         return 127 if isinstance(exc, FileNotFoundError) else 126
+    hung_up: float | None = None
     while True:
         try:
-            status = proc.wait()
+            status = proc.wait(timeout=0.5 if leader_lost else None)
             break
+        except subprocess.TimeoutExpired:
+            if broker.poll() is None:
+                continue
+            if hung_up is None:
+                hung_up = time.monotonic()
+                proc.send_signal(signal.SIGHUP)
+            elif time.monotonic() - hung_up > 5:
+                proc.kill()
         except KeyboardInterrupt:
             continue
         except _Terminated as exc:
             proc.send_signal(exc.signum if len(caught) == 1 else signal.SIGKILL)
+    if hung_up is not None:
+        code = broker.returncode
+        return 128 - code if code < 0 else code
     return status if status >= 0 else 128 - status
 
 

@@ -48,6 +48,10 @@ class Resource:
         self.drain = Drain(self)
         self.eventlog.extend(self.drain.replay())
         self.post("resource-define", {"method": method})
+        if getattr(broker, "overlay", None) is not None:
+            # the other brokers are offline until they join (flux.modules.resource.nodeloss):
+            # jobs reloaded at a restart wait for their nodes
+            self.offline.update(r for r in self.ranks if r != broker.rank)
         self.update_down()
         broker.register("resource.drain", self.drain.drain_request, FLUX_ROLE_OWNER)
         broker.register("resource.undrain", self.drain.undrain_request, FLUX_ROLE_OWNER)
