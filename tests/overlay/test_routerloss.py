@@ -62,6 +62,10 @@ class ConfigInstance:
             )
 
     def start(self, rank: int, *cmd: str) -> subprocess.Popen:
+        old = self.procs.get(rank)
+        if old is not None and old.poll() is not None:
+            for f in (old.stdout, old.stderr):
+                f.close()
         p = subprocess.Popen(
             [sys.executable, "-m", "flux", "broker", "-c", self.conf, f"-Shostname=fake{rank}",
              f"-Srundir={self.top}/run{rank}", *self.opts, *cmd],
@@ -166,5 +170,32 @@ def test_heartbeat_timeout_orphans_exit():
         st = inst.flux("resource", "status", "-n", "-s", "offline").stdout.split()
         assert st == ["offline*", "\u2717", "3", "fake[1-3]"]
         assert inst.flux("run", "-N1", "flux", "getattr", "hostname").stdout.strip() == "fake0"
+    finally:
+        inst.close()
+
+
+def test_config_boot_rank0_killed_followers_leave_and_restart_recovers():
+    """Rank 0 of a config-booted instance killed: the others leave on the heartbeat
+    timeout; restarted on its statedir, rank 0 has the pending job back."""
+    hb = '[heartbeat]\nperiod = "0.5s"\ntimeout = "2s"\n'
+    inst = ConfigInstance(3, heartbeat=hb)
+    sd = os.path.join(inst.top, "state")
+    try:
+        inst.start_all(3, f"-Sstatedir={sd}")
+        blocker = inst.flux("submit", "-N3", "sleep", "300").stdout.strip()
+        inst.flux("job", "wait-event", "-t", "30", blocker, "start")
+        pending = inst.flux("submit", "--urgency=7", "-N3", "true").stdout.strip()
+        inst.flux("job", "wait-event", "-t", "30", pending, "priority")
+        inst.procs[0].send_signal(signal.SIGKILL)
+        inst.procs[0].wait()
+        for r in (1, 2):
+            assert inst.procs[r].wait(timeout=60) == 1
+            assert "disconnecting: no heartbeat for " in inst.procs[r].stderr.read()
+        inst.start_all(3, f"-Sstatedir={sd}")
+        inst.flux("job", "wait-event", "-t", "30", blocker, "clean")
+        inst.flux("job", "wait-event", "-t", "30", pending, "clean")
+        assert inst.flux("job", "status", pending).returncode == 0
+        elog = inst.flux("job", "eventlog", pending).stdout
+        assert "urgency=7" in elog and "flux-restart" in elog
     finally:
         inst.close()

@@ -66,6 +66,11 @@ def test_sigstop_torpid_then_sigcont_lively(three):
         )
         state = three.flux("jobs", "-n", "-o", "{state}", waiting, running).stdout.split()
         assert state == ["SCHED", "RUN"]
+        # drained while torpid: shown draining (a job runs there), not also torpid
+        three.flux("resource", "drain", "n2", "maint", check=True)
+        st = three.flux("resource", "status", "-n", check=True).stdout.splitlines()
+        assert [x.split()[0] for x in st] == ["avail", "draining"]
+        three.flux("resource", "undrain", "n2", check=True)
     finally:
         os.kill(pid, signal.SIGCONT)
     three.flux("resource", "eventlog", "-w", "lively", timeout=60, check=True)

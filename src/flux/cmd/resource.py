@@ -313,6 +313,10 @@ def status_main(argv: list[str]) -> int:
     nodelist = list(rstat.nodelist)
     for st in states:
         ids = rstat["drained"] | rstat["draining"] if st == "drain" else rstat[st]
+        if st == "torpid":  # a drained or draining node shown as such is not torpid too
+            for shown in ("draining", "drained"):
+                if "all" in states or shown in states:
+                    ids = ids - rstat[shown]
         for up in (True, False):
             ranks = [r for r in ids if (r in rstat.online) == up]
             if not ranks:
