@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import selectors
+import shutil
 import socket
 import subprocess
 import sys
@@ -213,3 +214,21 @@ def test_pmi_server_hangs_up():
     assert proc.returncode == 1
     assert "never" not in out
     assert "flux-broker: bootstrap: simple: initialize: PMI server closed the connection" in err
+
+
+@pytest.mark.skipif(
+    shutil.which("mpiexec.hydra") is None, reason="MPICH's mpiexec.hydra is not installed"
+)
+def test_mpiexec_hydra_flux_start():
+    """A real foreign launcher: MPICH's hydra (PMI-1 simple, with its own quirks)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FLUX_")}
+    p = subprocess.run(
+        ["mpiexec.hydra", "-n", "3", *flux_start("sh", "-c", "flux getattr size; exit 5")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
+    assert p.returncode == 5, p.stderr
+    assert p.stdout.split() == ["3"]
