@@ -179,11 +179,21 @@ def _status(h: Any, args: Any) -> int:
 
     def ghosts(rank: int, status: str, duration: float, prefix: str, connector: str) -> None:
         """The brokers below an offline or lost one cannot answer: shown with its status."""
-        if not topo:
-            from flux.broker.topology import Topology
+        if not topo:  # rank 0's view of the whole tree (it knows a custom topology)
+            try:
+                tree = h.rpc("overlay.topology", {"rank": 0}, nodeid=0).get()
+            except OSError:
+                tree = {"rank": 0, "children": []}
+            found: dict[int, list[int]] = {}
 
-            topo.append(Topology(h.attr_get("tbon.topo"), int(h.attr_get("size"))))
-        kids = topo[0].children[rank]
+            def index(node: dict) -> None:
+                found[node["rank"]] = [c["rank"] for c in node.get("children", [])]
+                for c in node.get("children", []):
+                    index(c)
+
+            index(tree)
+            topo.append(found)
+        kids = topo[0].get(rank, [])
         for i, kid in enumerate(kids):
             if args.no_pretty:
                 cprefix, conn = "", ""
