@@ -199,3 +199,39 @@ def test_config_boot_rank0_killed_followers_leave_and_restart_recovers():
         assert "urgency=7" in elog and "flux-restart" in elog
     finally:
         inst.close()
+
+
+def test_overlay_disconnect():
+    """flux overlay disconnect: the parent cuts a child off; it and its subtree leave."""
+    inst = ConfigInstance(4, "-Stbon.topo=kary:1")  # a chain 0-1-2-3
+    try:
+        inst.start_all(4)
+        p = inst.flux("overlay", "disconnect", "fake2")
+        assert (
+            p.stderr.strip()
+            == "flux-overlay: asking fake1 (rank 1) to disconnect child fake2 (rank 2)"
+        )
+        assert inst.procs[2].wait(timeout=60) == 1
+        assert "fake1 (rank 1) sent disconnect control message" in inst.procs[2].stderr.read()
+        assert inst.procs[3].wait(timeout=60) in (0, 1)
+        ov = inst.flux("overlay", "status", "--no-pretty").stdout.splitlines()
+        assert ov == ["0 fake0: degraded", "1 fake1: degraded",
+                      "2 fake2: lost administrative disconnect", "3 fake3: lost"]  # fmt: skip
+        env1 = dict(inst.env, FLUX_URI=f"local://{inst.top}/run1/local-1")
+        dmesg = _flux(env1, "dmesg").stdout
+        assert (
+            "fake2 (rank 2) disconnected by request and severed contact with 1 other nodes" in dmesg
+        )
+        st = inst.flux("resource", "status", "-n", "-s", "offline").stdout.split()
+        assert st == ["offline*", "\u2717", "2", "fake[2-3]"]
+        p = inst.flux("overlay", "disconnect", "2", check=False)
+        assert p.returncode == 1
+        assert "flux-overlay: overlay.disconnect-subtree: rank 2 is already lost" in p.stderr
+        p = inst.flux("overlay", "disconnect", "-r", "0", "1", check=False)
+        assert p.returncode == 0
+        p = inst.flux("overlay", "disconnect", "-r", "0", "3", check=False)
+        assert "requested rank is not this broker's direct child" in p.stderr
+        p = inst.flux("overlay", "disconnect", "nosuchhost", check=False)
+        assert p.stderr.strip() == "flux-overlay: TARGET must be a valid rank or hostname"
+    finally:
+        inst.close()

@@ -17,7 +17,7 @@ def three():
     inst = TestInstance(
         3,
         "-Stbon.torpid_min=1s",
-        "-Stbon.torpid_max=4s",
+        "-Stbon.torpid_max=5s",
         "--test-exit-mode=leader",
         "--test-hosts=n[0-2]",
     )
@@ -32,7 +32,7 @@ def _events(inst) -> list[dict]:
 
 def test_torpid_attrs(three):
     assert three.flux("getattr", "tbon.torpid_min", check=True).stdout.strip() == "1s"
-    assert three.flux("getattr", "tbon.torpid_max", check=True).stdout.strip() == "4s"
+    assert three.flux("getattr", "tbon.torpid_max", check=True).stdout.strip() == "5s"
 
 
 def test_sigstop_torpid_then_sigcont_lively(three):

@@ -560,11 +560,13 @@ class Overlay:
         elif mtype == "torpid":
             self.report_torpid(int(msg["rank"]), bool(msg.get("torpid")))
 
-    def _child_lost(self, rank: int, error: str) -> None:
+    def _child_lost(self, rank: int, error: str, why: str = "failed") -> None:
         st = self.child_state.get(rank)
         if st is None or st[0] not in ONLINE:
             return
-        self.broker.log(f"{self.boot.hostlist[rank]} (rank {rank}) failed", "err")
+        below = len(self._subtree(rank)) - 1
+        severed = f" and severed contact with {below} other nodes" if below else ""
+        self.broker.log(f"{self.host(rank)} (rank {rank}) {why}{severed}", "err")
         self.child_state[rank] = ["lost", time.time(), error]
         self.live.child_left(rank)
         ident = self.child_id.pop(rank, None)
@@ -704,6 +706,28 @@ class Overlay:
         register("overlay.health", self._health_req, user)
         register("overlay.topology", self._topology_req, user)
         register("overlay.stats-get", self._stats_req, user)
+        register("overlay.disconnect-subtree", self._disconnect_subtree_req, owner)
+
+    def _disconnect_subtree_req(self, req: Request) -> None:
+        """``overlay.disconnect-subtree {rank}``: tell a direct child to disconnect (it
+        exits 1, its subtree with it) and mark it lost."""
+        p = req.payload if isinstance(req.payload, dict) else {}
+        rank = p.get("rank")
+        if not isinstance(rank, int) or isinstance(rank, bool):
+            req.respond_error(errno.EPROTO, "malformed request")
+            return
+        if rank not in self.child_state:
+            req.respond_error(errno.ENOENT, "requested rank is not this broker's direct child")
+            return
+        status = self.child_state[rank][0]
+        if status not in ONLINE:
+            req.respond_error(errno.EINVAL, f"rank {rank} is already {status}")
+            return
+        ident = self.child_id.get(rank)
+        if ident is not None:
+            self._sever(ident)
+        self._child_lost(rank, "administrative disconnect", "disconnected by request")
+        req.respond({})
 
     def _health_req(self, req: Request) -> None:
         req.respond(self.health())

@@ -1,4 +1,4 @@
-"""``flux overlay status|lookup|parentof``: the tree of brokers (flux-core's overlay.c).
+"""``flux overlay status|lookup|parentof|disconnect``: the tree of brokers (flux-core's overlay.c).
 
 ``status [-r RANK] [-v] [-t FSD] [--summary] [--down] [--no-pretty]`` walks
 ``overlay.health`` from RANK (default 0) down the tree, one line per broker:
@@ -33,6 +33,9 @@ def main(argv: list[str]) -> int:
     lk.add_argument("target", nargs="*")
     po = sub.add_parser("parentof")
     po.add_argument("rank", nargs="*")
+    dc = sub.add_parser("disconnect")
+    dc.add_argument("-r", "--parent", type=int, default=-1, metavar="NODEID")
+    dc.add_argument("target", nargs="*")
     args = ap.parse_args(argv)
     if args.cmd is None:
         ap.print_usage(sys.stderr)
@@ -42,6 +45,8 @@ def main(argv: list[str]) -> int:
         return _lookup(h, args.target)
     if args.cmd == "parentof":
         return _parentof(h, args.rank)
+    if args.cmd == "disconnect":
+        return _disconnect(h, args)
     return _status(h, args)
 
 
@@ -112,6 +117,54 @@ def _parentof(h: Any, ranks: list[str]) -> int:
         return -1
 
     print(parentof(topo))
+    return 0
+
+
+def _disconnect(h: Any, args: Any) -> int:
+    """``disconnect [-r PARENT] TARGET``: ask TARGET's parent to cut it off; TARGET and
+    its subtree leave the instance (flux-core's overlay.disconnect-subtree)."""
+    if len(args.target) != 1:
+        print(f"{PROG}: TARGET is required", file=sys.stderr)
+        return 1
+    hosts = _hosts(h)
+    target = args.target[0]
+    if target.isdigit():
+        rank = int(target)
+    elif target in hosts:
+        rank = hosts.index(target)
+    else:
+        rank = -1
+    if not 0 <= rank < len(hosts):
+        print(f"{PROG}: TARGET must be a valid rank or hostname", file=sys.stderr)
+        return 1
+    parent = args.parent
+    if parent == -1:
+        tree = h.rpc("overlay.topology", {"rank": 0}, nodeid=0).get()
+
+        def parentof(node: dict) -> int:
+            for child in node["children"]:
+                if child["rank"] == rank:
+                    return node["rank"]
+                p = parentof(child)
+                if p >= 0:
+                    return p
+            return -1
+
+        parent = max(0, parentof(tree))  # rank 0 has none: rank 0 says so
+
+    def host(r: int) -> str:
+        return hosts[r] if 0 <= r < len(hosts) else "(null)"
+
+    print(
+        f"{PROG}: asking {host(parent)} (rank {parent}) to disconnect child "
+        f"{host(rank)} (rank {rank})",
+        file=sys.stderr,
+    )
+    try:
+        h.rpc("overlay.disconnect-subtree", {"rank": rank}, nodeid=parent).get()
+    except OSError as exc:
+        print(f"{PROG}: overlay.disconnect-subtree: {errmsg(exc)}", file=sys.stderr)
+        return 1
     return 0
 
 
