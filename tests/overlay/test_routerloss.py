@@ -74,9 +74,9 @@ class ConfigInstance:
         self.procs[rank] = p
         return p
 
-    def start_all(self, size: int, *rank0_opts: str) -> None:
+    def start_all(self, size: int, *rank0_opts: str, verbose: tuple[int, ...] = ()) -> None:
         for r in range(1, size):
-            self.start(r)
+            self.start(r, *(["-v"] if r in verbose else []))
         p = self.start(0, *rank0_opts, "sh", "-c", "echo ready; exec sleep 3600")
         assert p.stdout.readline() == "ready\n", p.stderr.read()
 
@@ -160,11 +160,13 @@ def test_heartbeat_timeout_orphans_exit():
     hb = '[heartbeat]\nperiod = "0.5s"\ntimeout = "3s"\n'
     inst = ConfigInstance(4, "-Stbon.topo=kary:1", heartbeat=hb)  # a chain 0-1-2-3
     try:
-        inst.start_all(4)
+        inst.start_all(4, verbose=(2,))
         inst.procs[1].send_signal(signal.SIGKILL)
         inst.procs[1].wait()
         assert inst.procs[2].wait(timeout=60) == 1
-        assert "disconnecting: no heartbeat for " in inst.procs[2].stderr.read()
+        err = inst.procs[2].stderr.read()
+        assert "broker.warning[2]: heartbeat overdue" in err
+        assert "broker.crit[2]: disconnecting: no heartbeat for " in err
         # rank 3 times out too, or is shut down by rank 2 first: either way it leaves
         assert inst.procs[3].wait(timeout=60) in (0, 1)
         st = inst.flux("resource", "status", "-n", "-s", "offline").stdout.split()

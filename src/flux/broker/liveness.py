@@ -10,6 +10,8 @@ As flux-core's overlay and heartbeat modules:
   been unresponsive for FSD``) until it speaks again (``... is responsive now``).
   The flag travels up to rank 0, where the resource module posts ``torpid`` /
   ``lively`` and the scheduler has the node down (running jobs go on; not drained).
+* A broker other than rank 0 logs ``heartbeat overdue`` when no pulse came for
+  ``heartbeat.warn_thresh`` (3) periods, ``heartbeat received`` when one comes.
 * A broker other than rank 0 that gets no pulse for ``heartbeat.timeout`` (default
   5m; 0 or ``infinity`` disables) logs ``disconnecting: no heartbeat for FSD`` and
   exits 1 (parent-fail): this is how the brokers below a lost router, or all of
@@ -65,14 +67,18 @@ def torpid_config(attrs: dict[str, str], conf: dict) -> tuple[float, float]:
     return tmin, tmax
 
 
-def heartbeat_config(conf: dict) -> tuple[float, float]:
+def heartbeat_config(conf: dict) -> tuple[float, float, int]:
     hb = conf.get("heartbeat", {}) if isinstance(conf, dict) else {}
     if not isinstance(hb, dict):
         raise ConfigError("[heartbeat]: must be a table")
     for key in hb:
         if key not in ("period", "timeout", "warn_thresh"):
             raise ConfigError(f"[heartbeat]: unknown key '{key}'")
-    period, timeout = 2.0, 300.0
+    period, timeout, warn = 2.0, 300.0, 3
+    if "warn_thresh" in hb:
+        warn = hb["warn_thresh"]
+        if not isinstance(warn, int) or isinstance(warn, bool) or warn <= 0:
+            raise ConfigError("heartbeat.warn_thresh must be a positive integer")
     if "period" in hb:
         try:
             period = parse_fsd_strict(str(hb["period"]))
@@ -89,14 +95,15 @@ def heartbeat_config(conf: dict) -> tuple[float, float]:
             timeout = -1.0
     if timeout != -1.0 and timeout < 2 * period:
         raise ConfigError("heartbeat.timeout must be >= 2*heartbeat.period, infinity, or 0")
-    return period, timeout
+    return period, timeout, warn
 
 
 class Liveness:
     def __init__(self, overlay: Overlay, attrs: dict[str, str], conf: dict):
         self.ov = overlay
         self.torpid_min, self.torpid_max = torpid_config(attrs, conf)
-        self.period, self.timeout = heartbeat_config(conf)
+        self.period, self.timeout, self.warn_thresh = heartbeat_config(conf)
+        self.overdue = False
         attrs["tbon.torpid_min"] = _fsd_text(self.torpid_min)
         attrs["tbon.torpid_max"] = _fsd_text(self.torpid_max)
         now = time.monotonic()
@@ -139,6 +146,9 @@ class Liveness:
         """``heartbeat.pulse`` delivered on this broker."""
         now = time.monotonic()
         self.last_pulse = now
+        if self.overdue:
+            self.overdue = False
+            self.ov.broker.log("heartbeat received", "warning")
         if now - self.last_sync >= SYNC_MIN:
             self.sync()
 
@@ -153,6 +163,12 @@ class Liveness:
                 self.sync()
             except Exception as exc:  # never stop the watchdog
                 self.ov.broker.log(f"overlay: sync: {exc!r}", "err")
+        if self.ov.parent is not None and not self.overdue:
+            if now - self.last_pulse > self.period * self.warn_thresh:
+                self.ov._drain()
+                if time.monotonic() - self.last_pulse > self.period * self.warn_thresh:
+                    self.overdue = True
+                    self.ov.broker.log("heartbeat overdue", "warning")
         if self.ov.parent is not None and self.timeout > 0:
             if now - self.last_pulse >= self.timeout:
                 self.ov._drain()  # pulses may be waiting (e.g. after SIGCONT)
