@@ -123,6 +123,8 @@ def test_router_killed_then_subtree_rejoins():
         assert ov[:4] == ["0 fake0: degraded", "1 fake1: lost lost connection", "3 fake3: lost",
                           "4 fake4: lost"]  # fmt: skip
         assert inst.flux("exec", "-r", "3", "true", check=False).returncode == 68
+        errors = inst.flux("overlay", "errors").stdout.splitlines()
+        assert sorted(errors) == ["fake1: lost connection", "fake[3-4]: lost parent"]
         # the router comes back; its predecessor's children are told to disconnect
         inst.start(1)
 
@@ -146,6 +148,7 @@ def test_router_killed_then_subtree_rejoins():
         out = inst.flux("run", "-N7", "flux", "getattr", "hostname").stdout
         assert sorted(out.split()) == [f"fake{r}" for r in range(7)]
         assert inst.flux("overlay", "status", "--summary").stdout.strip() == "full"
+        assert inst.flux("overlay", "errors").stdout == ""
         names = [
             json.loads(x)["name"]
             for x in inst.flux("resource", "eventlog", "-f", "json").stdout.splitlines()
@@ -219,6 +222,8 @@ def test_overlay_disconnect():
         ov = inst.flux("overlay", "status", "--no-pretty").stdout.splitlines()
         assert ov == ["0 fake0: degraded", "1 fake1: degraded",
                       "2 fake2: lost administrative disconnect", "3 fake3: lost"]  # fmt: skip
+        errors = inst.flux("overlay", "errors").stdout.splitlines()
+        assert errors == ["fake2: administrative disconnect", "fake3: lost parent"]
         env1 = dict(inst.env, FLUX_URI=f"local://{inst.top}/run1/local-1")
         dmesg = _flux(env1, "dmesg").stdout
         assert (

@@ -1,4 +1,4 @@
-"""``flux overlay status|lookup|parentof|disconnect``: the tree of brokers (flux-core's overlay.c).
+"""``flux overlay status|errors|lookup|parentof|disconnect``: the tree of brokers (flux-core's overlay.c).
 
 ``status [-r RANK] [-v] [-t FSD] [--summary] [--down] [--no-pretty]`` walks
 ``overlay.health`` from RANK (default 0) down the tree, one line per broker:
@@ -33,6 +33,8 @@ def main(argv: list[str]) -> int:
     lk.add_argument("target", nargs="*")
     po = sub.add_parser("parentof")
     po.add_argument("rank", nargs="*")
+    er = sub.add_parser("errors")
+    er.add_argument("-t", "--timeout", default="0.5")
     dc = sub.add_parser("disconnect")
     dc.add_argument("-r", "--parent", type=int, default=-1, metavar="NODEID")
     dc.add_argument("target", nargs="*")
@@ -47,6 +49,8 @@ def main(argv: list[str]) -> int:
         return _parentof(h, args.rank)
     if args.cmd == "disconnect":
         return _disconnect(h, args)
+    if args.cmd == "errors":
+        return _errors(h, args)
     return _status(h, args)
 
 
@@ -120,6 +124,70 @@ def _parentof(h: Any, ranks: list[str]) -> int:
     return 0
 
 
+def _subtrees(h: Any) -> dict[int, list[int]]:
+    """rank -> the ranks below it, from rank 0's ``overlay.topology``."""
+    tree = h.rpc("overlay.topology", {"rank": 0}, nodeid=0).get()
+    out: dict[int, list[int]] = {}
+
+    def walk(node: dict) -> list[int]:
+        below: list[int] = []
+        for c in node.get("children", []):
+            below.append(c["rank"])
+            below.extend(walk(c))
+        out[node["rank"]] = below
+        return below
+
+    walk(tree)
+    return out
+
+
+def _errors(h: Any, args: Any) -> int:
+    """``errors [-t FSD]``: one line ``HOSTS: ERROR`` per distinct error in the tree: a
+    lost broker's recorded error (its subtree: ``lost parent``), an offline one's if it
+    has one, a broker that does not answer (its strerror; its subtree: ``lost parent``)."""
+    from flux.hostlist import Hostlist
+    from flux.util.duration import parse_fsd
+    from flux.util.idset import IDset
+
+    timeout = parse_fsd(args.timeout)
+    hosts = _hosts(h)
+    below = _subtrees(h)
+    errs: dict[str, set[int]] = {}
+
+    def add(error: str, ranks: list[int]) -> None:
+        if ranks:
+            errs.setdefault(error, set()).update(ranks)
+
+    pending = [0]
+    while pending:
+        rank = pending.pop(0)
+        f = h.rpc("overlay.health", {}, nodeid=rank)
+        try:
+            if timeout > 0:
+                f.wait_for(timeout)
+                if not f.is_ready():
+                    raise OSError(110, "Connection timed out")
+            health = f.get()
+        except OSError as exc:
+            add(errmsg(exc), [rank])
+            add("lost parent", below.get(rank, []))
+            continue
+        for kid in health.get("children", []):
+            status, error = kid["status"], kid.get("error")
+            if status == "lost":
+                add(error or "unknown error", [kid["rank"]])
+                add("lost parent", below.get(kid["rank"], []))
+            elif status == "offline":
+                if error:
+                    add(error, [kid["rank"]])
+            else:
+                pending.append(kid["rank"])
+    for error, ranks in errs.items():
+        ids = IDset(sorted(ranks))
+        print(f"{Hostlist([hosts[r] for r in ids if r < len(hosts)])}: {error}")
+    return 0
+
+
 def _disconnect(h: Any, args: Any) -> int:
     """``disconnect [-r PARENT] TARGET``: ask TARGET's parent to cut it off; TARGET and
     its subtree leave the instance (flux-core's overlay.disconnect-subtree)."""
@@ -139,18 +207,10 @@ def _disconnect(h: Any, args: Any) -> int:
         return 1
     parent = args.parent
     if parent == -1:
-        tree = h.rpc("overlay.topology", {"rank": 0}, nodeid=0).get()
-
-        def parentof(node: dict) -> int:
-            for child in node["children"]:
-                if child["rank"] == rank:
-                    return node["rank"]
-                p = parentof(child)
-                if p >= 0:
-                    return p
-            return -1
-
-        parent = max(0, parentof(tree))  # rank 0 has none: rank 0 says so
+        below = _subtrees(h)
+        # its parent is the ancestor with the smallest subtree; rank 0 has none (says so)
+        ancestors = [(len(ranks), p) for p, ranks in below.items() if rank in ranks]
+        parent = min(ancestors)[1] if ancestors else 0
 
     def host(r: int) -> str:
         return hosts[r] if 0 <= r < len(hosts) else "(null)"
