@@ -23,9 +23,16 @@ class MiniLauncher:
     """N processes of ``argv`` under a PMI-1 simple server; ``wait()`` gives their exit
     codes in rank order."""
 
-    def __init__(self, size: int, argv: list[str], env: dict | None = None, kvsname="mini"):
+    def __init__(
+        self,
+        size: int,
+        argv: list[str],
+        env: dict | None = None,
+        kvsname: str = "mini",
+        preput: dict[str, str] | None = None,
+    ):
         self.size = size
-        self.kvs: dict[str, str] = {}
+        self.kvs: dict[str, str] = dict(preput or {})
         self.kvsname = kvsname
         self.barrier: list[socket.socket] = []
         self.aborted: list[tuple[int, str]] = []
@@ -232,3 +239,26 @@ def test_mpiexec_hydra_flux_start():
     )
     assert p.returncode == 5, p.stderr
     assert p.stdout.split() == ["3"]
+
+
+def test_endpoints_follow_the_process_mapping():
+    """No PMI_process_mapping: rank 0 listens on tcp too (flux-core would use tcp only);
+    a child on the same host still connects over ipc. All on one node: ipc only.
+    tbon.prefertcp: children connect over tcp."""
+    script = (
+        "flux getattr tbon.endpoint; flux exec -r 1 flux getattr tbon.parent-endpoint;"
+        " flux run -N2 true && echo ok"
+    )
+    for preput, opts, parent_scheme, endpoint_scheme in (
+        (None, (), "ipc://", "tcp://"),
+        ({"PMI_process_mapping": "(vector,(0,1,2))"}, (), "ipc://", "ipc://"),
+        ({"PMI_process_mapping": "(vector,(0,1,2))"}, ("-Stbon.prefertcp=1",), "tcp://", "tcp://"),
+    ):
+        launcher = MiniLauncher(2, flux_start(*opts, "sh", "-c", script), preput=preput)
+        codes = launcher.wait()
+        out, err = launcher.output(0)
+        assert codes == [0, 0], err
+        endpoint, parent, ok = out.split()
+        assert endpoint.startswith(endpoint_scheme), (preput, opts, out)
+        assert parent.startswith(parent_scheme), (preput, opts, out)
+        assert ok == "ok"

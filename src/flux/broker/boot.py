@@ -12,6 +12,7 @@ import json
 import os
 import socket
 from dataclasses import dataclass, field
+from typing import Any
 
 from flux.broker.pmi import PMIError, SimpleClient
 from flux.broker.topology import Topology, TopologyError, resolve_topo
@@ -43,6 +44,9 @@ class BootInfo:
     zmqdebug: int = 0  # tbon.zmqdebug: log overlay socket events (flux.broker.sockevent)
     # [bootstrap] hosts entries ({"host", "parent"?}): a custom topology's parents
     tree_hosts: list[dict] | None = None
+    # PMI boot: more URIs to bind (ipc beside tcp), and a socket holding the tcp port
+    extra_binds: list[str] = field(default_factory=list)
+    reserved: Any = None
 
     def tree(self) -> Topology:
         return Topology(self.topo, self.size, self.tree_hosts)
@@ -138,17 +142,23 @@ def _boot(rundir: str, attrs: dict[str, str], conf: dict | None) -> BootInfo:
             info.hostlist = [hostname]
             client.finalize()
             return info
+        from flux.broker import endpoints
+
+        uris: list[str] = []
+        mapping = endpoints.parse_mapping(client.get("PMI_process_mapping"), size)
+        if endpoints.needs_tcp(mapping, rank, tree.children[rank], attrs):
+            addr = endpoints.primary_address(attrs, hostname)
+            tcp, info.reserved = endpoints.reserve_tcp(addr)
+            uris.append(tcp)
         if tree.children[rank]:
-            info.endpoint = f"ipc://{rundir}/tbon-{rank}"
+            uris.append(f"ipc://{rundir}/tbon-{rank}")
+        if uris:
+            info.endpoint, info.extra_binds = uris[0], uris[1:]
         import zmq  # an instance of one broker never needs ZeroMQ
 
         pub, sec = zmq.curve_keypair()
         info.pubkey, info.seckey = pub.decode(), sec.decode()
-        card = {
-            "host": hostname,
-            "uri": [info.endpoint] if info.endpoint else [],
-            "pubkey": info.pubkey,
-        }
+        card = {"host": hostname, "uri": uris, "pubkey": info.pubkey}
         client.put(str(rank), json.dumps(card, separators=(",", ":")))
         client.barrier()
         cards = []
@@ -165,9 +175,11 @@ def _boot(rundir: str, attrs: dict[str, str], conf: dict | None) -> BootInfo:
     info.hostlist = [c.get("host", "") for c in cards]
     info.child_pubkeys = [cards[c].get("pubkey", "") for c in tree.children[rank]]
     if rank > 0:
-        uris = cards[tree.parent[rank]].get("uri") or []
-        if not uris:
+        pcard = cards[tree.parent[rank]]
+        if not pcard.get("uri"):
             raise BootError(f"rank {tree.parent[rank]} business card has no URI")
-        info.parent_endpoint = uris[0]
+        info.parent_endpoint = endpoints.parent_uri(
+            list(pcard["uri"]), pcard.get("host", ""), hostname, attrs
+        )
         info.parent_pubkey = cards[tree.parent[rank]].get("pubkey", "")
     return info

@@ -147,7 +147,12 @@ class Overlay:
                 r.setsockopt(zmq.IPV6, 1)
             if boot.seckey or boot.zmqdebug:
                 self._monitor(r, "child")
+            if boot.reserved is not None:  # the tcp port PMI boot published
+                boot.reserved.close()
+                boot.reserved = None
             r.bind(self.boot.bind or self.boot.endpoint)
+            for uri in boot.extra_binds:
+                r.bind(uri)
             self.router = r
             self.loop.add_reader(r.getsockopt(zmq.FD), self._drain)
         if self.parent is not None:

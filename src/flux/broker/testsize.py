@@ -82,7 +82,9 @@ def run(
     _run_initial_program, _die_with_parent, _Terminated = hooks  # noqa: N806
     size = args.test_size
     hosts = getattr(args, "test_hostnames", None)
-    pmi = SimpleServer(size, trace=args.verbose >= 2)
+    # every broker on this one node (flux-core's default --test-pmi-clique=single)
+    mapping = {"PMI_process_mapping": f"(vector,(0,1,{size}))"}
+    pmi = SimpleServer(size, kvs=mapping, trace=args.verbose >= 2)
     pmi.start()
     env = dict(os.environ)
     if args.verbose:
