@@ -147,7 +147,10 @@ def _boot(rundir: str, attrs: dict[str, str], conf: dict | None) -> BootInfo:
         uris: list[str] = []
         mapping = endpoints.parse_mapping(client.get("PMI_process_mapping"), size)
         if endpoints.needs_tcp(mapping, rank, tree.children[rank], attrs):
-            addr = endpoints.primary_address(attrs, hostname)
+            try:
+                addr = endpoints.primary_address(attrs, hostname)
+            except ValueError as exc:
+                raise BootError(str(exc)) from None
             tcp, info.reserved = endpoints.reserve_tcp(addr)
             uris.append(tcp)
         if tree.children[rank]:

@@ -4,7 +4,8 @@
 which ranks share a node. A broker whose children are all on its node binds
 ``ipc://RUNDIR/tbon-RANK``; one with a child elsewhere (or with no mapping to tell,
 or with ``tbon.prefertcp``) also binds ``tcp://ADDR:PORT`` on its primary address
-(``tbon.interface-hint``: ``default-route``, the default, or ``hostname``). A child
+(``tbon.interface-hint``: ``default-route``, the default, ``hostname``, an
+interface name or an IPv4 CIDR). A child
 connects to its parent's ``ipc://`` URI when they are on the same host, else to the
 ``tcp://`` one.
 """
@@ -44,9 +45,40 @@ def needs_tcp(
     return any(mapping[c] != mapping[rank] for c in children)
 
 
+def _iface_address(name: str) -> str | None:
+    """The IPv4 address of interface ``name`` (SIOCGIFADDR), None if it has none."""
+    import fcntl
+    import struct
+
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            req = struct.pack("256s", name[:15].encode())
+            return socket.inet_ntoa(fcntl.ioctl(s.fileno(), 0x8915, req)[20:24])
+    except OSError:
+        return None
+
+
+def _cidr_address(cidr: str) -> str | None:
+    import ipaddress
+
+    net = ipaddress.ip_network(cidr, strict=False)
+    for _, name in socket.if_nameindex():
+        addr = _iface_address(name)
+        if addr is not None and ipaddress.ip_address(addr) in net:
+            return addr
+    return None
+
+
 def primary_address(attrs: dict[str, str], hostname: str) -> str:
-    """This host's address for tcp endpoints (``tbon.interface-hint``)."""
+    """This host's address for tcp endpoints (``tbon.interface-hint``: ``default-route``,
+    ``hostname``, an interface name or an IPv4 CIDR). ValueError if a named interface
+    or network has no address here."""
     hint = attrs.get("tbon.interface-hint", "default-route")
+    if hint not in ("default-route", "hostname"):
+        addr = _cidr_address(hint) if "/" in hint else _iface_address(hint)
+        if addr is None:
+            raise ValueError(f"tbon.interface-hint={hint}: no IPv4 address found")
+        return addr
     if hint != "hostname":
         try:  # the source address of the default route (nothing is sent)
             with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
