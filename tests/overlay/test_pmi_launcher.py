@@ -160,11 +160,15 @@ def test_four_brokers_under_a_foreign_launcher():
 
 def test_followers_run_nothing_and_exit_with_rank0():
     marker = "only-rank-0-runs-this"
-    launcher = MiniLauncher(3, flux_start("-Stbon.fanout=1", "echo", marker))
+    script = f"echo {marker}; flux exec -r all flux getattr broker.pid | sort -n"
+    launcher = MiniLauncher(3, flux_start("-Stbon.fanout=1", "sh", "-c", script))
     codes = launcher.wait()
     outs = [launcher.output(r) for r in range(3)]
     assert codes == [0, 0, 0], outs
-    assert outs[0][0].strip() == marker
+    lines = outs[0][0].split()
+    assert lines[0] == marker
+    # each flux start became its broker (flux-core execs it)
+    assert [int(x) for x in lines[1:]] == sorted(p.pid for p in launcher.procs)
     assert marker not in outs[1][0] + outs[2][0]
 
 
