@@ -269,69 +269,30 @@ def test_endpoints_follow_the_process_mapping():
         assert ok == "ok"
 
 
-def _netns_unavailable() -> str | None:
-    if os.geteuid() != 0:
-        return "network namespaces need root"
-    for tool in ("ip", "unshare"):
-        if shutil.which(tool) is None:
-            return f"{tool} is not installed"
-    probe = f"fxpmi-{os.getpid()}-probe"
-    p = subprocess.run(["ip", "netns", "add", probe], capture_output=True, text=True)
-    if p.returncode != 0:
-        return f"ip netns add failed: {p.stderr.strip()}"
-    subprocess.run(["ip", "netns", "del", probe], capture_output=True)
-    return None
-
-
 def test_launcher_across_three_hosts_in_network_namespaces():
     """A launcher starting one flux start per "host" (own network namespace, address
     and hostname): the brokers find each other over tcp on the named interface."""
-    why = _netns_unavailable()
+    from netns import NetnsHosts, unavailable
+
+    why = unavailable()
     if why:
         pytest.skip(why)
-    tag = f"fxpmi-{os.getpid()}"
-    sw, hosts = f"{tag}-sw", [f"{tag}-{i}" for i in range(3)]
-    made: list[str] = []
-
-    def ip(*args: str, ns: str | None = None) -> None:
-        cmd = ["ip", *args] if ns is None else ["ip", "netns", "exec", ns, "ip", *args]
-        subprocess.run(cmd, check=True, capture_output=True, timeout=30)
-
+    hosts = NetnsHosts(3, names=["node0", "node1", "node2"])
     try:
-        for ns in (sw, *hosts):
-            ip("netns", "add", ns)
-            made.append(ns)
-            ip("link", "set", "lo", "up", ns=ns)
-        ip("link", "add", "br0", "type", "bridge", ns=sw)
-        ip("link", "set", "br0", "up", ns=sw)
-        for i, ns in enumerate(hosts):
-            ip("link", "add", f"p{i}", "type", "veth", "peer", "name", "eth0", "netns", ns, ns=sw)
-            ip("link", "set", f"p{i}", "master", "br0", ns=sw)
-            ip("link", "set", f"p{i}", "up", ns=sw)
-            ip("addr", "add", f"10.77.{os.getpid() % 250}.{i + 1}/24", "dev", "eth0", ns=ns)
-            ip("link", "set", "eth0", "up", ns=ns)
         script = (
             "flux getattr size; flux getattr hostlist;"
             " flux exec -r 1 flux getattr tbon.parent-endpoint;"
             " flux run -N3 -l flux getattr hostname | sort"
         )
-        inner = " ".join(
-            f"'{a}'" for a in flux_start("-Stbon.interface-hint=eth0", "sh", "-c", script)
-        )
+        argv = flux_start("-Stbon.interface-hint=eth0", "sh", "-c", script)
         # each rank on its own host: the launcher's argv differs per rank
-        argvs = [
-            ["ip", "netns", "exec", ns, "unshare", "--uts", "sh", "-c",
-             f"hostname node{i} && exec {inner}"]
-            for i, ns in enumerate(hosts)
-        ]  # fmt: skip
-        launcher = MiniLauncher(3, argvs)
+        launcher = MiniLauncher(3, [hosts.argv(i, argv) for i in range(3)])
         codes = launcher.wait()
         out, err = launcher.output(0)
         assert codes == [0, 0, 0], (err, [launcher.output(r) for r in (1, 2)])
         lines = out.splitlines()
         assert lines[:2] == ["3", "node[0-2]"]
-        assert lines[2].startswith(f"tcp://10.77.{os.getpid() % 250}.1:")
+        assert lines[2].startswith(f"tcp://{hosts.addr(0)}:")
         assert lines[3:] == ["0: node0", "1: node1", "2: node2"]
     finally:
-        for ns in reversed(made):
-            subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+        hosts.destroy()
