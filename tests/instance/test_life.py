@@ -419,3 +419,43 @@ def test_submit_wait_exit_codes_of_ended_and_failed_jobs(instance):
     instance.flux("job", "wait-event", "-t", "30", jobid, "clean", check=True)
     ev = instance.flux("job", "eventlog", jobid, check=True).stdout
     assert ev.splitlines()[-1].split()[1] == "clean"
+
+
+def test_attach_signal_to_a_pending_job_is_logged_and_waits(instance):
+    """As flux-core: SIGTERM to `flux run` of a job with no tasks yet cannot reach
+    them; it logs the kill error and the front end goes on waiting."""
+    import signal
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "flux", "run", "--urgency=hold", "true"],
+        env=instance.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        jobid = ""
+        while not jobid and time.monotonic() < deadline:
+            jobid = instance.flux("jobs", "-n", "-o", "{id}", "--filter=pending").stdout.strip()
+        assert jobid
+
+        def catches_sigterm() -> bool:  # the front end has installed its handler
+            with open(f"/proc/{proc.pid}/status") as f:
+                mask = next(x for x in f if x.startswith("SigCgt:")).split()[1]
+            return bool(int(mask, 16) & (1 << (signal.SIGTERM - 1)))
+
+        while not catches_sigterm() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.stderr.readline() == "flux-job: kill: job is not running\n"
+        assert proc.poll() is None
+        instance.flux("job", "urgency", jobid, "default", check=True)
+        out, err = proc.communicate(timeout=60)
+        assert proc.returncode == 0, err
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

@@ -279,12 +279,16 @@ class Attach:
             )
 
     def forward(self, signum: int, frame: Any) -> None:
-        """Signals sent to the front end go to the job's tasks (which keep running)."""
-        self.h.rpc(
-            "job-manager.kill",
-            {"id": self.jobid, "signum": signum},
-            flags=FLUX_RPC_NORESPONSE,
-        )
+        """Signals sent to the front end go to the job's tasks (which keep running).
+        A job with no tasks yet (pending) cannot take one: that is logged, as flux-core
+        does, and the front end goes on waiting."""
+        self.h.rpc("job-manager.kill", {"id": self.jobid, "signum": signum}).then(self._kill_sent)
+
+    def _kill_sent(self, f: Any) -> None:
+        try:
+            f.get()
+        except OSError as exc:
+            print(f"flux-job: kill: {errmsg(exc)}", file=sys.stderr)
 
     def run(self) -> int:
         old = {}
