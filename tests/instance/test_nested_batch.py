@@ -381,13 +381,23 @@ def test_uri_of_a_broker_pid(instance, tmp_path):
 
 
 def test_signal_reaches_the_jobs_inside(instance, tmp_path):
-    """--signal on a batch job: the child broker forwards SIGUSR1 to its running jobs."""
+    """--signal on a batch job: the child broker forwards SIGUSR1 to its running jobs.
+    The signal is due 59 s before the end of a 10 minute limit; once the inner job
+    has its trap set, the limit is cut to 1 minute, which makes the signal due now
+    (whatever the machine's load made the start-up cost)."""
+    ready = tmp_path / "ready"
     script = write_script(
         tmp_path,
         "#!/bin/sh\ntrap '' USR1\n"
-        "id=$(flux submit sh -c 'trap \"echo got-usr1; exit 0\" USR1; while :; do sleep 0.1; done')\n"
-        "flux job wait-event $id start >/dev/null\nflux job attach $id\n",
+        'id=$(flux submit sh -c \'trap "echo got-usr1; exit 0" USR1; '
+        f"touch {ready}; while :; do sleep 0.1; done')\n"
+        "flux job attach $id\n",
     )
-    jobid = batch(instance, tmp_path, "-n1", "-t", "1m", "--signal=SIGUSR1@59s", script)
-    wait_clean(instance, jobid)
+    jobid = batch(instance, tmp_path, "-n1", "-t", "10m", "--signal=SIGUSR1@59s", script)
+    deadline = time.monotonic() + 120
+    while not ready.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert ready.exists()
+    instance.flux("update", jobid, "duration=1m", check=True)
+    wait_clean(instance, jobid, timeout=120)
     assert "got-usr1" in output(tmp_path, jobid)
