@@ -365,6 +365,24 @@ def set_load_sort_order(p: Any, mode: str) -> None:
     p.load_sort_order = mode
 
 
+def skip_inactive_replay(p: Any) -> None:
+    """Do not call this plugin's ``job.inactive-add`` for every stored inactive job
+    when the instance restarts (a pure-flux extension: the plugin reads inactive
+    jobs from the store when it needs them, e.g. with :func:`inactive_history`)."""
+    p.replay_inactive = False
+
+
+def inactive_history(p: Any, userid: int, limit: int | None = None) -> Any:
+    """``(t_submit, id)`` of ``userid``'s stored inactive jobs, newest submission
+    first (at most ``limit``); None when the instance keeps no job-list store
+    (a pure-flux extension)."""
+    lister = getattr(_jm(p).broker, "job_list", None)
+    inactive = getattr(lister, "inactive", None)
+    if inactive is None:
+        return None
+    return inactive.history(userid, limit)
+
+
 def get_flux(p: Any) -> Any:
     """A handle on the broker for timers and logging (``timer_watcher_create``, ``log``)."""
     h = getattr(p, "_flux_handle", None)

@@ -77,6 +77,7 @@ CREATE INDEX IF NOT EXISTS {TABLE}_userid ON {TABLE} (userid, t_inactive, id);
 CREATE INDEX IF NOT EXISTS {TABLE}_name ON {TABLE} (name, t_inactive, id);
 CREATE INDEX IF NOT EXISTS {TABLE}_queue ON {TABLE} (queue, t_inactive, id);
 CREATE INDEX IF NOT EXISTS {TABLE}_result ON {TABLE} (result, t_inactive, id);
+CREATE INDEX IF NOT EXISTS {TABLE}_submit ON {TABLE} (userid, t_submit, id);
 """
 
 ANALYZE_FIRST = 1000  # rows before the first ANALYZE
@@ -124,12 +125,18 @@ class InactiveStore:
             database written immediately.
     """
 
+    table = TABLE
+
     def __init__(self, store: Any = None) -> None:
         self.store = store
         if store is not None:
             self.db: sqlite3.Connection = store.db
         else:
             self.db = sqlite3.connect(":memory:", isolation_level=None)
+        #: the table is new (a new statedir, or one from before job-list kept records)
+        self.created = not self.db.execute(
+            "SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (TABLE,)
+        ).fetchone()
         self.db.executescript(_SCHEMA)
         self._adds: list[tuple] = []
         self._deletes: list[tuple[int]] = []
@@ -318,6 +325,20 @@ class InactiveStore:
         return self.db.execute(
             f"SELECT COUNT(*) FROM {TABLE} WHERE t_inactive < ?", (t,)
         ).fetchone()[0]
+
+    def history(self, userid: int, limit: int | None = None) -> Iterator[tuple[float, int]]:
+        """``(t_submit, id)`` of a user's stored jobs, newest submission first."""
+        self._sync()
+        sql = (
+            f"SELECT t_submit, id FROM {TABLE} INDEXED BY {TABLE}_submit WHERE userid = ? "
+            "ORDER BY t_submit DESC, id DESC"
+        )
+        if limit is not None:
+            cur = self.db.execute(sql + " LIMIT ?", (userid, limit))
+        else:
+            cur = self.db.execute(sql, (userid,))
+        while rows := cur.fetchmany(1000):
+            yield from rows
 
     def t_submit_map(self) -> dict[int, float]:
         """``id -> t_submit`` of every stored job (restart)."""

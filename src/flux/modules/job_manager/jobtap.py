@@ -55,6 +55,8 @@ class Plugin:
         self.module: Any = None
         self.setname: str | None = None
         self.trusted = False  # a builtin or shipped plugin: sees args unwrapped
+        # job.inactive-add for every stored inactive job at restart (see restart.py)
+        self.replay_inactive = True
 
     # -- flux-core style plugin API ----------------------------------------
     def add_handler(self, topic_glob: str, cb: Callable, arg: Any = None) -> None:

@@ -5,12 +5,13 @@ folding their stored eventlogs; their events go through the journal again so
 that every subscriber sees them, and they are then set back in motion
 (:meth:`JobManager.restart_active`).
 
-Inactive jobs are most of a long-lived instance and never change: when
-job-list already has a job's record (its ``job_list_inactive`` table, written
-in the same transaction as the job's ``clean`` event), the eventlog is not
-read at all.  Such a job only gets the jobtap ``job.inactive-add`` call that
-plugins keeping job history expect, with a light :class:`Job` (id, userid,
-t_submit, jobspec).
+Inactive jobs are most of a long-lived instance and never change: job-list
+has a record of each (its ``job_list_inactive`` table, written in the same
+transaction as the job's ``clean`` event), so a restart reads only the active
+jobs (the ``jobs_active`` partial index of the store).  The builtins that
+keep job history (``.history``) read inactive jobs from the store when asked;
+a site plugin handling ``job.inactive-add`` still gets the call for every
+inactive job, with a light :class:`Job` (id, userid, t_submit, jobspec).
 """
 
 from __future__ import annotations
@@ -57,46 +58,123 @@ def _rows(cur: Any) -> Any:
         yield from rows
 
 
+#: store key: every inactive job of the store has a job-list record (set once a
+#: restart has given records to those of an older statedir)
+RECORDS_KEY = "job-list.inactive-records"
+
+
+def _replaying_plugins(jm: Any) -> list[Any]:
+    """Plugins that want ``job.inactive-add`` for every stored inactive job at restart
+    (all but those that read inactive jobs from the store when asked)."""
+    return [
+        plugin
+        for plugin, _cb, _arg in jm.jobtap.handlers("job.inactive-add")
+        if getattr(plugin, "replay_inactive", True)
+    ]
+
+
+def _light_inactive(jobid: int, userid: int, jobspec_b: bytes, t_submit: float) -> Job:
+    """An inactive job as plugins see it in ``job.inactive-add`` at restart."""
+    jobspec = orjson.loads(jobspec_b)
+    job = Job(jobid, userid, jobspec, None)
+    job.state = INACTIVE
+    job.t_submit = t_submit
+    job.readonly = True
+    return job
+
+
+def _inactive_add(jm: Any, plugins: list[Any], job: Job) -> None:
+    for plugin in plugins:
+        jm.jobtap.call("job.inactive-add", job, only=plugin)
+
+
 def restore_jobs(broker: Broker) -> dict[str, float]:
-    """Reload every job of ``broker.store``; returns counts and timing."""
+    """Reload the jobs of ``broker.store``; returns counts and timing.
+
+    Normally only active jobs are read (inactive ones stay in the store, where
+    job-list, job-info and ``.history`` read them when asked).  The first
+    restart on a statedir whose inactive jobs may lack job-list records reads
+    every job once and gives them records.
+    """
     t0 = time.perf_counter()
-    jm = broker.job_manager
     store = broker.store
     store.flush()
     lister = getattr(broker, "job_list", None)
-    known: dict[int, float] = {}
-    if lister is not None and hasattr(lister, "inactive"):
-        known = lister.inactive.t_submit_map()
-    inactive_add = jm.jobtap.has_handlers("job.inactive-add")
+    if lister is None or not hasattr(lister, "inactive"):
+        stats = _restore_all(broker, None)
+        store.kv_put(RECORDS_KEY, False)
+    elif store.kv_get(RECORDS_KEY, False) and not getattr(lister.inactive, "created", True):
+        stats = _restore_active(broker, lister)
+    else:
+        stats = _restore_all(broker, lister)
+        store.kv_put(RECORDS_KEY, True)
+    elapsed = time.perf_counter() - t0
+    fast = stats["inactive"] - (stats["replayed"] - stats["active"])
+    broker.log(
+        f"restart: {stats['jobs']} jobs reloaded, {stats['active']} active, {fast} inactive "
+        f"from job-list records, in {elapsed:.2f}s"
+    )
+    stats["fast"] = fast
+    stats["seconds"] = elapsed
+    return stats
+
+
+def _restart(jm: Any, jobs: list[Job]) -> None:
+    for job in jobs:
+        jm.restart_active(job)
+
+
+def _restore_active(broker: Broker, lister: Any) -> dict[str, Any]:
+    """Active jobs only; inactive jobs are shown to plugins that ask for them."""
+    jm = broker.job_manager
+    plugins = _replaying_plugins(jm)
+    if plugins:
+        cur = broker.store.db.execute(
+            "SELECT j.id, j.userid, j.jobspec, l.t_submit FROM "
+            f"{lister.inactive.table} l JOIN jobs j ON j.id = l.id ORDER BY l.id"
+        )
+        for jobid, userid, jobspec_b, t_submit in _rows(cur):
+            _inactive_add(jm, plugins, _light_inactive(jobid, userid, jobspec_b, t_submit))
     restart: list[Job] = []
-    n = fast = 0
+    replayed = 0
+    for jobid, userid, jobspec_b, R_b in broker.store.active_jobs():
+        job = _replay(broker, jobid, userid, jobspec_b, R_b)
+        replayed += 1
+        if job.state != INACTIVE:
+            restart.append(job)
+        else:  # (not marked inactive in the jobs table: cannot happen, but harmless)
+            _inactive_add(jm, plugins, job)
+    _restart(jm, restart)
+    return {
+        "jobs": len(restart) + len(lister.inactive),
+        "active": len(restart),
+        "inactive": len(lister.inactive),
+        "replayed": replayed,
+    }
+
+
+def _restore_all(broker: Broker, lister: Any) -> dict[str, Any]:
+    """Every job: those with a job-list record cost one row read; the others are
+    replayed from their eventlogs (which gives them a record)."""
+    jm = broker.job_manager
+    store = broker.store
+    known: dict[int, float] = lister.inactive.t_submit_map() if lister is not None else {}
+    plugins = _replaying_plugins(jm)
+    restart: list[Job] = []
+    n = replayed = 0
     cur = store.db.execute("SELECT id, userid, jobspec, R, inactive FROM jobs ORDER BY id")
     for jobid, userid, jobspec_b, R_b, inactive in _rows(cur):
         n += 1
         t_submit = known.get(jobid) if inactive else None
         if t_submit is not None:
-            fast += 1
-            if inactive_add:
-                jobspec = orjson.loads(jobspec_b)
-                system = jobspec.get("attributes", {}).get("system")
-                if isinstance(system, dict):
-                    system.pop("environment", None)  # plugins see it redacted anyway
-                job = Job(jobid, userid, jobspec, None)
-                job.state = INACTIVE
-                job.t_submit = t_submit
-                job.readonly = True
-                jm.jobtap.call("job.inactive-add", job)
+            if plugins:
+                _inactive_add(jm, plugins, _light_inactive(jobid, userid, jobspec_b, t_submit))
             continue
         job = _replay(broker, jobid, userid, jobspec_b, R_b)
+        replayed += 1
         if job.state != INACTIVE:
             restart.append(job)
-        elif inactive_add:
-            jm.jobtap.call("job.inactive-add", job)
-    for job in restart:
-        jm.restart_active(job)
-    elapsed = time.perf_counter() - t0
-    broker.log(
-        f"restart: {n} jobs reloaded, {len(restart)} active, {fast} inactive from job-list "
-        f"records, in {elapsed:.2f}s"
-    )
-    return {"jobs": n, "active": len(restart), "fast": fast, "seconds": elapsed}
+        elif plugins:
+            _inactive_add(jm, plugins, job)
+    _restart(jm, restart)
+    return {"jobs": n, "active": len(restart), "inactive": n - len(restart), "replayed": replayed}

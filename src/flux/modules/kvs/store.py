@@ -51,6 +51,7 @@ CREATE TABLE IF NOT EXISTS kv (
     key TEXT PRIMARY KEY,
     value BLOB NOT NULL
 );
+CREATE INDEX IF NOT EXISTS jobs_active ON jobs (id) WHERE inactive = 0;
 """
 
 
@@ -358,6 +359,16 @@ class Store:
                 entries.append(pending[1])
                 pending = next(ecur, None)
             yield jobid, userid, jobspec, R, inactive, entries
+
+    def active_jobs(self) -> Iterator[tuple[int, int, bytes, bytes | None]]:
+        """Yield (id, userid, jobspec, R) of the jobs not yet inactive, in id order
+        (through the partial index ``jobs_active``: inactive jobs are not read)."""
+        cur = self.db.execute(
+            "SELECT id, userid, jobspec, R FROM jobs INDEXED BY jobs_active "
+            "WHERE inactive = 0 ORDER BY id"
+        )
+        while rows := cur.fetchmany(1000):
+            yield from rows
 
     def job_row(self, jobid: int) -> tuple | None:
         if not storable_id(jobid):

@@ -72,6 +72,8 @@ def _inactive(p: Any, topic: str, args: Any, st: _State) -> int:
 
 def flux_plugin_init(p: Any) -> int:
     st = _State()
+    # only active jobs matter: an inactive job at restart changes nothing here
+    jobtap.skip_inactive_replay(p)
     p.add_handler("job.dependency.singleton", _dependency, st)
     p.add_handler("job.new", _new, st)
     p.add_handler("job.inactive-add", _inactive, st)

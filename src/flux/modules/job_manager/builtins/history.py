@@ -1,8 +1,15 @@
-"""``.history``: each user's jobs, newest first (service ``job-manager.history.get``)."""
+"""``.history``: each user's jobs, newest first (service ``job-manager.history.get``).
+
+Active jobs are kept in memory (added at ``job.new``).  Inactive jobs are read
+from job-list's store when a user asks (:func:`flux.jobtap.inactive_history`),
+so a long history costs no memory and a restart does not replay it; without
+that store (a broker without job-list) inactive jobs stay in memory too.
+"""
 
 from __future__ import annotations
 
 import errno
+import heapq
 from typing import Any
 
 from sortedcontainers import SortedList
@@ -11,23 +18,51 @@ from flux import jobtap
 from flux.constants import FLUX_ROLE_USER
 
 
-def _add(p: Any, topic: str, args: Any, hist: dict) -> int:
-    lst = hist.get(args["userid"])
-    if lst is None:
-        lst = hist[args["userid"]] = SortedList()
-    item = (-float(args["t_submit"]), -int(args["id"]))
-    if item not in lst:
-        lst.add(item)
+class _History:
+    __slots__ = ("users", "stored")
+
+    def __init__(self, stored: bool) -> None:
+        #: userid -> (-t_submit, -id) of the user's jobs held in memory
+        self.users: dict[int, SortedList] = {}
+        #: inactive jobs are read from the store (not held here)
+        self.stored = stored
+
+    def add(self, userid: int, item: tuple[float, int]) -> None:
+        lst = self.users.get(userid)
+        if lst is None:
+            lst = self.users[userid] = SortedList()
+        if item not in lst:
+            lst.add(item)
+
+    def discard(self, userid: int, item: tuple[float, int]) -> None:
+        lst = self.users.get(userid)
+        if lst is not None:
+            lst.discard(item)
+            if not lst:
+                del self.users[userid]
+
+
+def _item(args: Any) -> tuple[float, int]:
+    return (-float(args["t_submit"]), -int(args["id"]))
+
+
+def _new(p: Any, topic: str, args: Any, hist: _History) -> int:
+    hist.add(args["userid"], _item(args))
     return 0
 
 
-def _remove(p: Any, topic: str, args: Any, hist: dict) -> int:
+def _inactive(p: Any, topic: str, args: Any, hist: _History) -> int:
+    if hist.stored:
+        # job-list has its record (queued in the same commit): read from there now
+        hist.discard(args["userid"], _item(args))
+    else:
+        hist.add(args["userid"], _item(args))
+    return 0
+
+
+def _remove(p: Any, topic: str, args: Any, hist: _History) -> int:
     """A purged job leaves its user's history."""
-    lst = hist.get(args["userid"])
-    if lst is not None:
-        lst.discard((-float(args["t_submit"]), -int(args["id"])))
-        if not lst:
-            del hist[args["userid"]]
+    hist.discard(args["userid"], _item(args))
     return 0
 
 
@@ -45,14 +80,43 @@ def _parse_slice(text: str) -> slice:
     return slice(*vals)
 
 
-def _get(p: Any, msg: Any, hist: dict) -> None:
+def _needed(sl: slice | None) -> int | None:
+    """How many of the newest jobs a slice can reach (None: it needs them all)."""
+    if sl is None:
+        return None
+    start, stop, step = sl.start or 0, sl.stop, sl.step or 1
+    if stop is None or start < 0 or stop < 0 or step < 0:
+        return None
+    return max(stop, 0)
+
+
+def _ids(p: Any, hist: _History, userid: int, limit: int | None) -> list[int]:
+    mem = hist.users.get(userid, ())
+    stored = jobtap.inactive_history(p, userid, limit) if hist.stored else None
+    if stored is None:
+        items = list(mem if limit is None else mem[:limit])
+    else:
+        older = ((-t, -jobid) for t, jobid in stored)
+        items = list(heapq.merge(mem, older))
+        if limit is not None:
+            items = items[:limit]
+    return [-item[1] for item in items]
+
+
+def _get(p: Any, msg: Any, hist: _History) -> None:
     payload = msg.payload if isinstance(msg.payload, dict) else {}
-    lst = hist.get(msg.userid, [])
-    ids = [-item[1] for item in lst]
     text = payload.get("slice")
+    sl = None
     if text:
         try:
-            ids = ids[_parse_slice(str(text))]
+            sl = _parse_slice(str(text))
+        except (ValueError, TypeError):
+            msg.respond_error(errno.EINVAL, f"invalid slice: {text}")
+            return
+    ids = _ids(p, hist, msg.userid, _needed(sl))
+    if sl is not None:
+        try:
+            ids = ids[sl]
         except (ValueError, TypeError):
             msg.respond_error(errno.EINVAL, f"invalid slice: {text}")
             return
@@ -60,9 +124,12 @@ def _get(p: Any, msg: Any, hist: dict) -> None:
 
 
 def flux_plugin_init(p: Any) -> int:
-    hist: dict[int, Any] = {}
-    p.add_handler("job.new", _add, hist)
-    p.add_handler("job.inactive-add", _add, hist)
+    stored = jobtap.inactive_history(p, 0, 0) is not None
+    hist = _History(stored)
+    if stored:
+        jobtap.skip_inactive_replay(p)
+    p.add_handler("job.new", _new, hist)
+    p.add_handler("job.inactive-add", _inactive, hist)
     p.add_handler("job.inactive-remove", _remove, hist)
     jobtap.service_register_ex(p, "get", _get, FLUX_ROLE_USER, hist)
     return 0
