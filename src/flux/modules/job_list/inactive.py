@@ -24,6 +24,8 @@ import sqlite3
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+import orjson
+
 from flux.constants import FLUX_JOB_STATE_INACTIVE
 
 from .constraint import IndexHints
@@ -78,7 +80,12 @@ CREATE INDEX IF NOT EXISTS {TABLE}_name ON {TABLE} (name, t_inactive, id);
 CREATE INDEX IF NOT EXISTS {TABLE}_queue ON {TABLE} (queue, t_inactive, id);
 CREATE INDEX IF NOT EXISTS {TABLE}_result ON {TABLE} (result, t_inactive, id);
 CREATE INDEX IF NOT EXISTS {TABLE}_submit ON {TABLE} (userid, t_submit, id);
+CREATE TABLE IF NOT EXISTS {TABLE}_meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
 """
+
+#: ``{TABLE}_meta`` key: [[queue, result, count], ...] of the stored jobs, written in
+#: the same commit as the rows (a restart reads it instead of counting every row)
+COUNTS_KEY = "counts"
 
 ANALYZE_FIRST = 1000  # rows before the first ANALYZE
 ANALYSIS_LIMIT = 20000  # rows sampled per index by ANALYZE
@@ -140,8 +147,11 @@ class InactiveStore:
         self.db.executescript(_SCHEMA)
         self._adds: list[tuple] = []
         self._deletes: list[tuple[int]] = []
+        #: (queue, result) -> stored jobs, those queued for the next commit included
+        self._counts_dirty = False
+        self._counts: dict[tuple[str | None, int], int] = self._load_counts()
         #: stored jobs, those queued for the next commit included
-        self._count = self.db.execute(f"SELECT COUNT(*) FROM {TABLE}").fetchone()[0]
+        self._count = sum(self._counts.values())
         # index statistics let SQLite pick the most selective index (a name
         # over a result, say); refreshed (sampled) each time the table doubles
         self.db.execute(f"PRAGMA analysis_limit={ANALYSIS_LIMIT}")
@@ -155,6 +165,25 @@ class InactiveStore:
         if store is not None:
             store.add_writer(self._write, self._written)
 
+    def _load_counts(self) -> dict[tuple[str | None, int], int]:
+        if self.created:  # (counts a lost table left behind are not its rows')
+            self._counts_dirty = True
+            return {}
+        row = self.db.execute(
+            f"SELECT value FROM {TABLE}_meta WHERE key = ?", (COUNTS_KEY,)
+        ).fetchone()
+        if row is not None:
+            return {(q, r): n for q, r, n in orjson.loads(row[0])}
+        # a statedir from before the counts were kept: count once
+        counts = {
+            (q, r): n
+            for q, r, n in self.db.execute(
+                f"SELECT queue, result, COUNT(*) FROM {TABLE} GROUP BY queue, result"
+            )
+        }
+        self._counts_dirty = True
+        return counts
+
     # -- writes -------------------------------------------------------------------
     def _write(self, db: sqlite3.Connection) -> None:
         """Store writer: runs inside the store's commit transaction."""
@@ -162,6 +191,9 @@ class InactiveStore:
             db.executemany(_INSERT, self._adds)
         if self._deletes:
             db.executemany(_DELETE, self._deletes)
+        if self._counts_dirty:
+            value = orjson.dumps([[q, r, n] for (q, r), n in self._counts.items() if n])
+            db.execute(f"INSERT OR REPLACE INTO {TABLE}_meta VALUES (?, ?)", (COUNTS_KEY, value))
         if self._count >= self._next_analyze:
             self._next_analyze = 2 * self._count
             db.execute(f"ANALYZE {TABLE}")
@@ -170,6 +202,7 @@ class InactiveStore:
         """The store committed what ``_write`` wrote."""
         self._adds = []
         self._deletes = []
+        self._counts_dirty = False
 
     def _queued(self) -> None:
         if self.store is not None:
@@ -199,6 +232,9 @@ class InactiveStore:
                 data,
             )
         )
+        key = (rec.queue, rec.result)
+        self._counts[key] = self._counts.get(key, 0) + 1
+        self._counts_dirty = True
         self._count += 1
         self._queued()
 
@@ -218,6 +254,10 @@ class InactiveStore:
                 )
             )
         if found:
+            counts = self._counts
+            for _jobid, queue, result in found:
+                counts[(queue, result)] -= 1
+            self._counts_dirty = True
             self._deletes.extend((row[0],) for row in found)
             self._count -= len(found)
             self._queued()
@@ -300,10 +340,9 @@ class InactiveStore:
 
     def counts(self) -> Iterator[tuple[str | None, int, int]]:
         """``(queue, result, count)`` of the stored jobs (for job statistics)."""
-        self._sync()
-        yield from self.db.execute(
-            f"SELECT queue, result, COUNT(*) FROM {TABLE} GROUP BY queue, result"
-        )
+        for (queue, result), count in list(self._counts.items()):
+            if count:
+                yield queue, result, count
 
     def ids(self) -> set[int]:
         """Every stored job id."""
