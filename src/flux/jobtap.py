@@ -306,8 +306,9 @@ def job_result_info(p: Any, jobid: int) -> dict:
     result = None
     if job.state in (_CLEANUP, _INACTIVE) and job.end_event is not None:
         result = get_job_result(p, job.id)
-    fatal = any(
-        e["name"] == "exception" and e.get("context", {}).get("severity") == 0 for e in job.eventlog
+    fatal = "exception" in job.events_posted and any(
+        e["name"] == "exception" and e.get("context", {}).get("severity") == 0
+        for e in _jm(p).eventlog(job)
     )
     return {
         "id": job.id,

@@ -704,7 +704,7 @@ def test_list_id_waits_for_a_job_not_seen_yet(tmp_path):
         broker.dispatch(req)
         job = answers[0][6]["job"]
         assert job["state"] == 64 and job["exception_note"] == "bye" and job["result"] == 4
-        assert job["t_inactive"] == gone.eventlog[-1]["timestamp"]
+        assert job["t_inactive"] == jm.eventlog(gone)[-1]["timestamp"]
         assert broker.job_list.inactive.contains(jobid + 2)
         answers.clear()
         list_id(987654321)

@@ -631,7 +631,7 @@ class Exec:
         info = job.info
         test = info.test_run_duration if info is not None else None
         start = None
-        for e in job.eventlog:
+        for e in self.broker.job_manager.eventlog(job):
             if e["name"] == "start":
                 start = e["timestamp"]
         if test is not None and start is not None:

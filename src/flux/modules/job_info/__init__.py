@@ -74,7 +74,7 @@ class JobInfo:
         for key in p["keys"]:
             if key == "eventlog":
                 if job is not None:
-                    out[key] = _eventlog_text(job.eventlog)
+                    out[key] = _eventlog_text(self.broker.store.eventlog(jobid, queued=True))
                 else:
                     out[key] = _eventlog_text(self.broker.store.eventlog(jobid))
             elif key == EXEC_EVENTLOG:
@@ -146,11 +146,11 @@ class JobInfo:
 
             store.after_commit(send_stored)
             return
-        sofar = [{"event": orjson.dumps(e).decode()} for e in job.eventlog]
+        sofar = job.seq  # the entries before the watch, on disk by the next commit
 
         def replay() -> None:
-            for payload in sofar:
-                req.respond(payload)
+            for raw in store.eventlog(jobid)[:sofar]:
+                req.respond({"event": raw.decode()})
 
         store.after_commit(replay)
 
@@ -257,7 +257,7 @@ class JobInfo:
         if follow():
             return
         job = jm.active.get(jobid)
-        started = job is not None and any(e["name"] == "start" for e in job.eventlog)
+        started = job is not None and "start" in job.events_posted
         if job is None or started:
             entries = guest_output.stored_log(exec_, self.broker.store, jobid)
             if entries is None:

@@ -844,7 +844,11 @@ class JobListService:
         """Index a job the journal has not shown us, from its eventlog when it
         has one (exact timestamps), else from its current fields.  Returns its
         active record, or None if it went straight to the inactive store."""
-        eventlog = getattr(job, "eventlog", None)
+        jm = getattr(self.broker, "job_manager", None)
+        if hasattr(job, "seq") and hasattr(jm, "eventlog"):
+            eventlog = jm.eventlog(job)
+        else:
+            eventlog = getattr(job, "eventlog", None)
         if isinstance(eventlog, list) and eventlog and eventlog[0].get("name") == "submit":
             for entry in list(eventlog):
                 self.journal_cb(job, entry)

@@ -23,7 +23,7 @@ class EventError(ValueError):
 
 
 def _check_submit(job: Job, ctx: dict) -> None:
-    if job.state != NEW or job.eventlog:
+    if job.state != NEW or job.seq:
         raise EventError("submit must be the first event")
 
 

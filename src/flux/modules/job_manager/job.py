@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
+
 _EMPTY: frozenset = frozenset()
 
 NEW = 1
@@ -47,7 +49,7 @@ class Job:
         "jobspec",
         "info",
         "R",
-        "eventlog",
+        "seq",
         "end_event",
         "has_resources",
         "alloc_queued",
@@ -93,10 +95,12 @@ class Job:
         self.state = NEW
         self.flags = 0
         self.t_submit = 0.0
-        self.jobspec = jobspec
+        self.jobspec = shared_jobspec(jobspec)
         self.info = info
         self.R: dict | None = None
-        self.eventlog: list[dict] = []
+        # events in the eventlog (the next event's sequence number); the entries
+        # themselves live in the store only (JobManager.eventlog reads them)
+        self.seq = 0
         self.end_event: dict | None = None
         self.has_resources = False
         self.alloc_queued = False
@@ -115,7 +119,9 @@ class Job:
         self.readonly = False
         self.finished = False
         self.queue: str | None = info.queue if info is not None else None
-        self.events_posted: set[str] = set()
+        # names of the events posted so far, shared by the jobs whose events were
+        # the same (see posted_add): no set per job
+        self.events_posted: frozenset[str] = _EMPTY
         self.t_clean = 0.0
         self.pending_updates: dict | None = None
         self.R_updated = False
@@ -136,9 +142,47 @@ class Job:
         return f"<Job {self.id} {STATE_NAMES.get(self.state)}>"
 
 
-def last_event(job: Job, name: str) -> dict:
-    """The job's most recent event called ``name`` (the one that entered a state)."""
-    for entry in reversed(job.eventlog):
+_JOBSPECS: dict[bytes, dict] = {}
+_JOBSPECS_MAX = 1024
+
+
+def shared_jobspec(jobspec: dict) -> dict:
+    """One dict for equal (redacted) jobspecs: thousands of waiting copies of one
+    job (``--cc``, arrays, bulk submission) then hold one jobspec between them.
+    Jobspecs are never changed in place (``jobspec-update`` makes a new one)."""
+    try:
+        key = orjson.dumps(jobspec)
+    except TypeError:
+        return jobspec
+    out = _JOBSPECS.get(key)
+    if out is None:
+        if len(_JOBSPECS) >= _JOBSPECS_MAX:
+            _JOBSPECS.clear()
+        out = _JOBSPECS[key] = jobspec
+    return out
+
+
+_POSTED: dict[tuple[frozenset, str], frozenset] = {}
+_POSTED_MAX = 4096
+
+
+def posted_add(posted: frozenset[str], name: str) -> frozenset[str]:
+    """``posted`` with ``name`` added: one shared frozenset per distinct set of names
+    (jobs go through the same few sequences of events)."""
+    if name in posted:
+        return posted
+    key = (posted, name)
+    out = _POSTED.get(key)
+    if out is None:
+        if len(_POSTED) >= _POSTED_MAX:
+            _POSTED.clear()
+        out = _POSTED[key] = posted | {name}
+    return out
+
+
+def last_event(entries: list[dict], name: str) -> dict:
+    """The most recent of ``entries`` called ``name`` (the one that entered a state)."""
+    for entry in reversed(entries):
         if entry["name"] == name:
             return entry
     return {"timestamp": 0.0, "name": name, "context": {}}

@@ -6,7 +6,7 @@ import errno
 from typing import TYPE_CHECKING, Any
 
 from flux.constants import FLUX_ROLE_OWNER
-from flux.modules.job_manager.job import DEPEND, NEW, PRIORITY, SCHED, last_event
+from flux.modules.job_manager.job import DEPEND, NEW, PRIORITY, SCHED
 from flux.util.jansson import json_type
 
 if TYPE_CHECKING:
@@ -77,7 +77,7 @@ class JobtapService:
                 jt.call(
                     "job.state.depend",
                     job,
-                    {"prev_state": NEW, "entry": last_event(job, "validate")},
+                    {"prev_state": NEW, "entry": jm.last_event(job, "validate")},
                     only=p,
                 )
         self.reprioritize_all()

@@ -38,6 +38,7 @@ from flux.modules.job_manager.job import (
     STATE_TOPIC,
     Job,
     last_event,
+    posted_add,
 )
 from flux.modules.job_manager.jobtap import JobtapCore
 
@@ -138,10 +139,10 @@ class JobManager:
             self.log(f"job {job.id}: event {entry['name']} rejected: {exc}")
             return
         name = entry["name"]
-        log = job.eventlog
-        log.append(entry)
-        self.store.append_event(job.id, len(log) - 1, _dumps(entry))
-        job.events_posted.add(name)
+        seq = job.seq
+        job.seq = seq + 1
+        self.store.append_event(job.id, seq, _dumps(entry))
+        job.events_posted = posted_add(job.events_posted, name)
         if name == "jobspec-update":
             self._jobspec_updated(job, entry)
         elif name == "resource-update" and job.R is not None:
@@ -737,8 +738,16 @@ class JobManager:
                 ev.apply_event(job, entry)
             except (ev.EventError, KeyError, TypeError) as exc:
                 self.log(f"job {job.id}: replay of {entry.get('name')} failed: {exc}")
-            job.eventlog.append(entry)
-            job.events_posted.add(entry["name"])
+            job.seq += 1
+            job.events_posted = posted_add(job.events_posted, entry["name"])
+
+    def eventlog(self, job: Job) -> list[dict]:
+        """A job's eventlog, from the store (entries not committed yet included)."""
+        return [orjson.loads(raw) for raw in self.store.eventlog(job.id, queued=True)]
+
+    def last_event(self, job: Job, name: str) -> dict:
+        """The job's most recent event called ``name``."""
+        return last_event(self.eventlog(job), name)
 
     def restart_active(self, job: Job) -> None:
         """Bring a reloaded active job back into motion."""
@@ -762,7 +771,7 @@ class JobManager:
             rc, out = self.jobtap.call(
                 STATE_TOPIC[PRIORITY],
                 job,
-                {"prev_state": DEPEND, "entry": last_event(job, "depend")},
+                {"prev_state": DEPEND, "entry": self.last_event(job, "depend")},
             )
             self._state_out(job, PRIORITY, rc, out)
         elif state == SCHED:

@@ -41,11 +41,12 @@ def _replay(broker: Broker, jobid: int, userid: int, jobspec_b: bytes, R_b: byte
     jm = broker.job_manager
     jobspec = orjson.loads(jobspec_b)
     job = Job(jobid, userid, jobspec, _validate(jobspec))
-    jm.restore(job, [orjson.loads(e) for e in broker.store.eventlog(jobid)])
+    entries = [orjson.loads(e) for e in broker.store.eventlog(jobid)]
+    jm.restore(job, entries)
     if R_b is not None:
         job.R = orjson.loads(R_b)
     for cb in jm.journal_subs:
-        for entry in job.eventlog:
+        for entry in entries:
             cb(job, entry)
     return job
 

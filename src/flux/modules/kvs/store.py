@@ -377,13 +377,18 @@ class Store:
             "SELECT userid, jobspec, R, inactive FROM jobs WHERE id=?", (jobid,)
         ).fetchone()
 
-    def eventlog(self, jobid: int) -> list[bytes]:
+    def eventlog(self, jobid: int, queued: bool = False) -> list[bytes]:
+        """A job's stored eventlog entries; with ``queued``, those waiting for the next
+        commit too (what the job-manager has applied)."""
         if not storable_id(jobid):
             return []
-        return [
+        out = [
             r[0]
             for r in self.db.execute("SELECT entry FROM events WHERE id=? ORDER BY seq", (jobid,))
         ]
+        if queued and self._events:
+            out.extend(e[2] for e in self._events if e[0] == jobid)
+        return out
 
     def output(self, jobid: int) -> list[bytes]:
         if not storable_id(jobid):
