@@ -509,6 +509,9 @@ class Broker:
                 self.loop.add_signal_handler(sig, self._forward_signal, sig)
             self.restore()
             self.store.flush()
+            trim = _malloc_trim()
+            if trim is not None:
+                trim(0)  # what reloading the jobs used and freed goes back to the system
             self.startlog.started()
         from flux.broker import services
 

@@ -244,6 +244,8 @@ class JobListService:
         self._id_waiters: dict[int, list[_IdWaiter]] = {}
         self._stats_watchers: list[Any] = []
         self._need_jobspec: set[int] = set()
+        #: records loaded in bulk (restart), not filed yet -> state they came from
+        self._bulk: dict[JobRecord, int] | None = None
         self._handlers = {
             "submit": self._ev_submit,
             "priority": self._ev_priority,
@@ -400,13 +402,53 @@ class JobListService:
                 if not members:
                     del index[key]
 
+    # -- bulk loading (restart) -----------------------------------------------------
+    def begin_bulk(self) -> None:
+        """Many jobs' events follow (a restart): states change without re-sorting
+        the indexes or the statistics at each event; :meth:`end_bulk` files them."""
+        if self._bulk is None:
+            self._bulk = {}
+
+    def end_bulk(self) -> None:
+        """File the jobs loaded since :meth:`begin_bulk`, in their final states."""
+        bulk, self._bulk = self._bulk, None
+        for rec, orig in (bulk or {}).items():
+            self._file(rec)
+            self.stats.transition(rec.queue, orig, rec.state, rec.result)
+
     def _set_state(self, rec: JobRecord, new: int, ts: float) -> None:
         old = rec.state
         if old == new:
             return
+        bulk = self._bulk
+        if bulk is not None:
+            if new != _INACTIVE:
+                if rec not in bulk:
+                    self._unfile(rec)
+                    bulk[rec] = old
+                rec.state = new
+                rec.states_mask |= new
+                self._stamp(rec, new, ts)
+                return
+            orig = bulk.pop(rec, None)
+            if orig is not None:  # ends in bulk: account what it went through
+                self.stats.transition(rec.queue, orig, old, rec.result)
         self._unfile(rec)
         rec.state = new
         rec.states_mask |= new
+        self._stamp(rec, new, ts)
+        self._file(rec)
+        self.stats.transition(rec.queue, old, new, rec.result)
+        if self._id_waiters:
+            self._check_waiters(rec)
+        if new == _INACTIVE:
+            self._retire(rec)
+        if self._stats_watchers:
+            self._notify_stats()
+
+    @staticmethod
+    def _stamp(rec: JobRecord, new: int, ts: float) -> None:
+        """The timestamps and result of entering state ``new``."""
         if new == FLUX_JOB_STATE_DEPEND:
             if not rec.t_depend:
                 rec.t_depend = ts
@@ -423,14 +465,6 @@ class JobListService:
         elif new == _INACTIVE:
             rec.t_inactive = ts
             finalize_result(rec)
-        self._file(rec)
-        self.stats.transition(rec.queue, old, new, rec.result)
-        if self._id_waiters:
-            self._check_waiters(rec)
-        if new == _INACTIVE:
-            self._retire(rec)
-        if self._stats_watchers:
-            self._notify_stats()
 
     def _retire(self, rec: JobRecord) -> None:
         """An inactive job leaves memory for the store."""

@@ -125,6 +125,14 @@ def _restart(jm: Any, jobs: list[Job]) -> None:
         jm.restart_active(job)
 
 
+def _bulk(lister: Any, begin: bool) -> None:
+    if lister is not None and hasattr(lister, "begin_bulk"):
+        if begin:
+            lister.begin_bulk()
+        else:
+            lister.end_bulk()
+
+
 def _restore_active(broker: Broker, lister: Any) -> dict[str, Any]:
     """Active jobs only; inactive jobs are shown to plugins that ask for them."""
     jm = broker.job_manager
@@ -138,6 +146,7 @@ def _restore_active(broker: Broker, lister: Any) -> dict[str, Any]:
             _inactive_add(jm, plugins, _light_inactive(jobid, userid, jobspec_b, t_submit))
     restart: list[Job] = []
     replayed = 0
+    _bulk(lister, True)
     for jobid, userid, jobspec_b, R_b in broker.store.active_jobs():
         job = _replay(broker, jobid, userid, jobspec_b, R_b)
         replayed += 1
@@ -145,6 +154,7 @@ def _restore_active(broker: Broker, lister: Any) -> dict[str, Any]:
             restart.append(job)
         else:  # (not marked inactive in the jobs table: cannot happen, but harmless)
             _inactive_add(jm, plugins, job)
+    _bulk(lister, False)
     _restart(jm, restart)
     return {
         "jobs": len(restart) + len(lister.inactive),
@@ -163,6 +173,7 @@ def _restore_all(broker: Broker, lister: Any) -> dict[str, Any]:
     plugins = _replaying_plugins(jm)
     restart: list[Job] = []
     n = replayed = 0
+    _bulk(lister, True)
     cur = store.db.execute("SELECT id, userid, jobspec, R, inactive FROM jobs ORDER BY id")
     for jobid, userid, jobspec_b, R_b, inactive in _rows(cur):
         n += 1
@@ -177,5 +188,6 @@ def _restore_all(broker: Broker, lister: Any) -> dict[str, Any]:
             restart.append(job)
         elif plugins:
             _inactive_add(jm, plugins, job)
+    _bulk(lister, False)
     _restart(jm, restart)
     return {"jobs": n, "active": len(restart), "inactive": n - len(restart), "replayed": replayed}
