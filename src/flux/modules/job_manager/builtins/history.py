@@ -130,6 +130,7 @@ def flux_plugin_init(p: Any) -> int:
         jobtap.skip_inactive_replay(p)
     p.add_handler("job.new", _new, hist)
     p.add_handler("job.inactive-add", _inactive, hist)
-    p.add_handler("job.inactive-remove", _remove, hist)
+    if not stored:  # (a purged job's record leaves the store with it)
+        p.add_handler("job.inactive-remove", _remove, hist)
     jobtap.service_register_ex(p, "get", _get, FLUX_ROLE_USER, hist)
     return 0
