@@ -36,11 +36,34 @@ def _validate(jobspec: Any) -> Any:
         return None
 
 
-def _replay(broker: Broker, jobid: int, userid: int, jobspec_b: bytes, R_b: bytes | None) -> Job:
-    """Rebuild a job from its eventlog and show its events to the journal."""
+#: restart-time cache: id(shared jobspec) -> (that jobspec, its JobspecInfo)
+_Infos = dict[int, tuple[dict, Any]]
+
+
+def _replay(
+    broker: Broker,
+    jobid: int,
+    userid: int,
+    jobspec_b: bytes,
+    R_b: bytes | None,
+    infos: _Infos | None = None,
+) -> Job:
+    """Rebuild a job from its eventlog and show its events to the journal.
+
+    Jobs whose (redacted) jobspecs are equal share it (``shared_jobspec``), and
+    with ``infos`` its validation too: the environment, which differs, plays no
+    part in what validation derives."""
     jm = broker.job_manager
     jobspec = orjson.loads(jobspec_b)
-    job = Job(jobid, userid, jobspec, _validate(jobspec))
+    if infos is None:
+        job = Job(jobid, userid, jobspec, _validate(jobspec))
+    else:
+        job = Job(jobid, userid, jobspec, None)
+        hit = infos.get(id(job.jobspec))
+        if hit is None or hit[0] is not job.jobspec:
+            hit = infos[id(job.jobspec)] = (job.jobspec, _validate(jobspec))
+        job.info = hit[1]
+        job.queue = hit[1].queue if hit[1] is not None else None
     entries = [orjson.loads(e) for e in broker.store.eventlog(jobid)]
     jm.restore(job, entries)
     if R_b is not None:
@@ -147,8 +170,9 @@ def _restore_active(broker: Broker, lister: Any) -> dict[str, Any]:
     restart: list[Job] = []
     replayed = 0
     _bulk(lister, True)
+    infos: _Infos = {}
     for jobid, userid, jobspec_b, R_b in broker.store.active_jobs():
-        job = _replay(broker, jobid, userid, jobspec_b, R_b)
+        job = _replay(broker, jobid, userid, jobspec_b, R_b, infos)
         replayed += 1
         if job.state != INACTIVE:
             restart.append(job)
