@@ -47,6 +47,7 @@ def _replay(
     jobspec_b: bytes,
     R_b: bytes | None,
     infos: _Infos | None = None,
+    stored: list[bytes] | None = None,
 ) -> Job:
     """Rebuild a job from its eventlog and show its events to the journal.
 
@@ -64,7 +65,9 @@ def _replay(
             hit = infos[id(job.jobspec)] = (job.jobspec, _validate(jobspec))
         job.info = hit[1]
         job.queue = hit[1].queue if hit[1] is not None else None
-    entries = [orjson.loads(e) for e in broker.store.eventlog(jobid)]
+    if stored is None:
+        stored = broker.store.eventlog(jobid)
+    entries = [orjson.loads(e) for e in stored]
     jm.restore(job, entries)
     if R_b is not None:
         job.R = orjson.loads(R_b)
@@ -171,8 +174,8 @@ def _restore_active(broker: Broker, lister: Any) -> dict[str, Any]:
     replayed = 0
     _bulk(lister, True)
     infos: _Infos = {}
-    for jobid, userid, jobspec_b, R_b in broker.store.active_jobs():
-        job = _replay(broker, jobid, userid, jobspec_b, R_b, infos)
+    for jobid, userid, jobspec_b, R_b, stored in broker.store.active_jobs():
+        job = _replay(broker, jobid, userid, jobspec_b, R_b, infos, stored)
         replayed += 1
         if job.state != INACTIVE:
             restart.append(job)

@@ -360,15 +360,36 @@ class Store:
                 pending = next(ecur, None)
             yield jobid, userid, jobspec, R, inactive, entries
 
-    def active_jobs(self) -> Iterator[tuple[int, int, bytes, bytes | None]]:
-        """Yield (id, userid, jobspec, R) of the jobs not yet inactive, in id order
-        (through the partial index ``jobs_active``: inactive jobs are not read)."""
+    def active_jobs(self) -> Iterator[tuple[int, int, bytes, bytes | None, list[bytes]]]:
+        """Yield (id, userid, jobspec, R, [event entries]) of the jobs not yet inactive,
+        in id order (through the partial index ``jobs_active``: inactive jobs are not
+        read)."""
         cur = self.db.execute(
             "SELECT id, userid, jobspec, R FROM jobs INDEXED BY jobs_active "
             "WHERE inactive = 0 ORDER BY id"
         )
+        ecur = self.db.execute(
+            "SELECT e.id, e.entry FROM jobs j INDEXED BY jobs_active "
+            "JOIN events e ON e.id = j.id WHERE j.inactive = 0 ORDER BY j.id, e.seq"
+        )
+        events: list = []
+        k = 0
         while rows := cur.fetchmany(1000):
-            yield from rows
+            for jobid, userid, jobspec, R in rows:
+                entries = []
+                while True:
+                    if k >= len(events):
+                        events = ecur.fetchmany(4000)
+                        k = 0
+                        if not events:
+                            break
+                    eid, entry = events[k]
+                    if eid > jobid:
+                        break
+                    if eid == jobid:
+                        entries.append(entry)
+                    k += 1
+                yield jobid, userid, jobspec, R, entries
 
     def job_row(self, jobid: int) -> tuple | None:
         if not storable_id(jobid):
