@@ -285,3 +285,34 @@ def test_purge_is_for_the_owner(make_instance):
     rc, out, err = run_as(GUEST_UID, inst, "job", "purge", "--force", "--num-limit=0")
     assert rc != 0 and "requires owner credentials" in err
     assert len(inactive_ids(inst)) == 1
+
+
+def test_restart_reads_only_active_jobs(make_instance, tmp_path):
+    """A restart rebuilds only active jobs; a site plugin handling job.inactive-add still
+    hears of every stored inactive job, and `flux job last` reads them from the store."""
+    sd = statedir()
+    a = make_instance(statedir=sd)
+    done = submit_done(a, 3)
+    held = a.flux("submit", "--urgency=hold", "true", check=True).stdout.strip()
+    a.flux("job", "wait-event", "-t", "30", held, "priority", check=True)
+    assert a.stop() == 0
+    log = str(tmp_path / "tap.log")
+    plugin = tmp_path / "tap.py"
+    plugin.write_text(LOGGER.format(path=log))
+    b = make_instance(f'[job-manager]\nplugins = [ {{ load = "{plugin}" }} ]\n', statedir=sd)
+    assert "4 jobs reloaded, 1 active, 3 inactive from job-list records" in b.flux("dmesg").stdout
+    with open(log) as f:
+        added = [json.loads(line) for line in f]
+    assert sorted(e[1] for e in added if e[0] == "job.inactive-add") == sorted(
+        int(JobID(x)) for x in done
+    )
+    assert b.flux("job", "last", "[:4]", check=True).stdout.split() == [held, *done[::-1]]
+    assert b.flux("job", "last", check=True).stdout.split() == [held]
+    # an old job's eventlog and the held job's (read from the store)
+    ev = b.flux("job", "eventlog", done[0], check=True).stdout
+    assert ev.split("\n")[0].split()[1] == "submit" and "clean" in ev
+    ev = b.flux("job", "eventlog", held, check=True).stdout
+    assert "flux-restart" in ev and "clean" not in ev
+    b.flux("job", "urgency", held, "16", check=True)
+    b.flux("job", "wait-event", "-t", "30", held, "clean", check=True)
+    assert b.stop() == 0
