@@ -219,6 +219,9 @@ def main() -> int:
         default=None,
         help="jobs to purge while new jobs flow (default: half of N; 0 skips)",
     )
+    ap.add_argument(
+        "--build-only", action="store_true", help="stop after building (with --keep: a statedir)"
+    )
     args = ap.parse_args()
 
     import flux
@@ -284,6 +287,9 @@ def main() -> int:
             f"{rss2 / 1024:.1f} MB with the {n_pending} pending "
             f"({(rss2 - rss1) * 1024 / max(n_pending, 1):.0f} bytes per pending job)"
         )
+
+        if args.build_only:
+            return 0
 
         def flux_jobs() -> None:
             stdout = cli("jobs", "-a", "-c", "1000")

@@ -217,12 +217,48 @@ def _opt_str(system: Mapping[str, Any], key: str) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def apply_jobspec(rec: JobRecord, jobspec: Mapping[str, Any] | None) -> None:
+_FROM_JOBSPEC = (
+    "name",
+    "cwd",
+    "queue",
+    "project",
+    "bank",
+    "duration",
+    "defer_count",
+    "nnodes",
+    "ncores",
+    "ntasks",
+    "defer",
+)
+#: id(jobspec) -> (jobspec, the values apply_jobspec derives from it): jobs that
+#: share one jobspec dict (the job-manager shares equal ones) derive them once
+_DERIVED: dict[int, tuple[Any, tuple]] = {}
+_DERIVED_MAX = 1024
+
+
+def apply_jobspec(rec: JobRecord, jobspec: Mapping[str, Any] | None, shared: bool = False) -> None:
     """Set name/cwd/queue/project/bank/duration/ntasks/ncores/nnodes from
     ``jobspec``.  Counts that need R are marked in ``rec.defer``; if the job
-    already has R-derived values they are kept."""
+    already has R-derived values they are kept.  ``shared``: ``jobspec`` is
+    the job-manager's (never changed in place, shared by equal jobs), so what
+    it gives is remembered for the next job holding the same dict."""
     if not isinstance(jobspec, Mapping):
         return
+    if shared and rec.ranks is None:
+        hit = _DERIVED.get(id(jobspec))
+        if hit is not None and hit[0] is jobspec:
+            for name, value in zip(_FROM_JOBSPEC, hit[1], strict=True):
+                setattr(rec, name, value)
+            return
+        _derive(rec, jobspec)
+        if len(_DERIVED) >= _DERIVED_MAX:
+            _DERIVED.clear()
+        _DERIVED[id(jobspec)] = (jobspec, tuple(getattr(rec, n) for n in _FROM_JOBSPEC))
+        return
+    _derive(rec, jobspec)
+
+
+def _derive(rec: JobRecord, jobspec: Mapping[str, Any]) -> None:
     attributes = jobspec.get("attributes")
     system = attributes.get("system", {}) if isinstance(attributes, Mapping) else {}
     if not isinstance(system, Mapping):

@@ -110,7 +110,7 @@ class JournalMixin:
         if jobspec is None:
             self._need_jobspec.add(rec.id)
         else:
-            apply_jobspec(rec, jobspec)
+            apply_jobspec(rec, jobspec, shared=self._bulk is not None)
         self.jobs[rec.id] = rec
         self._index_add(rec)
         return rec

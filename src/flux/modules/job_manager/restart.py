@@ -147,8 +147,11 @@ def restore_jobs(broker: Broker) -> dict[str, float]:
 
 
 def _restart(jm: Any, jobs: list[Job]) -> None:
+    t0 = time.perf_counter()
     for job in jobs:
         jm.restart_active(job)
+    if jobs:
+        jm.log(f"restart: {len(jobs)} active jobs set in motion in {time.perf_counter() - t0:.2f}s")
 
 
 def _bulk(lister: Any, begin: bool) -> None:
