@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import errno
+import gc
 import os
 import signal
 import socket
@@ -504,11 +505,20 @@ class Broker:
         asyncio.set_event_loop(self.loop)
         for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGALRM):
             self.loop.add_signal_handler(sig, self.stop)
+        # A broker holds a large population of long-lived objects (every waiting job):
+        # with the default thresholds the cycle collector rescans them all every few
+        # hundred jobs and costs a third more CPU per job when 100,000 jobs wait.
+        gc.set_threshold(*GC_THRESHOLDS)
         if self.rank == 0:
             for sig in (signal.SIGUSR1, signal.SIGUSR2):
                 self.loop.add_signal_handler(sig, self._forward_signal, sig)
-            self.restore()
-            self.store.flush()
+            gc.disable()  # reloading makes no garbage worth scanning for
+            try:
+                self.restore()
+                self.store.flush()
+            finally:
+                gc.freeze()  # what the restart loaded lives long: never rescanned
+                gc.enable()
             trim = _malloc_trim()
             if trim is not None:
                 trim(0)  # what reloading the jobs used and freed goes back to the system
@@ -552,6 +562,7 @@ def _hostlist(hosts: list[str]) -> str:
         return ",".join(hosts)
 
 
+GC_THRESHOLDS = (10000, 50, 50)  # gc.set_threshold() of the broker process
 TRIM_INTERVAL = 5.0  # seconds between checks
 TRIM_AFTER_JOBS = 500  # jobs ended since the last trim
 
