@@ -400,7 +400,8 @@ class JobListService(JournalMixin):
 
     def _candidates(self, hints: IndexHints, userid: int | None) -> list[JobRecord] | None:
         """The active records of the narrowest index the request allows (None: no index)."""
-        best: list[JobRecord] | None = None
+        sets: list | None = None
+        size = 0
         choices = [("userid", hints.userids), ("name", hints.names), ("queue", hints.queues)]
         if userid is not None:
             choices.append(("userid", {userid}))
@@ -408,10 +409,14 @@ class JobListService(JournalMixin):
             if values is None:
                 continue
             index = self._by[field]
-            found = [rec for value in values for rec in index.get(value, ())]
-            if best is None or len(found) < len(best):
-                best = found
-        if best is not None and userid is not None:
+            found = [index.get(value, ()) for value in values]
+            n = sum(map(len, found))
+            if sets is None or n < size:  # (sized before any list is built)
+                sets, size = found, n
+        if sets is None:
+            return None
+        best = [rec for members in sets for rec in members]
+        if userid is not None:
             best = [rec for rec in best if rec.userid == userid]
         return best
 
