@@ -68,14 +68,14 @@ def test_config_boot_keygen_loss_and_rejoin():
         _flux(env, "job", "wait-event", "-t", "30", big, "clean")
         elog = _flux(env, "job", "eventlog", big).stdout
         assert 'note="node failure on fake2 (rank 2)"' in elog
-        st = _flux(env, "resource", "status", "-n", "-s", "offline").stdout.split()
+        st = _flux(env, "resource", "status", "-n", "--skip-empty", "-s", "offline").stdout.split()
         assert st == ["offline*", "\u2717", "1", "fake2"]
         assert _flux(env, "run", "-N2", "true", check=False).returncode == 0
         # restarted, the broker rejoins and its node takes jobs again
         start(2)
 
         def online():
-            out = _flux(env, "resource", "status", "-n", "-s", "offline").stdout
+            out = _flux(env, "resource", "status", "-n", "--skip-empty", "-s", "offline").stdout
             return out.strip() == ""
 
         _wait_until(online, "back online")

@@ -18,7 +18,9 @@ def four():
 
 
 def _status(inst, *states):
-    out = inst.flux("resource", "status", "-n", "-s", ",".join(states), check=True).stdout
+    out = inst.flux(
+        "resource", "status", "-n", "--skip-empty", "-s", ",".join(states), check=True
+    ).stdout
     return [line.split() for line in out.splitlines()]
 
 

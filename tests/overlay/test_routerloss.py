@@ -116,7 +116,7 @@ def test_router_killed_then_subtree_rejoins():
         assert 'type="exec" severity=0 note="node failure on fake3 (rank 3)"' in elog
         inst.flux("job", "wait-event", "-t", "30", other, "clean")
         assert inst.flux("job", "status", other).returncode == 0
-        st = inst.flux("resource", "status", "-n", "-s", "offline").stdout.split()
+        st = inst.flux("resource", "status", "-n", "--skip-empty", "-s", "offline").stdout.split()
         assert st == ["offline*", "\u2717", "3", "fake[1,3-4]"]
         assert "dead to Flux: fake[1,3-4] (rank 1,3-4)" in inst.flux("dmesg").stdout
         ov = inst.flux("overlay", "status", "--no-pretty").stdout.splitlines()
@@ -141,7 +141,7 @@ def test_router_killed_then_subtree_rejoins():
         inst.start(4)
 
         def all_online():
-            out = inst.flux("resource", "status", "-n", "-s", "offline").stdout
+            out = inst.flux("resource", "status", "-n", "--skip-empty", "-s", "offline").stdout
             return out.strip() == ""
 
         _wait_until(all_online, "all back online")
@@ -172,7 +172,7 @@ def test_heartbeat_timeout_orphans_exit():
         assert "broker.crit[2]: disconnecting: no heartbeat for " in err
         # rank 3 times out too, or is shut down by rank 2 first: either way it leaves
         assert inst.procs[3].wait(timeout=60) in (0, 1)
-        st = inst.flux("resource", "status", "-n", "-s", "offline").stdout.split()
+        st = inst.flux("resource", "status", "-n", "--skip-empty", "-s", "offline").stdout.split()
         assert st == ["offline*", "\u2717", "3", "fake[1-3]"]
         assert inst.flux("run", "-N1", "flux", "getattr", "hostname").stdout.strip() == "fake0"
     finally:
@@ -229,7 +229,7 @@ def test_overlay_disconnect():
         assert (
             "fake2 (rank 2) disconnected by request and severed contact with 1 other nodes" in dmesg
         )
-        st = inst.flux("resource", "status", "-n", "-s", "offline").stdout.split()
+        st = inst.flux("resource", "status", "-n", "--skip-empty", "-s", "offline").stdout.split()
         assert st == ["offline*", "\u2717", "2", "fake[2-3]"]
         p = inst.flux("overlay", "disconnect", "2", check=False)
         assert p.returncode == 1

@@ -57,7 +57,7 @@ def test_sigstop_torpid_then_sigcont_lively(three):
         # down for the scheduler: a job for n2 waits; not drained; running job goes on
         out = three.flux("resource", "list", "-n", "-s", "down", "-o", "{nodelist}").stdout
         assert out.strip() == "n2"
-        assert three.flux("resource", "status", "-n", "-s", "drain").stdout == ""
+        assert three.flux("resource", "status", "-n", "--skip-empty", "-s", "drain").stdout == ""
         waiting = three.flux("submit", "-n1", "--requires=host:n2", "hostname", check=True)
         waiting = waiting.stdout.strip()
         three.flux("job", "wait-event", "-t", "30", waiting, "priority", check=True)

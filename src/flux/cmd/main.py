@@ -74,6 +74,7 @@ _NOT_COMMANDS = {
     "queue_notice",
     "batch_opts",
     "resource_drain",
+    "resource_status",
 }
 
 OPTIONS = (
