@@ -69,7 +69,7 @@ def test_config_boot_keygen_loss_and_rejoin():
         elog = _flux(env, "job", "eventlog", big).stdout
         assert 'note="node failure on fake2 (rank 2)"' in elog
         st = _flux(env, "resource", "status", "-n", "--skip-empty", "-s", "offline").stdout.split()
-        assert st == ["offline*", "\u2717", "1", "fake2"]
+        assert st == ["avail*", "\u2717", "1", "fake2"]
         assert _flux(env, "run", "-N2", "true", check=False).returncode == 0
         # restarted, the broker rejoins and its node takes jobs again
         start(2)

@@ -189,7 +189,7 @@ def test_leaf_host_lost_and_back(three):
     three.check("job", "wait-event", "-t", "60", job, "clean")
     assert 'note="node failure on h2 (rank 2)"' in three.check("job", "eventlog", job)
     out = three.check("resource", "status", "-n", "--skip-empty", "-s", "offline")
-    assert out.split() == ["offline*", "\u2717", "1", "h2"]
+    assert out.split() == ["avail*", "\u2717", "1", "h2"]
     assert sorted(three.check("run", "-N2", "hostname").split()) == ["h0", "h1"]
     three.brokers[2] = three.broker(2)
     _wait_for(lambda: three.check("overlay", "status", "--summary").strip() == "full", "rejoined")

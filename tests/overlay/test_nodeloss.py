@@ -54,7 +54,7 @@ def test_leaf_killed_during_job(four):
     assert four.flux("job", "status", big).returncode != 0
     p = four.flux("run", "-N3", "hostname")
     assert p.returncode == 0, p.stderr
-    assert _status(four, "offline") == [["offline*", "\u2717", "1", "n3"]]
+    assert _status(four, "offline") == [["avail*", "\u2717", "1", "n3"]]
     out = four.flux("resource", "list", "-n", "-s", "down", "-o", "{nodelist}").stdout
     assert out.strip() == "n3"
     elog = four.flux("resource", "eventlog", "-f", "json", check=True).stdout.splitlines()

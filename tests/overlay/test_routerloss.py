@@ -117,7 +117,7 @@ def test_router_killed_then_subtree_rejoins():
         inst.flux("job", "wait-event", "-t", "30", other, "clean")
         assert inst.flux("job", "status", other).returncode == 0
         st = inst.flux("resource", "status", "-n", "--skip-empty", "-s", "offline").stdout.split()
-        assert st == ["offline*", "\u2717", "3", "fake[1,3-4]"]
+        assert st == ["avail*", "\u2717", "3", "fake[1,3-4]"]
         assert "dead to Flux: fake[1,3-4] (rank 1,3-4)" in inst.flux("dmesg").stdout
         ov = inst.flux("overlay", "status", "--no-pretty").stdout.splitlines()
         assert ov[:4] == ["0 fake0: degraded", "1 fake1: lost lost connection", "3 fake3: lost",
@@ -173,7 +173,7 @@ def test_heartbeat_timeout_orphans_exit():
         # rank 3 times out too, or is shut down by rank 2 first: either way it leaves
         assert inst.procs[3].wait(timeout=60) in (0, 1)
         st = inst.flux("resource", "status", "-n", "--skip-empty", "-s", "offline").stdout.split()
-        assert st == ["offline*", "\u2717", "3", "fake[1-3]"]
+        assert st == ["avail*", "\u2717", "3", "fake[1-3]"]
         assert inst.flux("run", "-N1", "flux", "getattr", "hostname").stdout.strip() == "fake0"
     finally:
         inst.close()
@@ -230,7 +230,7 @@ def test_overlay_disconnect():
             "fake2 (rank 2) disconnected by request and severed contact with 1 other nodes" in dmesg
         )
         st = inst.flux("resource", "status", "-n", "--skip-empty", "-s", "offline").stdout.split()
-        assert st == ["offline*", "\u2717", "2", "fake[2-3]"]
+        assert st == ["avail*", "\u2717", "2", "fake[2-3]"]
         p = inst.flux("overlay", "disconnect", "2", check=False)
         assert p.returncode == 1
         assert "flux-overlay: overlay.disconnect-subtree: rank 2 is already lost" in p.stderr
