@@ -1,11 +1,13 @@
+"""flux resource list/info/R output from a scheduler answer on stdin (--from-stdin)."""
+
+import io
+import json
+
 import pytest
 
 from flux.cmd import resource as cmdres
-from flux.cmd.resource import format_resource_info, format_resource_list
 from flux.resource.pool import Request, ResourcePool
 from flux.resource.Rv1 import encode
-
-HEADER = "     STATE NNODES   NCORES    NGPUS NODELIST"
 
 
 @pytest.fixture
@@ -16,110 +18,121 @@ def status():
     return p.status()
 
 
-def test_default_format(status):
-    assert format_resource_list(status) == "\n".join(
-        [
-            HEADER,
-            "      free      2        7        0 node[1-2]",
-            " allocated      2        5        0 node[0-1]",
-            "      down      1        4        0 node3",
-            "",
-        ]
-    )
+def run(capsys, monkeypatch, status, *args, config=None, tmp_path=None):
+    monkeypatch.setattr("sys.stdin", io.StringIO(json.dumps(status)))
+    argv = [args[0], "--from-stdin", *args[1:]]
+    if config is not None:
+        path = tmp_path / "config.json"
+        path.write_text(json.dumps(config))
+        argv.append(f"--config-file={path}")
+    rc = cmdres.main(argv)
+    out, err = capsys.readouterr()
+    return rc, out, err
 
 
-def test_idle_instance_prints_all_rows():
+def test_default_format_splits_by_properties(status, capsys, monkeypatch):
+    rc, out, _ = run(capsys, monkeypatch, status, "list")
+    assert rc == 0
+    assert out.splitlines() == [
+        "     STATE PROPERTIES NNODES NCORES NGPUS NODELIST",
+        "      free batch           1      3     0 node1",
+        "      free                 1      4     0 node2",
+        " allocated batch           2      5     0 node[0-1]",
+        "      down                 1      4     0 node3",
+    ]
+
+
+def test_idle_instance_prints_empty_states(capsys, monkeypatch):
     p = ResourcePool(encode("node[0-1]", "0-1", gpus="0"))
-    out = format_resource_list(p.status(), None, False, [])
+    rc, out, _ = run(capsys, monkeypatch, p.status(), "list")
+    assert rc == 0
     assert out.splitlines() == [
-        HEADER,
-        "      free      2        4        2 node[0-1]",
-        " allocated      0        0        0",
-        "      down      0        0        0",
+        "     STATE NNODES NCORES NGPUS NODELIST",
+        "      free      2      4     2 node[0-1]",
+        " allocated      0      0     0 ",
+        "      down      0      0     0 ",
     ]
 
 
-def test_empty_allocated_and_down_may_be_missing():
-    R = encode("node0", "0-1")
-    out = format_resource_list({"all": R}, no_header=True, states=["free", "down"])
+def test_states_custom_and_named_formats(status, capsys, monkeypatch):
+    rc, out, _ = run(capsys, monkeypatch, status, "list", "-n", "-s", "all,up,allocated")
+    assert [line.split()[0] for line in out.splitlines()] == [
+        "all",
+        "all",
+        "up",
+        "up",
+        "allocated",
+    ]
+    rc, out, _ = run(capsys, monkeypatch, status, "list", "-o", "{state} {ncores} {ranks}")
+    assert out.splitlines()[0] == "STATE NCORES RANKS"
+    assert out.splitlines()[1:] == ["free 7 1-2", "allocated 5 0-1", "down 4 3"]
+    rc, out, _ = run(capsys, monkeypatch, status, "list", "-no", "{rlist}", "-s", "free")
+    assert out.splitlines() == ["rank1/core[1-3] rank2/core[0-3]"]
+    rc, out, _ = run(
+        capsys, monkeypatch, status, "list", "-s", "free", "-s", "down", "-no", "{state}"
+    )
+    assert out == "down\n"  # the last -s wins, as flux-core
+    rc, out, err = run(capsys, monkeypatch, status, "list", "-o", "{nosuch}")
+    assert rc == 1 and "Unknown format field: nosuch" in err
+    rc, out, err = run(capsys, monkeypatch, status, "list", "-s", "bogus")
+    assert rc == 1 and "Invalid resource state bogus specified" in err
+
+
+def test_queues(status, capsys, monkeypatch, tmp_path):
+    config = {"queues": {"batch": {"requires": ["batch"]}, "debug": {}}}
+    rc, out, _ = run(
+        capsys, monkeypatch, status, "list", "-s", "all", config=config, tmp_path=tmp_path
+    )
     assert out.splitlines() == [
-        "      free      1        2        0 node0",
-        "      down      0        0        0",
+        "     STATE QUEUE       NNODES NCORES NGPUS NODELIST",
+        "       all batch,debug      2      8     0 node[0-1]",
+        "       all debug            2      8     0 node[2-3]",
+    ]
+    rc, out, _ = run(
+        capsys,
+        monkeypatch,
+        status,
+        "list",
+        "-s",
+        "all",
+        "-q",
+        "batch",
+        "-no",
+        "{nodelist}",
+        config=config,
+        tmp_path=tmp_path,
+    )
+    assert out == "node[0-1]\n"
+    rc, out, err = run(
+        capsys, monkeypatch, status, "list", "-q", "nope", config=config, tmp_path=tmp_path
+    )
+    assert rc == 1 and "--queue: nope: no such queue" in err
+
+
+def test_info_and_R(status, capsys, monkeypatch):
+    assert run(capsys, monkeypatch, status, "info")[1] == "4 Nodes, 16 Cores, 0 GPUs\n"
+    assert run(capsys, monkeypatch, status, "info", "-s", "free")[1] == "2 Nodes, 7 Cores, 0 GPUs\n"
+    out = run(capsys, monkeypatch, status, "info", "-s", "free,allocated")[1]
+    assert out == "3 Nodes, 12 Cores, 0 GPUs\n"
+    out = run(capsys, monkeypatch, status, "info", "-i", "node[2-3]")[1]
+    assert out == "2 Nodes, 8 Cores, 0 GPUs\n"
+    R = json.loads(run(capsys, monkeypatch, status, "R", "-s", "free")[1])
+    assert R["execution"]["R_lite"] == [
+        {"rank": "1", "children": {"core": "1-3"}},
+        {"rank": "2", "children": {"core": "0-3"}},
     ]
 
 
-def test_no_header_and_states(status):
-    out = format_resource_list(status, None, True, ["all", "up", "allocated"])
-    assert out.splitlines() == [
-        "       all      4       16        0 node[0-3]",
-        "        up      3       12        0 node[0-2]",
-        " allocated      2        5        0 node[0-1]",
-    ]
+def test_rpc_error(capsys):
+    import os
 
-
-def test_custom_and_named_formats(status):
-    out = format_resource_list(status, "{state} {ncores} {ranks}", False, ["free", "all"])
-    assert out.splitlines() == ["STATE NCORES RANKS", "free 7 1-2", "all 16 0-3"]
-    out = format_resource_list(status, "rlist", True, ["free", "allocated"])
-    assert out.splitlines() == [
-        "      free      2        7        0 rank1/core[1-3] rank2/core[0-3]",
-        " allocated      2        5        0 rank0/core[0-3] rank1/core0",
-    ]
-    out = format_resource_list(status, "{nodelist:>12}|{properties}", False, ["free"])
-    assert out.splitlines() == ["    NODELIST|PROPERTIES", "   node[1-2]|batch"]
-    out = format_resource_list(status, "{state:<5.5}|{ncores:>6d}", False, ["allocated"])
-    assert out.splitlines() == ["STATE|NCORES", "alloc|     5"]
-
-
-def test_optional_fields(status):
-    fmt = "{state:>10} ?:{propertiesx:<10.3+} {nnodes:>6} ?:{ngpus:>8} {nodelist}"
-    out = format_resource_list(status, fmt, False, ["free", "down"])
-    assert out.splitlines() == [
-        # the header obeys width and precision too
-        "     STATE PRO        NNODES NODELIST",
-        "      free ba+             2 node[1-2]",
-        "      down                 1 node3",
-    ]
-
-
-def test_format_errors(status):
-    with pytest.raises(ValueError, match="Unknown format field: foo"):
-        format_resource_list(status, "{foo}")
-    with pytest.raises(ValueError, match="Error in user format"):
-        format_resource_list(status, "{state")
-    with pytest.raises(ValueError, match="Invalid resource state bogus"):
-        format_resource_list(status, None, False, ["bogus"])
-
-
-def test_info(status):
-    assert format_resource_info(status) == "4 Nodes, 16 Cores, 0 GPUs\n"
-    assert format_resource_info(status, ["free"]) == "2 Nodes, 7 Cores, 0 GPUs\n"
-    assert format_resource_info(status, ["free", "allocated"]) == "3 Nodes, 12 Cores, 0 GPUs\n"
-    p = ResourcePool(encode("n[0-1]", "0-3", gpus="0-1"))
-    assert format_resource_info(p.status()) == "2 Nodes, 8 Cores, 4 GPUs\n"
-
-
-def test_main(status, monkeypatch, capsys):
-    monkeypatch.setattr(cmdres, "_fetch_status", lambda: status)
-    assert cmdres.main(["list"]) == 0
-    assert capsys.readouterr().out == format_resource_list(status)
-    assert cmdres.main(["list", "-n", "-s", "free,down", "-o", "{state} {nnodes}"]) == 0
-    assert capsys.readouterr().out == "free 2\ndown 1\n"
-    # as flux-core, the last -s wins
-    assert cmdres.main(["list", "-s", "free", "-s", "all", "-no", "{state}"]) == 0
-    assert capsys.readouterr().out == "all\n"
-    assert cmdres.main(["info"]) == 0
-    assert capsys.readouterr().out == "4 Nodes, 16 Cores, 0 GPUs\n"
-    assert cmdres.main(["list", "-o", "{nope}"]) == 1
-    assert "Unknown format field" in capsys.readouterr().err
-    assert cmdres.main([]) == 1
-    assert cmdres.main(["frobnicate"]) != 0
-
-
-def test_main_rpc_error(monkeypatch, capsys):
-    def fail():
-        raise OSError(38, "Function not implemented")
-
-    monkeypatch.setattr(cmdres, "_fetch_status", fail)
-    assert cmdres.main(["list"]) == 1
-    assert "Function not implemented" in capsys.readouterr().err
+    env = os.environ.get("FLUX_URI")
+    os.environ["FLUX_URI"] = "local:///nonexistent/socket"
+    try:
+        assert cmdres.main(["list"]) == 1
+    finally:
+        if env is None:
+            del os.environ["FLUX_URI"]
+        else:
+            os.environ["FLUX_URI"] = env
+    assert "flux-resource: ERROR:" in capsys.readouterr().err

@@ -75,6 +75,7 @@ _NOT_COMMANDS = {
     "batch_opts",
     "resource_drain",
     "resource_status",
+    "resource_list",
 }
 
 OPTIONS = (

@@ -1,12 +1,8 @@
-"""flux resource list / flux resource info.
+"""``flux resource``: the subcommands' options (flux-core 0.88) and their dispatch.
 
-Both query ``sched.resource-status``, which answers
-``{"all": R, "allocated": R, "down": R}``, and derive the per-state
-resource sets:
-
-* ``all``: everything; ``down``: down ranks; ``allocated``: allocated;
-* ``up``: all minus down ranks;
-* ``free``: all minus down ranks minus allocated resources.
+status and the drain listing: flux.cmd.resource_status; list, info and R:
+flux.cmd.resource_list; drain/undrain requests: flux.cmd.resource_drain;
+eventlog here.
 """
 
 from __future__ import annotations
@@ -14,219 +10,12 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import re
-import string
 import sys
 import time
 from collections.abc import Mapping
 from typing import Any
 
 PROG = "flux-resource"
-
-VALID_STATES = ("up", "down", "allocated", "free", "all")
-DEFAULT_STATES = ["free", "allocated", "down"]
-
-FORMATS = {
-    "default": "{state:>10} {nnodes:>6} {ncores:>8} {ngpus:>8} {nodelist}",
-    "rlist": "{state:>10} {nnodes:>6} {ncores:>8} {ngpus:>8} {rlist}",
-}
-
-HEADINGS = {
-    "state": "STATE",
-    "queue": "QUEUE",
-    "properties": "PROPERTIES",
-    "propertiesx": "PROPERTIES",
-    "nnodes": "NNODES",
-    "ncores": "NCORES",
-    "ngpus": "NGPUS",
-    "ranks": "RANKS",
-    "nodelist": "NODELIST",
-    "rlist": "LIST",
-}
-
-# [[fill]align][sign][#][0][width][,][.precision][type]
-_SPEC_RE = re.compile(
-    r"^(?P<align>(?:.?[<>=^])?)(?P<sign>[-+ ]?)(?P<alt>#?)(?P<zero>0?)(?P<width>\d*)"
-    r"(?P<group>[,_]?)(?P<prec>(?:\.\d+)?)(?P<type>[bcdeEfFgGnosxX%]?)$"
-)
-
-
-class FormatError(ValueError):
-    """Invalid output format."""
-
-
-def _state_sets(status: Mapping[str, Any]) -> dict[str, Any]:
-    from flux.resource.Rv1 import Rv1
-
-    rall = Rv1(status.get("all") or {"version": 1, "execution": {"R_lite": []}})
-    down = Rv1(status.get("down") or {"version": 1, "execution": {"R_lite": []}})
-    alloc = Rv1(status.get("allocated") or {"version": 1, "execution": {"R_lite": []}})
-    # fill in hostnames/properties that partial R objects may omit
-    for rv in (down, alloc):
-        for info in rv:
-            src = rall.get(info.rank)
-            if src is not None:
-                if info.hostname is None:
-                    info.hostname = src.hostname
-                if not info.properties:
-                    info.properties = set(src.properties)
-    up = rall.copy()
-    up.remove_ranks(down.ranks)
-    free = up - alloc
-    return {"all": rall, "up": up, "down": down, "allocated": alloc, "free": free}
-
-
-def _fields(state: str, rv: Any) -> dict[str, Any]:
-    props = sorted({p for info in rv for p in info.properties})
-    return {
-        "state": state,
-        "queue": "",
-        "properties": ",".join(props),
-        "propertiesx": ",".join(props),
-        "nnodes": rv.nnodes,
-        "ncores": rv.ncores,
-        "ngpus": rv.ngpus,
-        "ranks": rv.ranks.encode(brackets=False),
-        "nodelist": str(rv.nodelist),
-        "rlist": rv.summary(),
-    }
-
-
-def _parse_format(fmt: str) -> list[tuple[str, str | None, str, bool]]:
-    """Split fmt into (literal, field, spec, optional) pieces."""
-    try:
-        parsed = list(string.Formatter().parse(fmt))
-    except ValueError as exc:
-        raise FormatError(f"Error in user format: {exc}") from None
-    pieces = []
-    for literal, name, spec, conv in parsed:
-        if conv:
-            raise FormatError(f"Error in user format: conversion !{conv} not supported")
-        optional = False
-        if name is not None and literal.endswith("?:"):
-            literal = literal[:-2]
-            optional = True
-        if name is not None and name not in HEADINGS:
-            raise FormatError(f"Unknown format field: {name}")
-        if name is not None and spec and not _SPEC_RE.match(spec.rstrip("+")):
-            raise FormatError(f"Invalid format specifier: {spec}")
-        pieces.append((literal, name, spec or "", optional))
-    return pieces
-
-
-def _format_value(value: Any, spec: str) -> str:
-    plus = spec.endswith("+")
-    if plus:
-        spec = spec[:-1]
-    m = _SPEC_RE.match(spec)
-    if plus and m and m.group("prec") and isinstance(value, str):
-        prec = int(m.group("prec")[1:])
-        if len(value) > prec and prec > 0:
-            value = value[: prec - 1] + "+"
-    try:
-        return format(value, spec)
-    except (ValueError, TypeError):
-        raise FormatError(f"Invalid format specifier: {spec}") from None
-
-
-def _header_spec(spec: str) -> str:
-    spec = spec.rstrip("+")
-    m = _SPEC_RE.match(spec)
-    if not m:
-        return ""
-    return m.group("align") + m.group("width") + m.group("prec")
-
-
-def format_resource_list(
-    status: Mapping[str, Any],
-    fmt: str | None = None,
-    no_header: bool = False,
-    states: list[str] | None = None,
-    skip_empty: bool = False,
-) -> str:
-    """Render ``flux resource list`` output (lines joined by newlines, trailing newline).
-
-    ``fmt`` is a Python format string or a named format (``default``,
-    ``rlist``); ``states`` defaults to free, allocated, down.  Fields preceded
-    by ``?:`` are dropped when empty (0 or "") on every line.  Raises
-    ValueError (FormatError) for unknown fields/states.
-    """
-    if fmt is None:
-        fmt = FORMATS["default"]
-    fmt = FORMATS.get(fmt, fmt)
-    states = list(states) if states else list(DEFAULT_STATES)
-    for s in states:
-        if s not in VALID_STATES:
-            raise ValueError(f"Invalid resource state {s} specified")
-    pieces = _parse_format(fmt)
-    sets = _state_sets(status)
-    rows = [_fields(s, sets[s]) for s in states]
-    if skip_empty:
-        rows = [row for row in rows if row["nnodes"]]
-
-    # drop optional fields that are empty on every row
-    kept = []
-    for literal, name, spec, optional in pieces:
-        if optional and name is not None and not any(row[name] for row in rows):
-            # also drop one separating space so columns stay tidy
-            if literal.endswith(" "):
-                literal = literal[:-1]
-            kept.append((literal, None, "", False))
-            continue
-        kept.append((literal, name, spec, optional))
-
-    lines = []
-    if not no_header:
-        out = []
-        for literal, name, spec, _ in kept:
-            out.append(literal)
-            if name is not None:
-                out.append(format(HEADINGS[name], _header_spec(spec)))
-        lines.append("".join(out).rstrip())
-    for row in rows:
-        out = []
-        for literal, name, spec, _ in kept:
-            out.append(literal)
-            if name is not None:
-                out.append(_format_value(row[name], spec))
-        lines.append("".join(out).rstrip())
-    return "\n".join(lines) + "\n" if lines else ""
-
-
-def format_resource_info(status: Mapping[str, Any], states: list[str] | None = None) -> str:
-    """``N Nodes, M Cores, G GPUs`` for the union of ``states`` (default: all)."""
-    states = list(states) if states else ["all"]
-    for s in states:
-        if s not in VALID_STATES:
-            raise ValueError(f"Invalid resource state {s} specified")
-    sets = _state_sets(status)
-    rv = sets[states[0]].copy()
-    for s in states[1:]:
-        rv.add(sets[s])
-    return f"{rv.nnodes} Nodes, {rv.ncores} Cores, {rv.ngpus} GPUs\n"
-
-
-def _filter_status(status: Mapping[str, Any], ranks: Any) -> dict[str, Any]:
-    """``status`` (R objects by state) restricted to ``ranks``."""
-    from flux.resource.ResourceSet import ResourceSet
-
-    out = dict(status)
-    for key in ("all", "down", "allocated"):
-        if status.get(key):
-            out[key] = ResourceSet(status[key]).copy_ranks(ranks).to_dict()
-    return out
-
-
-def _include_ranks(status: Mapping[str, Any], include: str) -> Any:
-    """The ranks named by ``include`` (an idset, or a hostlist of ``status['all']``)."""
-    from flux.idset import IDset
-    from flux.resource.ResourceSet import ResourceSet
-
-    try:
-        return IDset(include)
-    except ValueError:
-        rset = ResourceSet(status.get("all"))
-        return IDset(rset.host_ranks(include, ignore_nomatch=True))
 
 
 class _Parser(argparse.ArgumentParser):
@@ -298,6 +87,8 @@ def _parser() -> argparse.ArgumentParser:
     lp.add_argument("-o", "--format", default="default", help=fmt_help)
     _add_states(lp, "free,allocated,down", "Output resources in given states")
     _add_include_queue(lp)
+    lp.add_argument("--from-stdin", action="store_true", help=argparse.SUPPRESS)
+    lp.add_argument("--config-file", help=argparse.SUPPRESS)
     lp.add_argument("--skip-empty", action="store_true", help="Skip empty lines")
     lp.add_argument("--no-skip-empty", action="store_true", help="Keep empty lines with -i")
     lp.add_argument("-n", "--no-header", action="store_true", help="Suppress header output")
@@ -305,12 +96,16 @@ def _parser() -> argparse.ArgumentParser:
     ip = sub.add_parser("info", help="one-line summary of resources")
     _add_states(ip, None, "Show output only for resources in given states")
     _add_include_queue(ip)
+    ip.add_argument("--from-stdin", action="store_true", help=argparse.SUPPRESS)
+    ip.add_argument("--config-file", help=argparse.SUPPRESS)
     ip.add_argument("--skip-empty", action="store_true", help=argparse.SUPPRESS)
     ip.add_argument("--no-skip-empty", action="store_true", help=argparse.SUPPRESS)
 
     rp = sub.add_parser("R", help="emit R for resources in given states")
     _add_states(rp, "all", "Emit R for resources in given states")
     _add_include_queue(rp)
+    rp.add_argument("--from-stdin", action="store_true", help=argparse.SUPPRESS)
+    rp.add_argument("--config-file", help=argparse.SUPPRESS)
 
     ep = sub.add_parser("eventlog", help="show the resource eventlog")
     ep.add_argument(
@@ -455,61 +250,6 @@ def eventlog(args: argparse.Namespace) -> int:
         f.reset()
 
 
-def _fetch_status() -> dict[str, Any]:
-    import flux
-
-    return flux.Flux().rpc("sched.resource-status").get()
-
-
-def _list_status(args: argparse.Namespace) -> dict[str, Any]:
-    """The scheduler's sets, restricted by ``-q`` and ``-i``."""
-    status = _fetch_status()
-    if args.queue:
-        import flux
-        from flux.cmd.resource_status import ranks_by_queue
-        from flux.resource.ResourceSet import ResourceSet
-
-        config = flux.Flux().rpc("config.get").get()
-        try:
-            ranks = ranks_by_queue(ResourceSet(status.get("all")), config, args.queue)
-        except ValueError as exc:
-            raise ValueError(f"--queue: {exc}") from None
-        status = _filter_status(status, ranks)
-    if args.include:
-        try:
-            status = _filter_status(status, _include_ranks(status, args.include))
-        except (ValueError, TypeError) as exc:
-            raise ValueError(f"--include: {exc}") from None
-    return status
-
-
-def _emit_R(args: argparse.Namespace, status: Mapping[str, Any]) -> str:
-    from flux.resource.ResourceSet import ResourceSet
-
-    states = _split_states([args.states]) or ["all"]
-    for s in states:
-        if s not in VALID_STATES:
-            raise ValueError(f"Invalid resource state {s} specified")
-    sets = _state_sets(status)
-    allset = ResourceSet(status.get("all"))
-    rset = ResourceSet()
-    rset.starttime = allset.starttime
-    rset.expiration = allset.expiration
-    for s in states:
-        rset.add(ResourceSet(sets[s].to_dict()))
-    return rset.encode() + "\n"
-
-
-def _split_states(values: list[str] | None) -> list[str] | None:
-    if not values:
-        return None
-    out: list[str] = []
-    for v in values:
-        if v:
-            out.extend(s.strip() for s in v.split(",") if s.strip())
-    return out or None
-
-
 def main(argv: list[str] | None = None) -> int:
     """``flux resource SUBCOMMAND`` entry point; argv starts with the subcommand."""
     if argv is None:
@@ -545,26 +285,13 @@ def _dispatch(args: argparse.Namespace) -> int:
         return resource_status.status(args)
     if args.cmd == "eventlog":
         return eventlog(args)
-    if args.cmd == "list":
-        from flux.cmd.resource_status import ResourceConfig
+    from flux.cmd import resource_list
 
-        args.format = ResourceConfig("list").load().get_format_string(args.format)
-        if args.format == ResourceConfig.builtin_formats["list"]["default"]["format"]:
-            args.format = FORMATS["default"]
-        elif args.format == ResourceConfig.builtin_formats["list"]["rlist"]["format"]:
-            args.format = FORMATS["rlist"]
-    status = _list_status(args)
-    if args.cmd == "R":
-        sys.stdout.write(_emit_R(args, status))
-        return 0
-    states = _split_states([args.states]) if args.states else None
     if args.cmd == "list":
-        skip = args.skip_empty or (bool(args.include) and not args.no_skip_empty)
-        text = format_resource_list(status, args.format, args.no_header, states or [], skip)
-    else:
-        text = format_resource_info(status, states)
-    sys.stdout.write(text)
-    return 0
+        return resource_list.list_handler(args)
+    if args.cmd == "info":
+        return resource_list.info(args)
+    return resource_list.emit_R(args)
 
 
 if __name__ == "__main__":
