@@ -136,3 +136,30 @@ def test_rpc_error(capsys):
         else:
             os.environ["FLUX_URI"] = env
     assert "flux-resource: ERROR:" in capsys.readouterr().err
+
+
+def test_status_from_stdin_and_config_formats(capsys, monkeypatch, tmp_path):
+    rstatus = {
+        "R": encode("n[0-2]", "0"),
+        "online": "0-1",
+        "offline": "2",
+        "exclude": "",
+        "torpid": "",
+        "drain": {"1": {"timestamp": 1.0, "reason": "fan"}},
+    }
+    confdir = tmp_path / "flux"
+    confdir.mkdir()
+    (confdir / "flux-resource.toml").write_text(
+        '[status.formats.mine]\nformat = "{statex}|{status}|{nodelist}"\n'
+    )
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    monkeypatch.setenv("XDG_CONFIG_DIRS", str(tmp_path / "none"))
+    rc, out, _ = run(capsys, monkeypatch, rstatus, "status", "-no", "mine")
+    assert rc == 0
+    assert out.splitlines() == ["avail|online|n0", "avail|offline|n2", "drained|online|n1"]
+    rc, out, _ = run(capsys, monkeypatch, rstatus, "status", "-o", "help")
+    assert "mine" in out and "long" in out
+    # a builtin format may not be redefined
+    (confdir / "flux-resource.toml").write_text('[status.formats.long]\nformat = "{state}"\n')
+    rc, out, err = run(capsys, monkeypatch, rstatus, "status")
+    assert rc == 1 and "override of builtin format 'long' not permitted" in err

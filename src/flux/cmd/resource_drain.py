@@ -26,7 +26,7 @@ def _payload(args: argparse.Namespace) -> dict | None:
         payload["mode"] = "update"
     elif args.force == 1:
         payload["mode"] = "overwrite"
-    elif args.force >= 2:
+    elif args.force == 2:
         payload["mode"] = "force-overwrite"
     if args.reason:
         payload["reason"] = " ".join(args.reason)
