@@ -6,9 +6,13 @@ job output, and small checkpoints (queue state, the FLUID high-water mark).
 Writes are queued in memory and committed together once per event-loop tick
 (``flush``); callbacks registered with ``after_commit`` run once the batch they
 belong to is on disk, which is when the broker acknowledges work to clients.
-SQLite in WAL mode with ``synchronous=FULL``: each group commit is fsynced before
-anything in it is acknowledged, so an acknowledged job survives a crash of the broker,
-of the OS, or a disk that turns read-only (its dirty pages would never be written).
+SQLite in WAL mode with ``synchronous=NORMAL`` (a commit writes the WAL without waiting
+for the disk; checkpoints still sync the WAL before and the database after copying) and
+a group fsync of the WAL in a helper thread (``_Syncer``): the callbacks of a commit run
+only once an fsync that began after it returned, so an acknowledged job survives a crash
+of the broker, of the OS, or a disk that turns read-only (its dirty pages would never be
+written). While one fsync is in flight the loop keeps serving; what it queues meanwhile
+is committed in one transaction when the fsync returns and covered by the next fsync.
 
 When a commit fails (statedir full, read-only, I/O error), nothing queued is dropped
 except the new jobs of that batch, which are refused (their submitters get the errno);
@@ -22,6 +26,7 @@ import asyncio
 import errno
 import os
 import sqlite3
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -68,12 +73,56 @@ def storable_id(jobid: object) -> bool:
     return type(jobid) is int and 0 <= jobid < (1 << 63)
 
 
+class _Syncer:
+    """A thread that fdatasyncs the WAL on request and reports to the loop."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, done: Callable[[int, int], None]):
+        self.loop = loop
+        self.done = done  # done(gen, errno or 0), called in the loop
+        self.cond = threading.Condition()
+        self.job: tuple[int, int] | None = None  # (fd, gen)
+        self.stopped = False
+        self.thread = threading.Thread(target=self._run, name="store-fsync", daemon=True)
+        self.thread.start()
+
+    def request(self, fd: int, gen: int) -> None:
+        with self.cond:
+            self.job = (fd, gen)
+            self.cond.notify()
+
+    def stop(self) -> None:
+        with self.cond:
+            self.stopped = True
+            self.cond.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self.cond:
+                while self.job is None and not self.stopped:
+                    self.cond.wait()
+                if self.stopped:
+                    return
+                fd, gen = self.job  # type: ignore[misc]
+                self.job = None
+            err = 0
+            try:
+                os.fdatasync(fd)
+            except OSError as exc:
+                err = exc.errno or errno.EIO
+            try:
+                self.loop.call_soon_threadsafe(self.done, gen, err)
+            except RuntimeError:  # the loop is closed: the broker is exiting
+                return
+
+
 class Store:
     def __init__(self, path: str, loop: asyncio.AbstractEventLoop | None = None):
         self.path = path
         self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=FULL")
+        # the WAL is fsynced by _sync (in a thread) before any commit is acknowledged;
+        # NORMAL keeps SQLite's own syncs around checkpoints
+        self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.execute("PRAGMA wal_autocheckpoint=4000")
         self.db.executescript(_SCHEMA)
         self.loop = loop
@@ -99,6 +148,18 @@ class Store:
         # (errno, message) while commits fail (disk full, read-only); see _failed
         self.fault: tuple[int, str] | None = None
         self.log: Callable[[str], None] = lambda msg: None
+        # group fsync: commits are numbered; callbacks wait for an fsync covering theirs
+        self._gen = 0  # successful commits that wrote something
+        self._synced = 0  # the last commit covered by a completed fsync
+        self._syncing = 0  # the commit the fsync in flight covers (0: none in flight)
+        self._sync_wait: list[Callable[[], None]] = []  # due when the fsync in flight returns
+        self._unsynced: list[Callable[[], None]] = []  # due after the next fsync
+        self._wal_fd = -1
+        self._syncer: _Syncer | None = None
+        self.sync_fault: tuple[int, str] | None = None
+        if os.path.exists(path + "-wal"):  # the schema, a new database's first commit
+            self._gen = 1
+            self._fsync_now()
 
     # -- queued writes -----------------------------------------------------
     def _dirty(self) -> None:
@@ -169,31 +230,123 @@ class Store:
         self._after.append(lambda: cell[0]())
 
     def _tick(self) -> None:
-        """The once-per-loop-tick group commit; then acknowledge what it made durable."""
+        """The once-per-loop-tick group commit; what it stored is acknowledged after the
+        fsync that covers it. While an fsync is in flight nothing is committed here: the
+        fsync's return commits what queued meanwhile (one transaction, one more fsync)."""
+        self._scheduled = False
+        if self._syncing:
+            return
         if self._commit():
-            self._run_after(self._take_after())
+            self._queue_after(self._take_after(), now=True)
 
     def flush(self) -> None:
         """Commit now (readers call this before reading). Callbacks made due by this commit
-        run on the next loop tick, never inside the caller, which may be mid-request.
-        While the disk is failing, readers see what was last committed."""
+        run once it is fsynced, on a later loop tick, never inside the caller, which may be
+        mid-request. While the disk is failing, readers see what was last committed."""
         if not self._commit():
             return
         after = self._take_after()
-        if after:
-            if self.loop is not None and self.loop.is_running():
-                self.loop.call_soon(self._run_after, after)
-            else:
-                self._run_after(after)
+        if self.loop is not None and self.loop.is_running():
+            self._queue_after(after)
+        else:
+            self._fsync_now()
+            self._run_after(self._take_unsynced())
+            self._run_after(after)
 
     def _take_after(self) -> list[Callable[[], None]]:
         after, self._after = self._after, []
         return after
 
+    def _take_unsynced(self) -> list[Callable[[], None]]:
+        wait, self._sync_wait = self._sync_wait, []
+        wait.extend(self._unsynced)
+        self._unsynced = []
+        return wait
+
     @staticmethod
     def _run_after(after: list[Callable[[], None]]) -> None:
         for cb in after:
             cb()
+
+    # -- group fsync -------------------------------------------------------
+    def _queue_after(self, after: list[Callable[[], None]], now: bool = False) -> None:
+        """``after`` was registered before the commit numbered ``self._gen``: run it once
+        an fsync covers that commit (``now``: the caller may run callbacks itself)."""
+        if self._gen == self._synced and not self._unsynced and not self._sync_wait:
+            if after:  # nothing written since the last fsync: due now (keeping order)
+                if not now and self.loop is not None and self.loop.is_running():
+                    self.loop.call_soon(self._run_after, after)
+                else:
+                    self._run_after(after)
+            return
+        if self._syncing and self._gen == self._syncing and not self._unsynced:
+            self._sync_wait.extend(after)
+        else:
+            self._unsynced.extend(after)
+        self._start_sync()
+
+    def _wal(self) -> int:
+        if self._wal_fd < 0:
+            self._wal_fd = os.open(self.path + "-wal", os.O_RDONLY | os.O_CLOEXEC)
+            dfd = os.open(self.dir, os.O_RDONLY | os.O_CLOEXEC)
+            try:
+                os.fsync(dfd)  # the WAL's directory entry
+            finally:
+                os.close(dfd)
+        return self._wal_fd
+
+    def _start_sync(self, retry: bool = False) -> None:
+        if self._syncing or self._gen == self._synced:
+            return
+        if self.sync_fault is not None and not retry:
+            return  # _retry_sync tries again
+        if self.loop is None or not self.loop.is_running():
+            self._fsync_now()
+            self._run_after(self._take_unsynced())
+            return
+        if self._syncer is None:
+            self._syncer = _Syncer(self.loop, self._sync_done)
+        self._syncing = self._gen
+        self._sync_wait.extend(self._unsynced)
+        self._unsynced = []
+        try:
+            fd = self._wal()
+        except OSError as exc:
+            self._sync_done(self._gen, exc.errno or errno.EIO)
+            return
+        self._syncer.request(fd, self._gen)
+
+    def _sync_done(self, gen: int, err: int) -> None:
+        """The fsync covering commit ``gen`` returned (``err``: its errno). On failure its
+        callbacks wait, new jobs are refused (``fault``) and the fsync is retried."""
+        self._syncing = 0
+        if err:
+            if self.sync_fault is None:
+                self.log(f"content store: fsync failed: {os.strerror(err)}; retrying")
+            self.sync_fault = err, f"{self.dir}: {os.strerror(err)}"
+            self.fault = self.fault or self.sync_fault
+            self._unsynced[:0] = self._sync_wait
+            self._sync_wait = []
+            if self.loop is not None:
+                self.loop.call_later(RETRY_INTERVAL, self._start_sync, True)
+            return
+        if self.sync_fault is not None:
+            if self.fault is self.sync_fault:
+                self.fault = None
+            self.sync_fault = None
+            self.log("content store: fsync succeeds again; pending work committed")
+        self._synced = max(self._synced, gen)
+        wait, self._sync_wait = self._sync_wait, []
+        self._run_after(wait)
+        if self._pending() or self._after or self._unsynced:
+            self._tick()
+
+    def _fsync_now(self) -> None:
+        """Make every commit so far durable, in this thread (start-up, shutdown, no loop)."""
+        if self._gen == self._synced:
+            return
+        os.fdatasync(self._wal())
+        self._synced = self._gen
 
     def _pending(self) -> bool:
         return bool(
@@ -259,6 +412,7 @@ class Store:
         for done in self._writers_done:
             done()
         self.commits += 1
+        self._gen += 1
         if self.fault is not None:
             self.fault = None
             self.log("content store: writes succeed again; pending work committed")
@@ -294,7 +448,7 @@ class Store:
 
     def _retry(self) -> None:
         if self.fault is not None and self._commit(retry=True):
-            self._run_after(self._take_after())
+            self._queue_after(self._take_after(), now=True)
 
     def _classify(self, exc: sqlite3.OperationalError) -> tuple[int, str]:
         code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
@@ -422,8 +576,17 @@ class Store:
     def close(self) -> None:
         if not self._commit(retry=True):
             self.log("content store: closing with uncommitted work (disk fault)")
+        if self._syncer is not None:
+            self._syncer.stop()
+        try:
+            self._fsync_now()
+        except OSError as exc:
+            self.log(f"content store: closing: fsync failed: {exc.strerror}")
         try:
             self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         except sqlite3.Error:
             pass
         self.db.close()
+        if self._wal_fd >= 0:
+            os.close(self._wal_fd)
+            self._wal_fd = -1
