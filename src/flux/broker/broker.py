@@ -51,7 +51,9 @@ class Broker:
         self.config_path = config_path
         self.attrs: dict[str, str] = dict(attrs or {})
         self.owner = os.getuid()
-        self.loop = asyncio.new_event_loop()
+        from flux.broker.eventloop import new_event_loop
+
+        self.loop = new_event_loop()
         self.sockpath = os.path.join(rundir, f"local-{self.rank}")
         self.uri = "local://" + self.sockpath
         self.handlers: dict[str, tuple[Callable[[Request], None], int]] = {}

@@ -184,6 +184,7 @@ def submit_and_follow(
             log_status=verbose > 0,
             labelio=bool(getattr(args, "label_io", False)),
         ).start()
+        watcher.follow_journal()  # one stream for every job (the owner; else a watch each)
     elif args.progress:
         bar = submit_progress(len(specs), bool(args.jps))
 
@@ -205,6 +206,7 @@ def submit_and_follow(
             watcher.stop()
         return 1
     if watcher is not None:
+        watcher.all_added()
         try:
             h.reactor_run()
         finally:

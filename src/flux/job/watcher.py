@@ -248,6 +248,10 @@ class JobWatcher:
         self.exitcode = 0
         self.show_progress = progress
         self.progress = JobProgressBar(flux_handle, starttime=starttime, jps=jps)
+        # one job-manager events stream for all jobs (see follow_journal)
+        self._journal: Any = None
+        self._followed: dict[int, JobWatcher.JobWatchStatus] = {}
+        self._early: dict[int, list[dict]] | None = None  # events of jobs not added yet
         if jobs:
             self.add_jobs(*jobs)
 
@@ -292,10 +296,92 @@ class JobWatcher:
             if not self.t0 or job.t_submit < self.t0:
                 self.t0 = job.t_submit
             status = self.JobWatchStatus(job, stdout, stderr, wait=wait)
-            event_watch_async(self.flux_handle, job.id).then(self._event_watch_cb, status)
+            if self._journal is not None:
+                self._journal_add(status)
+            else:
+                event_watch_async(self.flux_handle, job.id).then(self._event_watch_cb, status)
             if not status.active:
                 self._progress_update(status)
         return self
+
+    # -- one stream for every job --------------------------------------------------------
+    def follow_journal(self) -> bool:
+        """Follow the jobs added from now on (just submitted ones: their events from the
+        first) through one ``job-manager.events-journal`` stream rather than an eventlog
+        watch per job. Only the instance owner may read the journal: False (and per-job
+        watches) for anyone else. Call :meth:`all_added` once the last job is added."""
+        from flux.constants import FLUX_RPC_STREAMING
+
+        fut = self.flux_handle.rpc(
+            "job-manager.events-journal",
+            {"batch": True, "backlog": False},
+            flags=FLUX_RPC_STREAMING,
+        )
+        try:
+            fut.get()  # the sentinel: caught up
+        except OSError:
+            fut.stop()
+            return False
+        fut.reset()
+        self._journal = fut
+        self._early = {}
+        fut.then(self._journal_cb)
+        return True
+
+    def all_added(self) -> None:
+        """No more jobs will be added: events of unknown jobs are dropped from now on and
+        the stream ends once every followed job is done."""
+        self._early = None
+        self._journal_maybe_end()
+
+    def _journal_add(self, job: Any) -> None:
+        self._followed[int(job.id)] = job
+        early = self._early.pop(int(job.id), None) if self._early is not None else None
+        for entry in early or ():
+            if int(job.id) not in self._followed:
+                break
+            self._journal_event(job, entry)
+
+    def _journal_cb(self, future: Any) -> None:
+        payload = future.get()
+        future.reset()
+        batch = payload.get("batch")
+        if batch is None:  # one event per response (flux-core's format)
+            batch = [(payload.get("id"), e) for e in payload.get("events", ())]
+        followed = self._followed
+        for jobid, entry in batch:
+            job = followed.get(jobid)
+            if job is not None:
+                self._journal_event(job, entry)
+            elif self._early is not None:
+                self._early.setdefault(jobid, []).append(entry)
+        self._journal_maybe_end()
+
+    def _journal_event(self, job: Any, entry: dict) -> None:
+        from flux.job.event import EventLogEvent
+
+        stop = _JournalStop(self, job)
+        self._on_event(job, EventLogEvent(entry), stop)
+        if entry.get("name") == "clean" and int(job.id) in self._followed:
+            self._progress_update(job)  # the end of its eventlog (as a watch's ENODATA)
+            stop.cancel()
+
+    def _journal_maybe_end(self) -> None:
+        fut = self._journal
+        if fut is None or self._early is not None or self._followed:
+            return
+        from flux.constants import FLUX_RPC_NORESPONSE
+
+        self._journal = None
+        try:
+            self.flux_handle.rpc(
+                "job-manager.events-journal-cancel",
+                {"matchtag": fut.matchtag},
+                flags=FLUX_RPC_NORESPONSE,
+            )
+        except OSError:
+            pass
+        fut.stop()
 
     def add_jobid(
         self, jobid: Any, stdout: Any = None, stderr: Any = None, wait: str = "clean"
@@ -319,9 +405,14 @@ class JobWatcher:
 
     def _event_watch_cb(self, future: Any, job: Any) -> None:
         event = future.get_event()
-        self._progress_update(job, event)
         if event is None:
+            self._progress_update(job, event)
             return
+        self._on_event(job, event, future)
+
+    def _on_event(self, job: Any, event: Any, future: Any) -> None:
+        """``event`` of ``job``; ``future.cancel(stop=True)`` stops following the job."""
+        self._progress_update(job, event)
         job.add_event(event.name)
         if self.t0 is None or event.timestamp < self.t0:
             self.t0 = event.timestamp
@@ -355,6 +446,7 @@ class JobWatcher:
             future.cancel(stop=True)
 
     def _exec_event_cb(self, future: Any, job: Any, main_future: Any) -> None:
+        """An exec eventlog event; ``main_future.cancel(stop=True)`` ends the job's watch."""
         event = future.get_event()
         if event is None:
             return
@@ -391,3 +483,19 @@ class JobWatcher:
                 out.write(f"{job.id}: {line}")
         else:
             out.write(data)
+
+
+class _JournalStop:
+    """What ``cancel(stop=True)`` on a job's eventlog watch does when the job is followed
+    through the journal: stop following it."""
+
+    __slots__ = ("watcher", "job")
+
+    def __init__(self, watcher: JobWatcher, job: Any):
+        self.watcher = watcher
+        self.job = job
+
+    def cancel(self, stop: bool = False) -> None:
+        w = self.watcher
+        if w._followed.pop(int(self.job.id), None) is not None:
+            w._journal_maybe_end()

@@ -86,6 +86,9 @@ class JobManager:
         from flux.modules.job_manager.purge import Purge
 
         self.purge = Purge(self)  # inactive job purge (RPCs and [job-manager] limits)
+        from flux.modules.job_manager.journal import Journal
+
+        self.journal = Journal(self)  # job-manager.events-journal
 
     # -- plumbing ----------------------------------------------------------------
     def log(self, msg: str) -> None:

@@ -166,7 +166,13 @@ class Store:
         if not self._scheduled:
             self._scheduled = True
             if self.loop is not None:
-                self.loop.call_soon(self._tick)
+                self.loop.call_soon(self._tick_later)
+
+    def _tick_later(self) -> None:
+        # one loop pass later: what this pass queued (a scheduler pass freeing the next
+        # job's cores...) runs first and joins the same commit
+        if self.loop is not None:
+            self.loop.call_soon(self._tick)
 
     def add_job(self, jobid: int, userid: int, jobspec: bytes) -> None:
         self._jobs.append((jobid, userid, jobspec))
