@@ -94,6 +94,7 @@ class Connection(asyncio.Protocol):
         self.userid = -1
         self.rolemask = FLUX_ROLE_NONE
         self.denied: str | None = None
+        self.out: list[bytes] | None = None  # frames of this loop pass, written at its end
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
@@ -194,9 +195,21 @@ class Connection(asyncio.Protocol):
 
     # -- writing ---------------------------------------------------------------------------
     def send(self, frame: bytes) -> None:
+        """Queue ``frame``; the frames of one loop pass go out in one write (a group
+        commit acknowledges hundreds of jobs at once)."""
         if self.closed or self.transport is None or self.transport.is_closing():
             return
-        self.transport.write(frame)
+        if self.out is None:
+            self.out = [frame]
+            self.broker.loop.call_soon(self.flush)
+        else:
+            self.out.append(frame)
+
+    def flush(self) -> None:
+        out, self.out = self.out, None
+        if not out or self.closed or self.transport is None or self.transport.is_closing():
+            return
+        self.transport.write(out[0] if len(out) == 1 else b"".join(out))
         if self in self.limits.slow:
             self._check_write()
 
@@ -236,6 +249,7 @@ class Connection(asyncio.Protocol):
     def _abort(self, why: str) -> None:
         self.broker.log(f"connector: dropping client pid={self.pid} uid={self.userid}: {why}")
         self._release()
+        self.out = None
         if self.transport is not None:
             self.transport.abort()
 
@@ -247,6 +261,7 @@ class Connection(asyncio.Protocol):
         self.limits.slow.discard(self)
 
     def close(self) -> None:
+        self.flush()
         if self.transport is not None:
             self.transport.close()
 

@@ -27,6 +27,7 @@ import errno
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -62,6 +63,7 @@ CREATE INDEX IF NOT EXISTS jobs_active ON jobs (id) WHERE inactive = 0;
 
 RESERVE = 1024 * 1024  # free bytes the statedir must keep for new jobs to be accepted
 RETRY_INTERVAL = 1.0  # seconds between commits retried after a disk fault
+SPACE_CHECK_INTERVAL = 0.01  # seconds a statedir with plenty of room is not asked again
 
 
 def _nothing() -> None:
@@ -157,6 +159,7 @@ class Store:
         self._wal_fd = -1
         self._syncer: _Syncer | None = None
         self.sync_fault: tuple[int, str] | None = None
+        self._space_ok_until = 0.0
         if os.path.exists(path + "-wal"):  # the schema, a new database's first commit
             self._gen = 1
             self._fsync_now()
@@ -486,14 +489,20 @@ class Store:
         store's file system is read-only, or it has less than ``need`` bytes free."""
         if self.fault is not None and need:
             return self.fault
+        now = time.monotonic()
+        if need == RESERVE and now < self._space_ok_until:
+            return None  # checked a moment ago (a burst of submissions asks once per tick)
         try:
             st = os.statvfs(self.dir)
         except OSError as exc:
             return exc.errno or errno.EIO, f"{self.dir}: {exc.strerror}"
         if st.f_flag & os.ST_RDONLY:
             return errno.EROFS, f"{self.dir}: {os.strerror(errno.EROFS)}"
-        if st.f_bavail * st.f_frsize < max(need, 1):
+        free = st.f_bavail * st.f_frsize
+        if free < max(need, 1):
             return errno.ENOSPC, f"{self.dir}: {os.strerror(errno.ENOSPC)}"
+        if need == RESERVE and free > 8 * RESERVE:
+            self._space_ok_until = now + SPACE_CHECK_INTERVAL
         return None
 
     # -- reads -------------------------------------------------------------
