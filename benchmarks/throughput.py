@@ -17,6 +17,11 @@ true``, test mode and real ``true``), the floor of starting ``true`` processes h
 CPU per job and RSS.
 
     python benchmarks/throughput.py --no-api --user-jobs 2000 --ingest 20000
+
+``--flat N`` runs the user command in test mode at N jobs as well and prints its rate
+as a fraction of the N=``--user-jobs`` rate, with the broker's RSS after the N jobs:
+
+    python benchmarks/throughput.py --no-api --ingest 0 --flat 100000 --flat-repeat 1
 """
 
 from __future__ import annotations
@@ -187,6 +192,23 @@ def _median(results: list[dict]) -> tuple[dict, str]:
     return results[len(results) // 2], ", ".join(f"{r['jobs_per_s']:.0f}" for r in results)
 
 
+def flat_figures(n: int, big: int, repeat: int, big_repeat: int) -> None:
+    """Print the user command's test-mode rate at ``big`` jobs against ``n`` jobs (the
+    ratio should stay near 1: nothing costs more per job as jobs accumulate)."""
+    small, rates = _median([user_command(n, False) for _ in range(repeat)])
+    large, big_rates = _median([user_command(big, False) for _ in range(big_repeat)])
+    print(
+        f"flat  test mode jobs={n}: median {small['jobs_per_s']:.0f} jobs/s (runs: {rates}), "
+        f"broker CPU {small['cpu_us_per_job']:.0f} us/job\n"
+        f"flat  test mode jobs={big}: median {large['jobs_per_s']:.0f} jobs/s "
+        f"(runs: {big_rates}), broker CPU {large['cpu_us_per_job']:.0f} us/job, "
+        f"broker RSS after {large['rss_mb_after']:.1f} MB\n"
+        f"flat  ratio {large['jobs_per_s'] / small['jobs_per_s']:.2f} (target >= 0.80), "
+        f"RSS target < 100 MB",
+        flush=True,
+    )
+
+
 def user_figures(n: int, ingest: int, repeat: int) -> None:
     """Print the user command's figures (medians of ``repeat``)."""
     for real in (False, True):
@@ -222,8 +244,14 @@ def main() -> int:
     ap.add_argument("--no-user", action="store_true", help="skip the user command run")
     ap.add_argument("--user-jobs", type=int, default=2000, help="N of flux submit --cc=1-N")
     ap.add_argument("--ingest", type=int, default=20000, help="N into a stopped queue (0: skip)")
+    ap.add_argument(
+        "--flat", type=int, default=0, help="also the user command at N jobs (test mode)"
+    )
+    ap.add_argument("--flat-repeat", type=int, default=None, help="runs at --flat N")
     args = ap.parse_args()
-    if not args.no_user:
+    if args.flat:
+        flat_figures(args.user_jobs, args.flat, args.repeat, args.flat_repeat or args.repeat)
+    elif not args.no_user:
         user_figures(args.user_jobs, args.ingest, args.repeat)
     if args.no_api:
         return 0

@@ -51,22 +51,29 @@ class ExecLogStore:
         self.store = store
         store.db.execute(_SCHEMA)
         store.job_tables.append("exec_eventlog")
-        self._pending: list[tuple[int, bytes]] = []
+        self._pending: dict[int, bytes] = {}  # saved, not yet committed
         store.add_writer(self._write, self._written)
 
     def save(self, jobid: int, log: ExecLog) -> None:
-        self._pending.append((jobid, orjson.dumps(log.entries)))
+        self._pending[jobid] = orjson.dumps(log.entries)
         self.store.touch()
 
     def _write(self, db: sqlite3.Connection) -> None:
         if self._pending:
-            db.executemany("INSERT OR REPLACE INTO exec_eventlog VALUES (?,?)", self._pending)
+            db.executemany(
+                "INSERT OR REPLACE INTO exec_eventlog VALUES (?,?)", list(self._pending.items())
+            )
 
     def _written(self) -> None:
-        self._pending = []
+        self._pending = {}
 
     def load(self, jobid: int) -> list[dict] | None:
-        """The stored log of a job whose execution is over (None if it never ran)."""
-        self.store.flush()
-        row = self.store.db.execute("SELECT log FROM exec_eventlog WHERE id=?", (jobid,)).fetchone()
-        return None if row is None else orjson.loads(row[0])
+        """The stored log of a job whose execution is over (None if it never ran); one
+        saved this tick is read from memory (a read never forces a commit)."""
+        raw = self._pending.get(jobid)
+        if raw is None:
+            row = self.store.db.execute(
+                "SELECT log FROM exec_eventlog WHERE id=?", (jobid,)
+            ).fetchone()
+            raw = None if row is None else row[0]
+        return None if raw is None else orjson.loads(raw)

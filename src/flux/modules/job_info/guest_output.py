@@ -79,7 +79,6 @@ def stored_log(exec_: Any, store: Any, jobid: int) -> list[dict] | None:
     ntasks = ntasks_of(execlog)
     if ntasks is None:
         return None
-    store.flush()
     data = [orjson.loads(raw) for raw in store.output(jobid)]
     return [header(execlog, ntasks), *data, *eofs(ntasks, end_time(execlog, data))]
 

@@ -110,7 +110,8 @@ class JournalMixin:
         if jobspec is None:
             self._need_jobspec.add(rec.id)
         else:
-            apply_jobspec(rec, jobspec, shared=self._bulk is not None)
+            # the job-manager's jobspec, shared by a --cc job's copies, never changed in place
+            apply_jobspec(rec, jobspec, shared=True)
         self.jobs[rec.id] = rec
         self._index_add(rec)
         return rec
@@ -206,11 +207,15 @@ class JournalMixin:
             orig = bulk.pop(rec, None)
             if orig is not None:  # ends in bulk: account what it went through
                 self.stats.transition(rec.queue, orig, old, rec.result)
-        self._unfile(rec)
+        # DEPEND -> PRIORITY -> SCHED keeps a filed job's place in the pending index
+        refile = rec.key is None or not (old & _PENDING and new & _PENDING)
+        if refile:
+            self._unfile(rec)
         rec.state = new
         rec.states_mask |= new
         self._stamp(rec, new, ts)
-        self._file(rec)
+        if refile:
+            self._file(rec)
         self.stats.transition(rec.queue, old, new, rec.result)
         if self._id_waiters:
             self._check_waiters(rec)

@@ -581,12 +581,16 @@ class Store:
         return out
 
     def output(self, jobid: int) -> list[bytes]:
+        """The job's output entries: those committed, then those queued (a read never
+        forces a commit)."""
         if not storable_id(jobid):
             return []
-        return [
+        out = [
             r[0]
             for r in self.db.execute("SELECT entry FROM output WHERE id=? ORDER BY seq", (jobid,))
         ]
+        out.extend(row[2] for row in self._output if row[0] == jobid)
+        return out
 
     def close(self) -> None:
         if not self._commit(retry=True):
