@@ -63,6 +63,7 @@ CREATE INDEX IF NOT EXISTS jobs_active ON jobs (id) WHERE inactive = 0;
 
 RESERVE = 1024 * 1024  # free bytes the statedir must keep for new jobs to be accepted
 RETRY_INTERVAL = 1.0  # seconds between commits retried after a disk fault
+SYNC_INTERVAL = 0.003  # seconds: the least time between the starts of two fsyncs
 SPACE_CHECK_INTERVAL = 0.01  # seconds a statedir with plenty of room is not asked again
 
 
@@ -84,6 +85,8 @@ class _Syncer:
         self.cond = threading.Condition()
         self.job: tuple[int, int] | None = None  # (fd, gen)
         self.stopped = False
+        self.interval = SYNC_INTERVAL
+        self.last = 0.0  # when the last fsync began (monotonic)
         self.thread = threading.Thread(target=self._run, name="store-fsync", daemon=True)
         self.thread.start()
 
@@ -107,6 +110,13 @@ class _Syncer:
                 fd, gen = self.job  # type: ignore[misc]
                 self.job = None
             err = 0
+            # at most one fsync per SYNC_INTERVAL: an idle store syncs at once; a busy
+            # one gathers more commits per fsync (each fsync is a journal commit of the
+            # file system, which stalls the mkdir/exec of starting jobs meanwhile)
+            wait = self.last + self.interval - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)
+            self.last = time.monotonic()
             try:
                 os.fdatasync(fd)
             except OSError as exc:
