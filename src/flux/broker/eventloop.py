@@ -13,13 +13,15 @@ import select
 import selectors
 
 PRECISE_BELOW = 0.05  # seconds: longer waits keep epoll's (ms) timeout
+_FD_SETSIZE = 1024  # select() takes no higher descriptor (then epoll's ms it is)
 
 
 class PreciseEpollSelector(selectors.EpollSelector):
     def select(self, timeout: float | None = None) -> list:  # type: ignore[override]
-        if timeout is not None and 0 < timeout < PRECISE_BELOW:
+        fd = self._selector.fileno()  # type: ignore[attr-defined]
+        if timeout is not None and 0 < timeout < PRECISE_BELOW and fd < _FD_SETSIZE:
             try:
-                select.select([self._selector.fileno()], [], [], timeout)  # type: ignore[attr-defined]
+                select.select([fd], [], [], timeout)
             except InterruptedError:
                 pass
             timeout = 0
