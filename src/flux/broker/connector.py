@@ -24,6 +24,7 @@ import asyncio
 import errno
 import socket
 import struct
+from collections import deque
 from typing import TYPE_CHECKING
 
 import orjson
@@ -79,6 +80,9 @@ def _scalar(x: object) -> object:
     return x if x is None or isinstance(x, (int, float, str)) else 0
 
 
+PER_PASS = 64  # requests of one connection handled per loop pass
+
+
 class Connection(asyncio.Protocol):
     """One client connection; every request it carries is stamped with the peer's uid."""
 
@@ -95,6 +99,9 @@ class Connection(asyncio.Protocol):
         self.rolemask = FLUX_ROLE_NONE
         self.denied: str | None = None
         self.out: list[bytes] | None = None  # frames of this loop pass, written at its end
+        self.backlog: deque[bytes] = deque()  # requests read, not yet handled (see _work)
+        self.backlog_err: str | None = None
+        self.reading_paused = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
@@ -114,14 +121,37 @@ class Connection(asyncio.Protocol):
             self._denied_input()
             return
         bodies, err = wire.split_bodies(self.buf, self.limits.max_message)
-        for body in bodies:
-            self._handle(body)
-            if self.closing:
-                return
-        if err is not None:
-            self._drop(errno.EMSGSIZE, err)
-            return
+        self.backlog.extend(bodies)
+        self.backlog_err = err
         self._account_read()
+        self._work()
+
+    def _work(self) -> None:
+        """Handle up to PER_PASS requests, then let the loop run its timers and the rest
+        of its work (a running job's end, the scheduler) before the next ones: a client
+        sending thousands of requests at once does not hold everything else back. Reading
+        pauses while a backlog waits, so it never exceeds one read."""
+        backlog = self.backlog
+        for _ in range(PER_PASS):
+            if not backlog or self.closing or self.closed:
+                break
+            self._handle(backlog.popleft())
+        if self.closing or self.closed:
+            backlog.clear()
+            return
+        transport = self.transport
+        if backlog:
+            if not self.reading_paused and transport is not None:
+                transport.pause_reading()
+                self.reading_paused = True
+            self.broker.loop.call_soon(self._work)
+            return
+        if self.backlog_err is not None:
+            self._drop(errno.EMSGSIZE, self.backlog_err)
+            return
+        if self.reading_paused and transport is not None:
+            self.reading_paused = False
+            transport.resume_reading()
 
     def _account_read(self) -> None:
         lim = self.limits
