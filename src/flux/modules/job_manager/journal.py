@@ -88,7 +88,7 @@ class Journal:
             jobs.extend(j for j in jm.inactive_cache.values() if j.id not in jm.active)
         jobs.extend(jm.active.values())
         for job in jobs:
-            events = [e for e in job.eventlog if ln.wants(e["name"])]
+            events = [e for e in jm.eventlog(job) if ln.wants(e["name"])]
             out: dict[str, Any] = {"id": job.id, "events": events}
             out["jobspec"] = job.redacted_jobspec
             if job.R is not None:
