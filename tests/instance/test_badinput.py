@@ -286,3 +286,18 @@ def test_submit_log_files(instance, tmp_path):
     assert p.returncode == 1 and p.stderr == ""
     assert err.read_text() == "[Errno 22] unsatisfiable request\n"
     instance.flux("cancel", jobid, check=True)
+
+
+def test_getinfo_max_jobid_as_flux_core(instance):
+    """job-manager.getinfo answers flux-core's max_jobid: the highest id submitted,
+    still there once that job is inactive and purged."""
+    from flux.job.JobID import JobID
+
+    h = instance.handle()
+    ids = instance.flux("submit", "--cc=1-3", "true", check=True).stdout.split()
+    top = max(int(JobID(x)) for x in ids)
+    assert h.rpc("job-manager.getinfo", {}).get()["max_jobid"] == top
+    for x in ids:
+        instance.flux("job", "wait-event", "-t", "60", x, "clean", check=True)
+    instance.flux("job", "purge", "--force", "--num-limit=0", check=True)
+    assert h.rpc("job-manager.getinfo", {}).get()["max_jobid"] == top

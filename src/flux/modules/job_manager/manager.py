@@ -712,8 +712,12 @@ class JobManager:
         self.waiters.setdefault(jobid, []).append(req)
 
     def getinfo_request(self, req: Request) -> None:
+        """flux-core's ``max_jobid`` (the highest id ever submitted, purged jobs
+        included), with this implementation's counters beside it."""
+        max_jobid = max(self.store.max_jobid(), max(self.active, default=0))
         req.respond(
             {
+                "max_jobid": max_jobid,
                 "active": len(self.active),
                 "submitted": self.stats["submitted"],
                 "inactive": self.stats["inactive"],
