@@ -9,7 +9,8 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
+
+from waiting import wait_for
 
 
 def _flux(env, *args, check=True):
@@ -19,13 +20,6 @@ def _flux(env, *args, check=True):
     if check:
         assert p.returncode == 0, p.stderr
     return p
-
-
-def _wait_until(fn, what):
-    deadline = time.monotonic() + 60
-    while not fn():
-        assert time.monotonic() < deadline, f"never {what}"
-        time.sleep(0.2)
 
 
 def test_config_boot_keygen_loss_and_rejoin():
@@ -78,7 +72,7 @@ def test_config_boot_keygen_loss_and_rejoin():
             out = _flux(env, "resource", "status", "-n", "--skip-empty", "-s", "offline").stdout
             return out.strip() == ""
 
-        _wait_until(online, "back online")
+        wait_for(online, "back online")
         out = _flux(env, "run", "-N3", "flux", "getattr", "hostname").stdout
         assert sorted(out.split()) == ["fake0", "fake1", "fake2"]
         names = [
@@ -147,7 +141,7 @@ def test_wrong_certificate_refused_on_loopback():
             p = _flux(env, "dmesg", check=False)
             return f"child sockevent ipc://{top}/tbon-fake0 handshake failed" in p.stdout
 
-        _wait_until(refused, "logged the refusal")
+        wait_for(refused, "logged the refusal")
         out = _flux(env, "overlay", "status", "--no-pretty").stdout
         assert out.splitlines() == ["0 fake0: partial", "1 fake1: offline"]
         assert procs[0].poll() is None
@@ -186,7 +180,7 @@ def test_unresolvable_parent_is_warned():
             out = _flux(env, "dmesg", check=False).stdout
             return "broker.warning[1]: unable to resolve upstream peer nowhere.invalid: " in out
 
-        _wait_until(warned, "warned")
+        wait_for(warned, "warned")
         assert p.poll() is None
     finally:
         if p is not None:

@@ -7,7 +7,6 @@ import json
 import os
 import signal
 import sys
-import time
 
 import pytest
 from netns import unavailable
@@ -19,16 +18,7 @@ if _why is not None:
     pytest.skip(f"cannot make network namespaces: {_why}", allow_module_level=True)
 
 from hostinstance import PORT, HostInstance, keygen  # noqa: E402
-
-
-def _wait_for(fn, what, timeout=60):
-    deadline = time.monotonic() + timeout
-    while True:
-        got = fn()
-        if got:
-            return got
-        assert time.monotonic() < deadline, f"never {what}"
-        time.sleep(0.2)
+from waiting import wait_for  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -88,7 +78,7 @@ def test_wrong_certificate_is_refused(three):
     imposter = three.broker(2, conf=conf, rundir=three.rundir(2, "-imposter"))
     try:
         failed = f"tcp://{three.hosts.addr(0)}:{PORT} handshake failed protocol"
-        lines = _wait_for(lambda: _dmesg_lines(three, failed), "logged the refusal")
+        lines = wait_for(lambda: _dmesg_lines(three, failed), "logged the refusal")
         assert lines[0].endswith(
             f" broker.err[0]: child sockevent {failed}: ZMTP cryptographic error"
         )
@@ -128,7 +118,7 @@ def test_unauthorized_key_denied_by_zap(three):
     p = three.hosts.run(1, [sys.executable, "-c", _INTRUDER, three.cert, ep])
     assert p.returncode == 0, p.stderr
     assert p.stdout.strip() == "0"  # nothing came back
-    lines = _wait_for(lambda: _dmesg_lines(three, "overlay auth"), "logged the denial")
+    lines = wait_for(lambda: _dmesg_lines(three, "overlay auth"), "logged the denial")
     assert lines[0].endswith(" broker.err[0]: overlay auth No access")
     lines = _dmesg_lines(three, "handshake failed auth")
     assert lines[0].endswith(
@@ -146,7 +136,7 @@ def test_refused_broker_stays_offline_until_it_has_the_cert():
         keygen(wrong)
         bad = inst.broker(1, conf=inst.write_conf("wrongconf", wrong))
         inst.brokers[0] = inst.broker(0, "sh", "-c", "echo ready; exec sleep 3600")
-        _wait_for(lambda: _dmesg_lines(inst, "handshake failed"), "logged the refusal")
+        wait_for(lambda: _dmesg_lines(inst, "handshake failed"), "logged the refusal")
         out = inst.check("overlay", "status", "--no-pretty")
         assert out.splitlines() == ["0 h0: partial", "1 h1: offline"]
         assert bad.poll() is None
@@ -192,8 +182,8 @@ def test_leaf_host_lost_and_back(three):
     assert out.split() == ["avail*", "\u2717", "1", "h2"]
     assert sorted(three.check("run", "-N2", "hostname").split()) == ["h0", "h1"]
     three.brokers[2] = three.broker(2)
-    _wait_for(lambda: three.check("overlay", "status", "--summary").strip() == "full", "rejoined")
-    _wait_for(
+    wait_for(lambda: three.check("overlay", "status", "--summary").strip() == "full", "rejoined")
+    wait_for(
         lambda: not three.check("resource", "status", "-n", "--skip-empty", "-s", "offline"),
         "online",
     )

@@ -15,7 +15,8 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
+
+from waiting import wait_for
 
 
 def _flux(env, *args, check=True, timeout=60):
@@ -29,13 +30,6 @@ def _flux(env, *args, check=True, timeout=60):
     if check:
         assert p.returncode == 0, (args, p.stderr)
     return p
-
-
-def _wait_until(fn, what):
-    deadline = time.monotonic() + 60
-    while not fn():
-        assert time.monotonic() < deadline, f"never {what}"
-        time.sleep(0.2)
 
 
 class ConfigInstance:
@@ -131,7 +125,7 @@ def test_router_killed_then_subtree_rejoins():
         def gone(r):
             return inst.procs[r].poll() is not None
 
-        _wait_until(lambda: gone(3) and gone(4), "grandchildren exited")
+        wait_for(lambda: gone(3) and gone(4), "grandchildren exited")
         for r in (3, 4):
             assert inst.procs[r].returncode == 1
             err = inst.procs[r].stderr.read()
@@ -144,7 +138,7 @@ def test_router_killed_then_subtree_rejoins():
             out = inst.flux("resource", "status", "-n", "--skip-empty", "-s", "offline").stdout
             return out.strip() == ""
 
-        _wait_until(all_online, "all back online")
+        wait_for(all_online, "all back online")
         out = inst.flux("run", "-N7", "flux", "getattr", "hostname").stdout
         assert sorted(out.split()) == [f"fake{r}" for r in range(7)]
         assert inst.flux("overlay", "status", "--summary").stdout.strip() == "full"

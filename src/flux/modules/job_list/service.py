@@ -469,10 +469,7 @@ class JobListService(JournalMixin):
         has one (exact timestamps), else from its current fields.  Returns its
         active record, or None if it went straight to the inactive store."""
         jm = getattr(self.broker, "job_manager", None)
-        if hasattr(job, "seq") and hasattr(jm, "eventlog"):
-            eventlog = jm.eventlog(job)
-        else:
-            eventlog = getattr(job, "eventlog", None)
+        eventlog = jm.eventlog(job) if hasattr(jm, "eventlog") else None
         if isinstance(eventlog, list) and eventlog and eventlog[0].get("name") == "submit":
             for entry in list(eventlog):
                 self.journal_cb(job, entry)

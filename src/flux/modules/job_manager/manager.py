@@ -65,7 +65,7 @@ class JobManager:
         self.max_inactive_cache = 100
         self.inactive_cache: OrderedDict[int, Job] = OrderedDict()
         self.stats = {"submitted": 0, "inactive": 0}
-        self._last_spec: tuple[bytes, dict, Any] | None = None  # see submit
+        self._last_info: tuple[bytes, Any] | None = None  # see submit
         reg = broker.register
         reg("job-manager.urgency", self.urgency_request, USER)
         reg("job-manager.raise", self.raise_request, USER)
@@ -368,13 +368,14 @@ class JobManager:
         self.stats["submitted"] += 1
         raw = _dumps(jobspec)
         self.store.add_job(jobid, userid, raw)
-        last = self._last_spec
+        last = self._last_info
         if last is not None and last[0] == raw:
-            # a copy of the previous job (flux submit --cc): share its jobspec and summary
-            # (never changed in place: a jobspec-update builds new ones)
-            job.jobspec, job.info = last[1], last[2]
+            # a copy of the previous job (flux submit --cc): share its summary, as
+            # Job() shares the jobspec (never changed in place: a jobspec-update
+            # builds new ones)
+            job.info = last[1]
         else:
-            self._last_spec = (raw, job.jobspec, info)
+            self._last_info = (raw, info)
         held, job.evqueue = job.evqueue, None
         job.processing = False
         job.evqueue = held

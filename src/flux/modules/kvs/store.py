@@ -525,20 +525,6 @@ class Store:
         row = self.db.execute("SELECT MAX(id) FROM jobs").fetchone()
         return max(row[0] or 0, self.kv_get("job-manager.purged-max-jobid", 0))
 
-    def load_jobs(self) -> Iterator[tuple[int, int, bytes, bytes | None, int, list[bytes]]]:
-        """Yield (id, userid, jobspec, R, inactive, [event entries]) in id order."""
-        cur = self.db.execute("SELECT id, userid, jobspec, R, inactive FROM jobs ORDER BY id")
-        ecur = self.db.execute("SELECT id, entry FROM events ORDER BY id, seq")
-        pending = next(ecur, None)
-        for jobid, userid, jobspec, R, inactive in cur:
-            entries = []
-            while pending is not None and pending[0] < jobid:
-                pending = next(ecur, None)
-            while pending is not None and pending[0] == jobid:
-                entries.append(pending[1])
-                pending = next(ecur, None)
-            yield jobid, userid, jobspec, R, inactive, entries
-
     def active_jobs(self) -> Iterator[tuple[int, int, bytes, bytes | None, list[bytes]]]:
         """Yield (id, userid, jobspec, R, [event entries]) of the jobs not yet inactive,
         in id order (through the partial index ``jobs_active``: inactive jobs are not
