@@ -6,12 +6,14 @@ import errno as _errno
 import os
 import time
 from collections import deque
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
 
 from flux.constants import FLUX_NODEID_ANY, FLUX_RPC_STREAMING
 
+TYPE_CHECKING = False  # (typing costs a command milliseconds to import; hints only)
 if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
+
     from flux.core.handle import Flux
 
 

@@ -1,16 +1,24 @@
 """Message framing shared by the broker and its clients.
 
-A message travels as a 4-byte big-endian length followed by an orjson-encoded
-array ``[type, topic, matchtag, flags, userid, rolemask, payload, errnum, errstr]``
+A message travels as a 4-byte big-endian length followed by a JSON array
+``[type, topic, matchtag, flags, userid, rolemask, payload, errnum, errstr]``
 (a request for a given rank appends ``nodeid``).
 The payload is JSON-compatible, as in flux-core (RFC 3 in spirit).
+
+The codec: orjson costs 7-12 ms to import (it loads datetime, uuid, zoneinfo,
+dataclasses and json as it starts), more than a short ``flux`` command spends on
+all its messages, so a process begins with the standard library's json (about
+3 us a message) and moves to orjson for good once it proves busy: at its
+first frame of 1 MiB or more, after ``SWITCH_AFTER`` messages, or when
+:func:`use_orjson` says so (the broker does, as it starts).  The bytes are the
+same either way (compact, UTF-8); what the standard library cannot encode as
+orjson would (NaN, a dataclass...) goes to orjson, so it decides.
 """
 
 from __future__ import annotations
 
 import struct
-
-import orjson
+import sys
 
 REQUEST = 1
 RESPONSE = 2
@@ -19,8 +27,81 @@ EVENT = 4
 _HDR = struct.Struct(">I")
 MAX_FRAME = 256 * 1024 * 1024
 
-dumps = orjson.dumps
-loads = orjson.loads
+#: messages coded with the standard library before a process moves to orjson
+SWITCH_AFTER = 500
+#: a frame this large is decoded with orjson (faster by more than its import)
+BIG_FRAME = 1 << 20
+
+_orjson = None  # the orjson module, once this process uses it
+_count = 0
+_std_encode = None  # json.JSONEncoder(...).encode, built on first use
+_std_decode = None
+
+
+def use_orjson():
+    """Code every message from now on with orjson (returns the module)."""
+    global _orjson, _dumps, _loads
+    if _orjson is None:
+        import orjson
+
+        _orjson = orjson
+        _dumps = orjson.dumps
+        _loads = orjson.loads
+    return _orjson
+
+
+def _busy() -> bool:
+    global _count
+    _count += 1
+    if _count > SWITCH_AFTER:
+        use_orjson()
+        return True
+    return False
+
+
+def _json_dumps(obj: object) -> bytes:
+    global _std_encode
+    if _busy():
+        return _dumps(obj)
+    if _std_encode is None:
+        import json
+
+        _std_encode = json.JSONEncoder(
+            ensure_ascii=False, allow_nan=False, separators=(",", ":")
+        ).encode
+    try:
+        return _std_encode(obj).encode()
+    except (TypeError, ValueError):
+        return use_orjson().dumps(obj)
+
+
+def _json_loads(data: bytes | bytearray | memoryview | str) -> object:
+    global _std_decode
+    if _busy() or len(data) >= BIG_FRAME:
+        return use_orjson().loads(data)
+    if _std_decode is None:
+        import json
+
+        _std_decode = json.loads
+    if isinstance(data, memoryview):
+        data = bytes(data)
+    return _std_decode(data)
+
+
+_dumps = _json_dumps
+_loads = _json_loads
+if "orjson" in sys.modules:  # already paid for by this process
+    use_orjson()
+
+
+def dumps(obj: object) -> bytes:
+    """``obj`` as compact UTF-8 JSON (orjson's bytes)."""
+    return _dumps(obj)
+
+
+def loads(data: bytes | bytearray | memoryview | str) -> object:
+    """Decode JSON (raises a ValueError on bad input)."""
+    return _loads(data)
 
 
 def encode(
@@ -38,7 +119,7 @@ def encode(
     msg = [mtype, topic, matchtag, flags, userid, rolemask, payload, errnum, errstr]
     if nodeid is not None:  # a rank-addressed request carries a 10th element
         msg.append(nodeid)
-    body = orjson.dumps(msg)
+    body = _dumps(msg)
     return _HDR.pack(len(body)) + body
 
 
@@ -89,8 +170,8 @@ def split_frames(buf: bytearray) -> list[list]:
         body = bytes(buf[pos + 4 : pos + 4 + size])
         pos += 4 + size
         try:
-            msg = orjson.loads(body)
-        except orjson.JSONDecodeError as exc:
+            msg = _loads(body)
+        except ValueError as exc:
             raise FrameError(f"malformed message: {exc}") from None
         if not isinstance(msg, list) or len(msg) not in (9, 10) or not isinstance(msg[1], str):
             raise FrameError("malformed message")

@@ -36,6 +36,8 @@ from flux.constants import FLUX_NODEID_ANY, FLUX_ROLE_NONE, FLUX_ROLE_OWNER, FLU
 if TYPE_CHECKING:
     from flux.broker.broker import Broker
 
+wire.use_orjson()  # a broker codes every message: orjson from the start
+
 _CRED = struct.Struct("3i")
 _U32 = 1 << 32
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import sys
 
 SUBCOMMANDS = [
@@ -36,5 +35,7 @@ def main(argv: list[str]) -> int:
     if sub not in SUBCOMMANDS:
         print(f"flux-job: Unknown subcommand: {sub}", file=sys.stderr)
         return 1
-    mod = importlib.import_module("flux.cmd.job_" + sub.replace("-", "_"))
+    modname = "flux.cmd.job_" + sub.replace("-", "_")
+    __import__(modname)  # (python -X importtime reports it; importlib.import_module not)
+    mod = sys.modules[modname]
     return int(mod.main(argv[1:]) or 0)

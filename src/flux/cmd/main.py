@@ -7,7 +7,6 @@ groups them); ``flux help CMD`` prints the usage of CMD (as ``flux CMD --help``)
 from __future__ import annotations
 
 import errno
-import importlib
 import os
 import sys
 
@@ -109,7 +108,7 @@ def _describe(name: str) -> str:
     if name in COMMANDS:
         return COMMANDS[name][1]
     try:
-        mod = importlib.import_module("flux.cmd." + name.replace("-", "_"))
+        mod = _import("flux.cmd." + name.replace("-", "_"))
     except Exception:  # noqa: BLE001 - a broken module still gets listed
         return ""
     doc = (mod.__doc__ or "").strip().splitlines()
@@ -134,12 +133,19 @@ def usage(out=sys.stderr) -> None:
     print("\nSee 'flux help COMMAND' for more information about a specific command.", file=out)
 
 
+def _import(modname: str) -> object:
+    """Import ``modname`` (through ``__import__``, which ``python -X importtime``
+    reports, where importlib.import_module is silent)."""
+    __import__(modname)
+    return sys.modules[modname]
+
+
 def _module(name: str) -> object | None:
     if name.startswith("_") or "." in name or name.replace("-", "_") in _NOT_COMMANDS:
         return None
     modname = "flux.cmd." + name.replace("-", "_")
     try:
-        mod = importlib.import_module(modname)
+        mod = _import(modname)
     except ModuleNotFoundError as exc:
         if exc.name != modname:
             raise

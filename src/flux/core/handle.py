@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import contextlib
+import _signal
 import errno
 import os
 import select
-import signal
-import socket
 import sys
-import threading
 import time
+from _socket import AF_UNIX, SOCK_STREAM
+from _socket import socket as _unix_socket
+from _thread import _local as _thread_local
 from collections import deque
-from collections.abc import Callable, Iterator
-from typing import Any
 
 from flux import wire
 from flux.constants import (
@@ -28,6 +26,13 @@ from flux.constants import (
 )
 from flux.future import Future
 
+# (``socket``, ``threading``, ``signal``, ``contextlib`` and ``typing`` cost a
+# short-lived command milliseconds to import; the handle needs only their cores)
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
+
 LOST = "Lost connection to Flux"  # flux-core's words when the instance goes away
 
 
@@ -38,11 +43,11 @@ def _uri_path(uri: str) -> str:
         return uri
     if uri.startswith("ssh://"):
         # an ssh URI naming this host is reached through its socket directly
-        import socket as _socket
+        from _socket import gethostname
 
         host, _, path = uri[len("ssh://") :].partition("/")
         host = host.rpartition("@")[2]
-        if host in (_socket.gethostname(), "localhost"):
+        if host in (gethostname(), "localhost"):
             return "/" + path
     raise OSError(errno.EINVAL, f"unsupported URI: {uri}")
 
@@ -57,7 +62,7 @@ class Flux:
         if not uri:
             raise OSError(errno.ENOENT, "Unable to connect to Flux: FLUX_URI is not set")
         path = _uri_path(uri)
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock = _unix_socket(AF_UNIX, SOCK_STREAM)
         try:
             sock.connect(path)
         except OSError as exc:
@@ -297,7 +302,7 @@ class Flux:
                 os.set_blocking(rfd, False)
                 os.set_blocking(wfd, False)
                 self._sig_pipe = (rfd, wfd)
-            prev = signal.signal(w.signal_int, self._on_signal)
+            prev = _signal.signal(w.signal_int, self._on_signal)
             self._sig_prev[w.signal_int] = prev
             lst = self._sigwatchers[w.signal_int] = []
         lst.append(w)
@@ -310,7 +315,7 @@ class Flux:
         if not lst:
             del self._sigwatchers[w.signal_int]
             prev = self._sig_prev.pop(w.signal_int, None)
-            signal.signal(w.signal_int, prev if prev is not None else signal.SIG_DFL)
+            _signal.signal(w.signal_int, prev if prev is not None else _signal.SIG_DFL)
 
     def _on_signal(self, signum: int, _frame: Any) -> None:
         self._sig_pending.append(signum)
@@ -427,7 +432,7 @@ class Flux:
         return count
 
     # -- reactor state, per thread (flux-core's class methods) -------------------
-    _tls = threading.local()
+    _tls = _thread_local()
 
     @classmethod
     def reactor_running(cls) -> bool:
@@ -442,14 +447,9 @@ class Flux:
     def reactor_exit(cls) -> None:
         cls._tls.reactor_depth = getattr(cls._tls, "reactor_depth", 1) - 1
 
-    @contextlib.contextmanager
-    def in_reactor(self) -> Iterator[None]:
-        """Count as running the reactor while in the block."""
-        self.reactor_enter()
-        try:
-            yield
-        finally:
-            self.reactor_exit()
+    def in_reactor(self) -> _InReactor:
+        """Count as running the reactor while in the block (a context manager)."""
+        return _InReactor(self)
 
     @classmethod
     def set_exception(cls, exception: BaseException | None) -> BaseException | None:
@@ -557,6 +557,21 @@ class Flux:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class _InReactor:
+    """``with handle.in_reactor():``: reactor_enter() and, on the way out, reactor_exit()."""
+
+    __slots__ = ("_h",)
+
+    def __init__(self, h: Flux):
+        self._h = h
+
+    def __enter__(self) -> None:
+        self._h.reactor_enter()
+
+    def __exit__(self, *exc: object) -> None:
+        self._h.reactor_exit()
 
 
 class Watcher:
@@ -678,7 +693,7 @@ class SignalWatcher(Watcher):
         self.signal_int = signal_int
         self.callback = callback
         self.args = args
-        if signal_int < 1 or signal_int >= signal.NSIG:
+        if signal_int < 1 or signal_int >= _signal.NSIG:
             raise OSError(errno.EINVAL, "invalid signal number")
 
     def _start(self) -> None:

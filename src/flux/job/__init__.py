@@ -1,29 +1,19 @@
 """flux.job: the job API with flux-core's names and signatures.
 
-The jobspec classes and the listing API are imported on first use (PEP 562):
-``flux jobs`` and other tools that never build a jobspec start faster.
+Only ``JobID`` is imported with the package; every other name (the jobspec
+classes, submission, waiting, events, the listing API...) is imported on first
+use (PEP 562), so a command loads only the machinery it runs.
 """
 
-import sys
-import types
-from typing import Any
+from __future__ import annotations
 
-# (the module is private: a submodule named timeleft would shadow the function)
-from flux.job._timeleft import timeleft
-from flux.job.event import (
-    MAIN_EVENTS,
-    EventLogEvent,
-    JobEventWatchFuture,
-    JobException,
-    event_wait,
-    event_watch,
-    event_watch_async,
-)
+import sys
+
 from flux.job.JobID import JobID, id_encode, id_parse
-from flux.job.kill import cancel, cancel_async, kill, kill_async, raise_async, raise_job
-from flux.job.result import result, result_async
-from flux.job.submit import SubmitFuture, submit, submit_async, submit_get_id
-from flux.job.wait import JobWaitFuture, JobWaitResult, wait, wait_async, wait_get_status
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = [
     "MAIN_EVENTS",
@@ -72,6 +62,31 @@ __all__ = [
 ]
 
 _LAZY = {
+    "timeleft": "flux.job._timeleft",
+    "MAIN_EVENTS": "flux.job.event",
+    "EventLogEvent": "flux.job.event",
+    "JobEventWatchFuture": "flux.job.event",
+    "JobException": "flux.job.event",
+    "event_wait": "flux.job.event",
+    "event_watch": "flux.job.event",
+    "event_watch_async": "flux.job.event",
+    "cancel": "flux.job.kill",
+    "cancel_async": "flux.job.kill",
+    "kill": "flux.job.kill",
+    "kill_async": "flux.job.kill",
+    "raise_async": "flux.job.kill",
+    "raise_job": "flux.job.kill",
+    "result": "flux.job.result",
+    "result_async": "flux.job.result",
+    "SubmitFuture": "flux.job.submit",
+    "submit": "flux.job.submit",
+    "submit_async": "flux.job.submit",
+    "submit_get_id": "flux.job.submit",
+    "JobWaitFuture": "flux.job.wait",
+    "JobWaitResult": "flux.job.wait",
+    "wait": "flux.job.wait",
+    "wait_async": "flux.job.wait",
+    "wait_get_status": "flux.job.wait",
     "Jobspec": "flux.job.Jobspec",
     "JobspecV1": "flux.job.Jobspec",
     "validate_jobspec": "flux.job.Jobspec",
@@ -120,12 +135,16 @@ def __getattr__(name: str) -> Any:
     return value
 
 
-class _Package(types.ModuleType):
-    """Keeps ``flux.job.Jobspec`` the class when the submodule of the same name
-    is imported (as it was when this package imported it eagerly)."""
+_ModuleType = type(sys)
+
+
+class _Package(_ModuleType):
+    """Keeps ``flux.job.submit`` the function (``Jobspec`` the class, ``wait``,
+    ``kill``, ``result`` the functions) when the submodule of the same name is
+    imported, as when this package imported them eagerly."""
 
     def __setattr__(self, name: str, value: Any) -> None:
-        if name == "Jobspec" and isinstance(value, types.ModuleType):
+        if name in _LAZY and isinstance(value, _ModuleType):
             return
         super().__setattr__(name, value)
 

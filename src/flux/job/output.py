@@ -14,8 +14,7 @@ import errno
 from collections.abc import Iterator
 from typing import Any, NamedTuple
 
-import orjson
-
+from flux import wire
 from flux.constants import FLUX_RPC_NORESPONSE, FLUX_RPC_STREAMING
 from flux.future import RPC, Future
 from flux.job.event import EventLogEvent, event_watch_async
@@ -362,7 +361,7 @@ class JobOutputEventWatch(_DerivedFuture):
                     errstr = f"job {self.jobid} not found"
                 self._end(errnum, errstr)
                 return
-            event = orjson.loads(payload["event"])
+            event = wire.loads(payload["event"])
             name = event.get("name")
             if name == "exception":
                 self._emit(event)  # shown on stderr

@@ -5,8 +5,7 @@ from __future__ import annotations
 import errno
 from typing import Any
 
-import orjson
-
+from flux import wire
 from flux.future import Future
 from flux.job.event import event_watch_async
 from flux.job.JobID import JobID
@@ -86,7 +85,7 @@ class JobResultFuture(Future):
                     self.fulfill_error(errnum, errstr)
                 return
             try:
-                event = orjson.loads(payload["event"])
+                event = wire.loads(payload["event"])
                 event["name"]  # noqa: B018
             except (TypeError, KeyError, ValueError):
                 watch._listener = None
