@@ -17,14 +17,14 @@ orjson would (NaN, a dataclass...) goes to orjson, so it decides.
 
 from __future__ import annotations
 
-import struct
 import sys
+from _struct import Struct
 
 REQUEST = 1
 RESPONSE = 2
 EVENT = 4
 
-_HDR = struct.Struct(">I")
+_HDR = Struct(">I")
 MAX_FRAME = 256 * 1024 * 1024
 
 #: messages coded with the standard library before a process moves to orjson

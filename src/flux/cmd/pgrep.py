@@ -13,7 +13,10 @@ import os
 import re
 import sys
 from itertools import islice
-from typing import Any
+
+TYPE_CHECKING = False  # (typing costs a command milliseconds to import; hints only)
+if TYPE_CHECKING:
+    from typing import Any
 
 FORMATS = {
     "default": {"description": "Default flux-pgrep format string", "format": "{id.f58}"},

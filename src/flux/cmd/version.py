@@ -7,7 +7,6 @@ whose behaviour pure-flux follows, and ``build-options`` names pure-flux's own v
 from __future__ import annotations
 
 import os
-import platform
 import sys
 
 
@@ -24,15 +23,19 @@ def main(argv: list[str]) -> int:
     print(f"libflux-core:\t\t{FLUX_CORE_VERSION}")
     uri = os.environ.get("FLUX_URI")
     if uri:
-        from flux.cmd.common import errmsg, handle
+        from flux.core.handle import Flux
 
-        h = handle("flux-version")
+        try:
+            h = Flux()
+        except OSError as exc:
+            print(f"flux-version: ERROR: {exc.strerror or exc}", file=sys.stderr)
+            return 1
         try:
             broker = h.attr_get("version")
         except OSError as exc:
-            print(f"flux-version: flux_attr_get: {errmsg(exc)}", file=sys.stderr)
+            print(f"flux-version: flux_attr_get: {exc.strerror or exc}", file=sys.stderr)
             return 1
         print(f"broker:  \t\t{broker}")
         print(f"FLUX_URI:\t\t{uri}")
-    print(f"build-options:\t\t+pure-flux=={package_version()}+python=={platform.python_version()}")
+    print(f"build-options:\t\t+pure-flux=={package_version()}+python=={sys.version.split()[0]}")
     return 0

@@ -6,10 +6,13 @@ import errno
 import math
 import os
 import time
-from typing import Any
 
 from flux.constants import FLUX_JOB_STATE_PENDING, FLUX_JOB_STATE_RUN
 from flux.job.JobID import JobID
+
+TYPE_CHECKING = False  # (typing costs a command milliseconds to import; hints only)
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def _job_timeleft(flux_handle: Any, jobid_str: str) -> float:

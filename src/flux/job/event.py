@@ -5,10 +5,13 @@ from __future__ import annotations
 import errno
 import json
 from collections.abc import Iterator
-from typing import Any
 
 from flux.constants import FLUX_NODEID_ANY, FLUX_RPC_NORESPONSE, FLUX_RPC_STREAMING
 from flux.future import RPC
+
+TYPE_CHECKING = False  # (typing costs a command milliseconds to import; hints only)
+if TYPE_CHECKING:
+    from typing import Any
 
 # Names of events that may appear in the main eventlog (RFC 21)
 MAIN_EVENTS = frozenset(

@@ -12,10 +12,7 @@ import json
 import os
 import sys
 import time
-from collections.abc import Iterable, Mapping
-from datetime import datetime
 from functools import cached_property
-from typing import Any
 
 from flux.constants import (
     FLUX_JOB_RESULT_CANCELED,
@@ -24,6 +21,11 @@ from flux.constants import (
     FLUX_JOB_STATE_RUNNING,
 )
 from flux.util.output import fsd
+
+TYPE_CHECKING = False  # (typing and datetime cost a command milliseconds to import)
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+    from typing import Any
 
 __all__ = [
     "AnnotationsInfo",
@@ -264,6 +266,8 @@ class DependencyList(InfoList):
                 except ValueError:
                     result.append(dep)
                     continue
+                from datetime import datetime
+
                 dt = datetime.fromtimestamp(ts).astimezone()
                 if dt.date() == datetime.today().date():
                     dep = f"begin@{dt:%H:%M}"

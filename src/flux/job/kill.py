@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from flux.future import Future
 from flux.job.JobID import JobID
+
+TYPE_CHECKING = False  # (typing costs a command milliseconds to import; hints only)
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def raise_async(

@@ -13,10 +13,13 @@ from __future__ import annotations
 import errno
 import json
 from collections.abc import Iterable
-from typing import Any
 
 from flux.future import RPC, WaitAllFuture
 from flux.job.JobID import JobID
+
+TYPE_CHECKING = False  # (typing costs a command milliseconds to import; hints only)
+if TYPE_CHECKING:
+    from typing import Any
 
 # job_lookup_flags of flux-core's <flux/core.h>
 FLUX_JOB_LOOKUP_JSON_DECODE = 1

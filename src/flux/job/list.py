@@ -10,7 +10,6 @@ import errno
 import gc
 import os
 from collections.abc import Iterable, Iterator
-from typing import Any
 
 from flux.constants import (
     FLUX_JOB_RESULT_CANCELED,
@@ -30,6 +29,10 @@ from flux.constants import (
 )
 from flux.future import RPC, WaitAllFuture
 from flux.job.info import JobInfo
+
+TYPE_CHECKING = False  # (typing costs a command milliseconds to import; hints only)
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = [
     "JobList",

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import errno
-from typing import Any
 
 from flux import wire
 from flux.future import Future
 from flux.job.event import event_watch_async
 from flux.job.JobID import JobID
+
+TYPE_CHECKING = False  # (typing costs a command milliseconds to import; hints only)
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def result_from_eventlog(jobid: int, events: list[dict]) -> dict:

@@ -8,7 +8,10 @@ importing ``flux.util`` (or one of its submodules) stays cheap for commands.
 from __future__ import annotations
 
 import importlib
-from typing import Any
+
+TYPE_CHECKING = False  # (typing costs a command milliseconds to import; hints only)
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["CLIMain", "check_future_error", "encode_payload", "encode_topic", "parse_fsd"]
 

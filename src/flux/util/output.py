@@ -17,13 +17,17 @@ Only the standard library is imported at module level.
 
 from __future__ import annotations
 
-import re
 import string
-from collections.abc import Callable, Iterable, Mapping
-from datetime import datetime, timedelta
-from typing import Any
+import time
 
 from flux.util.duration import fsd
+
+TYPE_CHECKING = False  # (typing, datetime and re load only when needed: see below)
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Mapping
+    from typing import Any
+
+    from flux.util.utildatetime import UtilDatetime
 
 __all__ = [
     "AltField",
@@ -57,37 +61,23 @@ def empty_outputs() -> tuple[str, ...]:
     """Formatted values that count as "empty" for ``?:`` and the ``h`` suffix."""
     global _EMPTY_OUTPUTS
     if _EMPTY_OUTPUTS is None:
-        localepoch = datetime.fromtimestamp(0.0).strftime("%FT%T")
+        localepoch = time.strftime("%FT%T", time.localtime(0.0))
         _EMPTY_OUTPUTS = ("", "0s", "0.0", "0:00:00", "1970-01-01T00:00:00", localepoch)
     return _EMPTY_OUTPUTS
 
 
-class UtilDatetime(datetime):
-    """A datetime whose format spec is ``STRFTIME[::PYTHON-SPEC]``.
+def _util_datetime() -> type:
+    """The UtilDatetime class (its module, and datetime, are imported on first use)."""
+    from flux.util.utildatetime import UtilDatetime
 
-    >>> "{0:%b%d %R::>16}".format(UtilDatetime.now())  # doctest: +SKIP
-    '     Sep21 18:36'
+    globals()["UtilDatetime"] = UtilDatetime
+    return UtilDatetime
 
-    The Unix epoch formats as an empty string (``-`` with the ``h`` suffix).
-    """
 
-    def __format__(self, fmt: str) -> str:
-        timefmt, sep, spec = fmt.partition("::")
-        if self == datetime.fromtimestamp(0.0):
-            result = ""
-        else:
-            result = self.strftime(timefmt or "%FT%T")
-        if not sep:
-            spec = ""
-        if spec.endswith("+"):
-            spec = spec[:-1]
-        if spec.endswith("h"):
-            if not result:
-                result = "-"
-            spec = spec[:-1] + "s"
-        if spec:
-            return format(result, spec)
-        return result
+def __getattr__(name: str) -> object:
+    if name == "UtilDatetime":
+        return _util_datetime()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _is_number(value: Any) -> bool:
@@ -103,10 +93,12 @@ class UtilFormatter(string.Formatter):
         orig = str(value)
         try:
             if conversion == "d":
-                return UtilDatetime.fromtimestamp(_need_number(value))
+                return _util_datetime().fromtimestamp(_need_number(value))
             if conversion == "D":
                 if not value:
                     return ""
+                from datetime import datetime
+
                 return datetime.fromtimestamp(_need_number(value)).strftime("%FT%T")
             if conversion == "F":
                 return fsd(_need_number(value))
@@ -114,6 +106,8 @@ class UtilFormatter(string.Formatter):
                 secs = _need_number(value)
                 if 0 < secs < 1:
                     secs = 1
+                from datetime import timedelta
+
                 return str(timedelta(seconds=round(secs)))
             if conversion == "P":
                 pct = _need_number(value) * 100
@@ -123,7 +117,7 @@ class UtilFormatter(string.Formatter):
         except TypeError:
             if orig == "":
                 if conversion == "d":
-                    return UtilDatetime.fromtimestamp(0.0)
+                    return _util_datetime().fromtimestamp(0.0)
                 return ""
             raise
         return super().convert_field(value, conversion)
@@ -133,12 +127,15 @@ class UtilFormatter(string.Formatter):
         if format_spec.endswith("+"):
             truncate = True
             format_spec = format_spec[:-1]
-        if format_spec.endswith("h") and not isinstance(value, UtilDatetime):
+        udt = globals().get("UtilDatetime")  # (no instance exists before the class)
+        if format_spec.endswith("h") and not (udt is not None and isinstance(value, udt)):
             value = "-" if str(value) in empty_outputs() else str(value)
             format_spec = format_spec[:-1] + "s"
         if format_spec.endswith("W"):
             format_spec = format_spec[:-1] + "s"
             if isinstance(value, str):
+                import re
+
                 match = re.match(r"^(.?[<>^])(\d+)", format_spec)
                 if match:
                     extra = display_width(value) - len(value)
@@ -173,7 +170,8 @@ class AltField:
         return format(str(self), spec)
 
 
-_SPEC_RE = re.compile(
+_SPEC_RE: Any = None  # compiled on first use (by FormatSpec)
+_SPEC_PATTERN = (
     r"(?:(?P<fill>[\s\S])?(?P<align>[<>=^]))?"
     r"(?P<sign>[- +])?"
     r"(?P<pos_zero>z)?"
@@ -212,6 +210,11 @@ class FormatSpec:
     def __init__(self, spec: str):
         if "::" in spec:
             spec = spec[spec.find("::") + 2 :]
+        global _SPEC_RE
+        if _SPEC_RE is None:
+            import re
+
+            _SPEC_RE = re.compile(_SPEC_PATTERN)
         match = _SPEC_RE.fullmatch(spec)
         parts = match.groupdict() if match else {}
         for item in self.components:
@@ -345,6 +348,8 @@ class OutputFormat:
         sort_spec = None
         if self.format_list and self.format_list[0][0].startswith("sort:"):
             text = self.format_list[0][0]
+            import re
+
             match = re.match(r"sort:(\S*)\s?", text)
             sort_spec = match[1]
             self.format_list[0][0] = text[match.end() :]
