@@ -7,18 +7,22 @@ The payload is JSON-compatible, as in flux-core (RFC 3 in spirit).
 
 The codec: orjson costs 7-12 ms to import (it loads datetime, uuid, zoneinfo,
 dataclasses and json as it starts), more than a short ``flux`` command spends on
-all its messages, so a process begins with the standard library's json (about
-3 us a message) and moves to orjson for good once it proves busy: at its
-first frame of 1 MiB or more, after ``SWITCH_AFTER`` messages, or when
-:func:`use_orjson` says so (the broker does, as it starts).  The bytes are the
-same either way (compact, UTF-8); what the standard library cannot encode as
-orjson would (NaN, a dataclass...) goes to orjson, so it decides.
+all its messages.  So a process begins with the standard library's C codec
+(:mod:`flux.util.stdjson`, a few us a message) and moves to orjson for good once it
+proves busy: at its first frame of 1 MiB or more, after ``SWITCH_AFTER`` messages,
+or when :func:`use_orjson` says so (the broker does, as it starts).  Either way the
+text is compact UTF-8 JSON with the same values; what the standard library cannot
+encode as orjson would (NaN, a dataclass...) goes to orjson, which decides.  (One
+leniency: the standard library turns a dict's int keys into strings where orjson
+refuses them.)
 """
 
 from __future__ import annotations
 
 import sys
 from _struct import Struct
+
+from flux.util import stdjson
 
 REQUEST = 1
 RESPONSE = 2
@@ -34,8 +38,6 @@ BIG_FRAME = 1 << 20
 
 _orjson = None  # the orjson module, once this process uses it
 _count = 0
-_std_encode = None  # json.JSONEncoder(...).encode, built on first use
-_std_decode = None
 
 
 def use_orjson():
@@ -60,32 +62,20 @@ def _busy() -> bool:
 
 
 def _json_dumps(obj: object) -> bytes:
-    global _std_encode
     if _busy():
         return _dumps(obj)
-    if _std_encode is None:
-        import json
-
-        _std_encode = json.JSONEncoder(
-            ensure_ascii=False, allow_nan=False, separators=(",", ":")
-        ).encode
     try:
-        return _std_encode(obj).encode()
+        return stdjson.dumps(obj, allow_nan=False).encode()
     except (TypeError, ValueError):
         return use_orjson().dumps(obj)
 
 
 def _json_loads(data: bytes | bytearray | memoryview | str) -> object:
-    global _std_decode
     if _busy() or len(data) >= BIG_FRAME:
         return use_orjson().loads(data)
-    if _std_decode is None:
-        import json
-
-        _std_decode = json.loads
     if isinstance(data, memoryview):
         data = bytes(data)
-    return _std_decode(data)
+    return stdjson.loads(data)
 
 
 _dumps = _json_dumps

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import time
+
+from flux.util import stdjson
 
 
 def format_value(v: object) -> str:
-    return json.dumps(v, separators=(",", ":"), ensure_ascii=False)
+    return stdjson.dumps(v)  # json.dumps(v, separators=(",", ":"), ensure_ascii=False)
 
 
 def format_time(ts: float, timefmt: str, t0: float | None) -> str:
@@ -27,7 +28,7 @@ def format_entry(
     entry: dict, fmt: str = "text", timefmt: str = "raw", t0: float | None = None
 ) -> str:
     if fmt == "json":
-        return json.dumps(entry, separators=(",", ":"), ensure_ascii=False)
+        return stdjson.dumps(entry)
     parts = [format_time(entry["timestamp"], timefmt, t0), entry["name"]]
     for k, v in (entry.get("context") or {}).items():
         parts.append(f"{k}={format_value(v)}")

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import sys
 
 from flux.cmd.common import JobParser, errmsg, handle, parse_jobid
 from flux.cmd.eventlog_fmt import format_entry
+from flux.util import stdjson
 
 
 def main(argv: list[str]) -> int:
@@ -51,7 +51,7 @@ def main(argv: list[str]) -> int:
         )
         return 1
     for line in p[path].splitlines():
-        entry = json.loads(line)
+        entry = stdjson.loads(line)
         t0 = entry["timestamp"] if t0 is None else t0
         print(format_entry(entry, args.format, timefmt, t0))
     return 0

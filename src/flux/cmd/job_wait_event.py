@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import argparse
 import errno
-import json
 import sys
 
 from flux.cmd.common import JobParser, errmsg, handle, parse_jobid
 from flux.cmd.eventlog_fmt import format_entry
 from flux.constants import FLUX_RPC_STREAMING
+from flux.util import stdjson
 
 
 def _duration(text: str) -> float:
@@ -55,7 +55,7 @@ def main(argv: list[str]) -> int:
             print(f"flux-job: invalid context match {m}: expected key=val", file=sys.stderr)
             return 1
         try:
-            val = json.loads(v)
+            val = stdjson.loads(v)
         except ValueError:
             val = v
         matches.append((k, val))
@@ -93,7 +93,7 @@ def main(argv: list[str]) -> int:
                 print(f"flux-job: {errmsg(exc)}", file=sys.stderr)
             return 1
         fut.reset()
-        entry = json.loads(p["event"])
+        entry = stdjson.loads(p["event"])
         if t0 is None:
             t0 = entry["timestamp"]
         ctx = entry.get("context", {})

@@ -697,8 +697,6 @@ def _terminal_width() -> int | None:
 
 
 def _run(argv: list[str]) -> int:
-    import json
-
     from flux.job.info import JobInfoFormat
 
     args = parse_args(argv)
@@ -751,6 +749,8 @@ def _run(argv: list[str]) -> int:
 
     result = print_jobs(jobs, args, sformatter)
     if args.json:
+        import json
+
         if args.jobids and len(args.jobids) == 1:
             if result:
                 print(json.dumps(result[0]))

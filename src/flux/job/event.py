@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import errno
-import json
 from collections.abc import Iterator
 
 from flux.constants import FLUX_NODEID_ANY, FLUX_RPC_NORESPONSE, FLUX_RPC_STREAMING
 from flux.future import RPC
+from flux.util import stdjson
 
 TYPE_CHECKING = False  # (typing costs a command milliseconds to import; hints only)
 if TYPE_CHECKING:
@@ -38,7 +38,7 @@ class EventLogEvent(dict):
 
     def __init__(self, event: Any):
         if isinstance(event, (str, bytes)):
-            event = json.loads(event)
+            event = stdjson.loads(event)
         super().__init__(event)
         self.setdefault("context", {})
 
@@ -58,7 +58,7 @@ class EventLogEvent(dict):
     def context_string(self) -> str:
         if not self.context:
             return ""
-        return json.dumps(self.context, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+        return stdjson.dumps(self.context, sort_keys=True)
 
     def __str__(self) -> str:
         return f"{self.timestamp:<0.5f}: {self.name} {self.context}"

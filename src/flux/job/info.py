@@ -8,7 +8,6 @@ flavour of :class:`flux.util.output.OutputFormat`.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import time
@@ -235,6 +234,8 @@ class AnnotationsInfo:
 
     def __str__(self) -> str:
         if self.annotationsDict:
+            import json
+
             return json.dumps(self.annotationsDict)
         return ""
 
@@ -658,6 +659,8 @@ class JobInfo:
             result["jobid"] = str(self.id)
         if "dependencies" in result:
             result["dependencies"] = list(result["dependencies"])
+        import json
+
         result["annotations"] = json.loads(json.dumps(self.annotations.annotationsDict))
         result["exception"] = dict(self.exception.__dict__)
         if self.uri is not None:
