@@ -6,6 +6,10 @@ Builds an instance (with a statedir) holding N jobs: 90% inactive (test mode,
 Python API) and 10% pending (held, urgency 0).  Job names cycle through
 ``bench-0`` .. ``bench-49``.  Then prints, as medians of several runs:
 
+* the interpreter's floor, ``python -c pass`` in the same environment (what every
+  command pays before it runs a line of flux: on a machine whose site-packages hold
+  .pth files that import things, much of a command's time), then each command's
+  time beyond it, wall and CPU (the command process's own; load disturbs it less);
 * ``flux jobs -a -c 1000`` end to end (a new ``flux`` process each time, with
   compiled bytecode in a private cache as an installed flux would have it);
 * ``JobList(h, max_entries=0).jobs()``: every job, all attributes, as JobInfo;
@@ -240,11 +244,36 @@ def main() -> int:
     env["PYTHONPYCACHEPREFIX"] = os.path.join(top, "pycache")
     proc = None
 
+    cli_cpu: list[float] = []  # CPU (user+sys) of each command run, in seconds
+
+    def run(argv: list[str], e: dict) -> bytes:
+        """Run ``argv``; its CPU time goes to cli_cpu (load disturbs it less than wall)."""
+        with tempfile.TemporaryFile() as fout, tempfile.TemporaryFile() as ferr:
+            p = subprocess.Popen(argv, env=e, stdout=fout, stderr=ferr)
+            _pid, status, ru = os.wait4(p.pid, 0)
+            cli_cpu.append(ru.ru_utime + ru.ru_stime)
+            fout.seek(0)
+            ferr.seek(0)
+            assert os.waitstatus_to_exitcode(status) == 0, (argv, ferr.read())
+            return fout.read()
+
     def cli(*argv: str, uri: str | None = None) -> bytes:
         e = env if uri is None else dict(env, FLUX_URI=uri)
-        p = subprocess.run([sys.executable, "-m", "flux", *argv], env=e, capture_output=True)
-        assert p.returncode == 0, (argv, p.stderr)
-        return p.stdout
+        return run([sys.executable, "-m", "flux", *argv], e)
+
+    def timed_cli(fn, repeat: int) -> tuple[float, float, list[float]]:
+        """(median wall, median CPU, wall runs) of ``fn`` (one command run per call)."""
+        del cli_cpu[:]
+        med, runs = timeit(fn, repeat)
+        return med, statistics.median(cli_cpu), runs
+
+    floor: tuple[float, float] = (0.0, 0.0)  # the interpreter's own (wall, CPU)
+
+    def beyond(wall: float, cpu: float) -> str:
+        return (
+            f"{wall * 1e3:.0f} ms (+{(wall - floor[0]) * 1e3:.0f} beyond the interpreter; "
+            f"CPU {cpu * 1e3:.0f} ms, +{(cpu - floor[1]) * 1e3:.0f})"
+        )
 
     try:
         proc, uri, _ = start_broker(top, R, env)
@@ -295,9 +324,20 @@ def main() -> int:
             stdout = cli("jobs", "-a", "-c", "1000")
             assert stdout.count(b"\n") == 1001, stdout[-200:]
 
+        # the floor every command pays before it runs a line of flux: the same
+        # interpreter, environment and bytecode cache, running nothing
+        timeit(lambda: run([sys.executable, "-c", "pass"], env), 3)  # (warm-up)
+        bare, bare_cpu, bare_runs = timed_cli(
+            lambda: run([sys.executable, "-c", "pass"], env), max(15, args.repeat)
+        )
+        floor = (bare, bare_cpu)
+        out(
+            f"interpreter floor ({os.path.basename(sys.executable)} -c pass): median "
+            f"{bare * 1e3:.0f} ms, CPU {bare_cpu * 1e3:.0f} ms  (runs: {fmt_runs(bare_runs)} ms)"
+        )
         flux_jobs()  # fills the bytecode cache
-        med, runs = timeit(flux_jobs, args.repeat)
-        out(f"flux jobs -a -c 1000: median {med * 1e3:.0f} ms  (runs: {fmt_runs(runs)} ms)")
+        med, cpu, runs = timed_cli(flux_jobs, args.repeat)
+        out(f"flux jobs -a -c 1000: median {beyond(med, cpu)}  (runs: {fmt_runs(runs)} ms)")
 
         if args.all_jobs == "yes" or (args.all_jobs == "auto" and total <= 200000):
 
@@ -343,17 +383,16 @@ def main() -> int:
             med_rpc, _ = timeit(lookup, max(20, args.repeat))
             fid = str(flux.job.JobID(jobid).f58)
             cli("job", "info", fid, "jobspec")
-            med_info, _ = timeit(lambda fid=fid: cli("job", "info", fid, "jobspec"), args.repeat)
-            med_ev, _ = timeit(lambda fid=fid: cli("job", "eventlog", fid), args.repeat)
+            repeat = max(15, args.repeat)
+            info = timed_cli(lambda fid=fid: cli("job", "info", fid, "jobspec"), repeat)
+            ev = timed_cli(lambda fid=fid: cli("job", "eventlog", fid), repeat)
             out(
                 f"old job ({which}): job-info.lookup jobspec+R+eventlog RPC median "
-                f"{med_rpc * 1e3:.1f} ms; flux job info ID jobspec {med_info * 1e3:.0f} ms, "
-                f"flux job eventlog ID {med_ev * 1e3:.0f} ms end to end"
+                f"{med_rpc * 1e3:.1f} ms; end to end: flux job info ID jobspec "
+                f"{beyond(*info[:2])}, flux job eventlog ID {beyond(*ev[:2])}"
             )
-        med_floor, _ = timeit(lambda: cli("getattr", "size"), args.repeat)
-        out(
-            f"(floor: flux getattr size, a command's start-up and one RPC: {med_floor * 1e3:.0f} ms)"
-        )
+        med_floor, cpu_floor, _ = timed_cli(lambda: cli("getattr", "size"), max(15, args.repeat))
+        out(f"(a command's start-up and one RPC: flux getattr size {beyond(med_floor, cpu_floor)})")
 
         rates = [life_rate(h, proc.pid, args.rate_jobs) for _ in range(3)]
         rate_full = statistics.median(r[0] for r in rates)
