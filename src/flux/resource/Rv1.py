@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -576,5 +575,7 @@ def discover_local() -> dict[str, Any]:
     except (AttributeError, OSError):
         cores = IDset.from_range(0, (os.cpu_count() or 1) - 1)
     rv = Rv1()
-    rv._ranks[0] = RankInfo(0, socket.gethostname(), cores, _local_gpus())
+    from socket import gethostname
+
+    rv._ranks[0] = RankInfo(0, gethostname(), cores, _local_gpus())
     return rv.to_dict()

@@ -4,18 +4,20 @@ formatting, ``CLIMain`` and ``parse_datetime``."""
 from __future__ import annotations
 
 import argparse
-import json
-import logging
 import os
-import re
 import sys
-import traceback
-from collections.abc import Callable
-from datetime import datetime, timedelta
-from typing import Any
 
 from flux.util.duration import parse_fsd
 from flux.util.helpers import set_treedict
+
+# (logging, traceback, datetime, json and typing cost a command milliseconds to
+# import: each is imported where it is used)
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import logging
+    from collections.abc import Callable
+    from datetime import datetime
+    from typing import Any
 
 __all__ = [
     "CLIMain",
@@ -60,6 +62,8 @@ class TreedictAction(argparse.Action):
     tables and values are JSON-decoded when they can be."""
 
     def __call__(self, parser: Any, namespace: Any, values: Any, option_string: Any = None):
+        import json
+
         result: dict[str, Any] = {}
         for arg in values:
             key, sep, text = arg.partition("=")
@@ -197,9 +201,14 @@ class CLIMain:
     SystemExit through."""
 
     def __init__(self, logger: logging.Logger | None = None) -> None:
+        import logging
+
         self.logger = logger if logger is not None else logging.getLogger()
 
     def __call__(self, main_func: Callable[[], Any]) -> None:
+        import logging
+        import traceback
+
         level = int(os.environ.get("FLUX_PYCLI_LOGLEVEL", logging.INFO))
         logging.basicConfig(level=level, format="%(name)s: %(levelname)s: %(message)s")
         exit_code: Any = 0
@@ -230,11 +239,13 @@ _UNITS = {
     "week": 7 * 86400.0,
 }
 _WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-_CLOCK = re.compile(r"(\d{1,2})(?::(\d{2}))?(?::(\d{2}))?\s*(am|pm)?")
+_CLOCK = r"(\d{1,2})(?::(\d{2}))?(?::(\d{2}))?\s*(am|pm)?"
 
 
 def _clock(text: str) -> tuple[int, int, int] | None:
-    m = _CLOCK.fullmatch(text)
+    import re
+
+    m = re.fullmatch(_CLOCK, text)
     if not m or (m[2] is None and m[4] is None):
         return None
     hour, minute, sec = int(m[1]), int(m[2] or 0), int(m[3] or 0)
@@ -248,6 +259,8 @@ def _clock(text: str) -> tuple[int, int, int] | None:
 
 
 def _day(text: str, now: datetime) -> datetime | None:
+    from datetime import timedelta
+
     midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
     if text == "today":
         return midnight
@@ -262,6 +275,9 @@ def _day(text: str, now: datetime) -> datetime | None:
 
 
 def _natural(text: str, now: datetime) -> datetime | None:
+    import re
+    from datetime import timedelta
+
     m = re.fullmatch(r"(an?|\d+(?:\.\d+)?)\s*([a-z]+?)s?\s+ago", text)
     if m and m[2] in _UNITS:
         count = 1.0 if m[1] in ("a", "an") else float(m[1])
@@ -302,6 +318,8 @@ def parse_datetime(string: str, now: datetime | None = None) -> datetime:
     The result is timezone-aware (local time).  ValueError if the string is
     not understood.
     """
+    from datetime import datetime
+
     if now is None:
         now = datetime.now().astimezone()
     if string == "now":

@@ -2,19 +2,30 @@
 
 from __future__ import annotations
 
-import copy
-import glob
-import json
 import os
-import re
 import sys
-import tomllib
-from pathlib import PurePosixPath
-from typing import Any, BinaryIO
 
 from flux.util.helpers import dict_merge, xdg_searchpath
 
+# (tomllib, json, copy, glob, re and typing are imported where they are used: the
+# commands that read a config pay for them only when a config file is there)
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, BinaryIO
+
 __all__ = ["UtilConfig"]
+
+
+def _toml_load(fp: BinaryIO) -> Any:
+    import tomllib
+
+    return tomllib.load(fp)
+
+
+def _json_load(fp: BinaryIO) -> Any:
+    import json
+
+    return json.load(fp)
 
 
 def _yaml_load(fp: BinaryIO) -> Any:
@@ -36,8 +47,8 @@ class UtilConfig:
     """
 
     extension_handlers: dict[str, Any] = {
-        ".toml": tomllib.load,
-        ".json": json.load,
+        ".toml": _toml_load,
+        ".json": _json_load,
         ".yaml": _yaml_load,
     }
 
@@ -52,7 +63,12 @@ class UtilConfig:
     ) -> None:
         self.name = name
         self.toolname = toolname
-        self.dict: dict[str, Any] = copy.deepcopy(initial_dict) if initial_dict else {}
+        if initial_dict:
+            import copy
+
+            self.dict: dict[str, Any] = copy.deepcopy(initial_dict)
+        else:
+            self.dict = {}
         self.config = self.dict
         self.subtable = subcommand
         self.searchpath = list(reversed(xdg_searchpath()))
@@ -63,8 +79,15 @@ class UtilConfig:
         ValueError (naming the file) if one cannot be decoded or fails :meth:`validate`.
         """
         for path in self.searchpath:
-            for filepath in sorted(glob.glob(f"{glob.escape(str(path))}/{self.name}.*")):
-                handler = self.extension_handlers.get(PurePosixPath(filepath).suffix)
+            try:  # (glob.glob(f"{path}/{name}.*") without glob's imports)
+                names = os.listdir(path)
+            except OSError:
+                continue
+            prefix = self.name + "."
+            for filepath in sorted(
+                os.path.join(path, n) for n in names if n.startswith(prefix) and n[0] != "."
+            ):
+                handler = self.extension_handlers.get(os.path.splitext(filepath)[1])
                 if handler is None:
                     continue
                 try:
@@ -143,6 +166,8 @@ class UtilConfig:
         try:
             return formats[format_name]["format"]
         except KeyError:
+            import re
+
             hint = re.sub(r"\w+", r"{\g<0>}", format_name)
             raise ValueError(
                 f"--format: No such format {format_name} (Did you mean '{hint}'?)"

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import base64
 import errno
-import functools
-import json
 import os
-import signal
-import stat
-import threading
-from collections.abc import Callable, Mapping, MutableMapping
-from pathlib import Path
-from typing import Any
+from collections.abc import Mapping
+
+# (each of these is imported where it is used: flux commands import this module
+# and pay only for what they call)
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, MutableMapping
+    from pathlib import Path
+    from typing import Any
 
 __all__ = [
     "Fileref",
@@ -30,6 +30,7 @@ __all__ = [
 
 def check_future_error(func: Callable) -> Callable:
     """Decorate a future method so an OSError it raises carries the future's error text."""
+    import functools
 
     @functools.wraps(func)
     def wrapper(calling_obj: Any, *args: Any, **kwargs: Any) -> Any:
@@ -51,6 +52,9 @@ def interruptible(func: Callable) -> Callable:
     SIGINT gets its default action while the method runs, if called from the
     main thread and not from inside the handle's reactor.
     """
+    import functools
+    import signal
+    import threading
 
     @functools.wraps(func)
     def wrapper(future: Any, *args: Any, **kwargs: Any) -> Any:
@@ -80,6 +84,8 @@ def encode_payload(payload: Any) -> bytes | None:
         return payload.encode("UTF-8", errors="surrogateescape")
     if isinstance(payload, bytes):
         return payload
+    import json
+
     return json.dumps(payload, ensure_ascii=False).encode("UTF-8", errors="surrogateescape")
 
 
@@ -150,6 +156,8 @@ def xdg_searchpath(subdir: str = "") -> list[Path]:
     ``$XDG_CONFIG_HOME`` (default ``~/.config``) then each of ``$XDG_CONFIG_DIRS``
     (default ``/etc/xdg``), each followed by ``flux`` and ``subdir``.
     """
+    from pathlib import Path
+
     dirs = [os.getenv("XDG_CONFIG_HOME") or f"{Path.home()}/.config"]
     dirs += (os.getenv("XDG_CONFIG_DIRS") or "/etc/xdg").split(":")
     return [Path(d, "flux", subdir) for d in dirs]
@@ -165,6 +173,8 @@ class Fileref(dict):
     """
 
     def __init__(self, data: Any, perms: int = 0o600, encoding: str | None = None) -> None:
+        import stat
+
         ref: dict[str, Any] = {"mode": perms | stat.S_IFREG}
         if isinstance(data, dict):
             ref["data"] = data
@@ -183,6 +193,8 @@ class Fileref(dict):
                 ref["data"] = content.decode("utf-8")
                 ref["encoding"] = "utf-8"
             except UnicodeError:
+                import base64
+
                 ref["data"] = base64.b64encode(content).decode()
                 ref["encoding"] = "base64"
         super().__init__(**ref)

@@ -123,6 +123,8 @@ class UtilFormatter(string.Formatter):
         return super().convert_field(value, conversion)
 
     def format_field(self, value: Any, format_spec: str) -> str:
+        if not format_spec or format_spec[-1] not in "+hW":
+            return format(value, format_spec)  # (no Flux extension: most fields)
         truncate = False
         if format_spec.endswith("+"):
             truncate = True
