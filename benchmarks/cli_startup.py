@@ -1,13 +1,18 @@
 #!/usr/bin/env python3
-"""Start-up cost of ``flux jobs`` and ``flux submit``, and what they import.
+"""Start-up cost of ``flux`` commands, and what they import.
 
 Starts a broker (2 fake nodes), then for each command:
 
 * ``python -X importtime -m flux CMD ...`` once: the time spent importing the
   ``flux`` modules it loads (the sum of their own times in the report), and whether
-  any of ``flux.progress``, ``flux.job.watcher``, ``curses`` or ``rich`` was imported
-  (they must not be unless ``--progress``/``--watch`` or ``flux top`` asks for them);
-* the median wall time of N runs of the command (a new process each time).
+  any of ``flux.progress``, ``flux.job.watcher``, ``curses``, ``rich`` or ``orjson``
+  was imported (the first four must not be unless ``--progress``/``--watch`` or
+  ``flux top`` asks for them; orjson only once a process moves many messages);
+* the median wall time and CPU time (the command process's user+sys, which load
+  disturbs less) of N runs of the command (a new process each time), and both
+  beyond the interpreter's floor: ``python -c pass`` in the same environment, printed
+  first (on a machine whose site-packages hold .pth files that import things, much
+  of a command's time is that floor).
 
 For contrast the same is printed for ``flux submit --progress --wait`` (stdout is not
 a terminal here, so the bar is skipped, but its modules are still loaded by --wait).
@@ -29,7 +34,7 @@ import sys
 import tempfile
 import time
 
-WATCHED = ("flux.progress", "flux.job.watcher", "curses", "rich")
+WATCHED = ("flux.progress", "flux.job.watcher", "curses", "rich", "orjson")
 
 
 def start_broker(top: str) -> tuple[subprocess.Popen, str]:
@@ -74,15 +79,18 @@ def importtime(argv: list[str], env: dict) -> tuple[float, set[str]]:
     return total / 1000.0, modules
 
 
-def wall(argv: list[str], env: dict, runs: int) -> float:
-    times = []
+def wall(cmd: list[str], env: dict, runs: int) -> tuple[float, float]:
+    """Median wall and CPU (user+sys of the process) of ``runs`` runs, in ms."""
+    times, cpu = [], []
     for _ in range(runs):
         t0 = time.perf_counter()
-        subprocess.run(
-            [sys.executable, "-m", "flux", *argv], env=env, capture_output=True, check=True
-        )
+        p = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        _pid, status, ru = os.wait4(p.pid, 0)
         times.append(time.perf_counter() - t0)
-    return statistics.median(times) * 1000.0
+        cpu.append(ru.ru_utime + ru.ru_stime)
+        if status:
+            raise SystemExit(f"{' '.join(cmd)} failed")
+    return statistics.median(times) * 1000.0, statistics.median(cpu) * 1000.0
 
 
 def main() -> None:
@@ -93,32 +101,45 @@ def main() -> None:
     proc, uri = start_broker(top)
     env = dict(os.environ, FLUX_URI=uri)
     env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env["PYTHONPYCACHEPREFIX"] = os.path.join(top, "pycache")
     test = "--setattr=system.exec.test.run_duration=0"
+    out = subprocess.run(
+        [sys.executable, "-m", "flux", "submit", "--wait", test, "true"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    jobid = out.stdout.strip()
     commands = [
+        ("flux getattr size", ["getattr", "size"]),
+        ("flux job info ID jobspec", ["job", "info", jobid, "jobspec"]),
+        ("flux job eventlog ID", ["job", "eventlog", jobid]),
+        ("flux job status ID", ["job", "status", jobid]),
         ("flux jobs -a", ["jobs", "-a"]),
+        ("flux version", ["version"]),
+        ("flux resource list", ["resource", "list"]),
         ("flux submit", ["submit", test, "true"]),
         ("flux submit --wait", ["submit", "--wait", test, "true"]),
         ("flux submit --progress --wait", ["submit", "--progress", "--wait", test, "true"]),
-        ("python -c pass (interpreter alone)", None),
     ]
     try:
         for _label, argv in commands:  # compile bytecode once
-            if argv is not None:
-                importtime(argv, env)
-        print(f"{'command':<36} {'flux imports':>12} {'wall (median)':>14}  loads")
+            importtime(argv, env)
+        floor_w, floor_c = wall([sys.executable, "-c", "pass"], env, args.runs)
+        print(f"interpreter floor, python -c pass: wall {floor_w:.1f} ms, CPU {floor_c:.1f} ms")
+        print(
+            f"{'command':<30} {'flux imports':>12} {'wall (median)':>14} {'beyond':>7}"
+            f" {'CPU (median)':>13} {'beyond':>7}  loads"
+        )
         for label, argv in commands:
-            if argv is None:
-                t = []
-                for _ in range(args.runs):
-                    t0 = time.perf_counter()
-                    subprocess.run([sys.executable, "-c", "pass"], check=True)
-                    t.append(time.perf_counter() - t0)
-                print(f"{label:<36} {'':>12} {statistics.median(t) * 1000:>11.1f} ms")
-                continue
             ms, modules = importtime(argv, env)
             loaded = [m for m in WATCHED if m in modules] or ["none of " + ", ".join(WATCHED)]
-            w = wall(argv, env, args.runs)
-            print(f"{label:<36} {ms:>9.1f} ms {w:>11.1f} ms  {', '.join(loaded)}")
+            w, c = wall([sys.executable, "-m", "flux", *argv], env, args.runs)
+            print(
+                f"{label:<30} {ms:>9.1f} ms {w:>11.1f} ms {w - floor_w:>7.1f}"
+                f" {c:>10.1f} ms {c - floor_c:>7.1f}  {', '.join(loaded)}"
+            )
     finally:
         proc.terminate()
         proc.wait()
