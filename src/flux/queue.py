@@ -118,7 +118,7 @@ class QueueInfo:
 def _restrict(sets: dict[str, Any], requires: list[str] | None) -> dict[str, Any]:
     if not requires:
         return sets
-    from flux.resource.pool import compile_constraint
+    from flux.resource.constraint import compile_constraint
 
     pred = compile_constraint({"properties": list(requires)})
 

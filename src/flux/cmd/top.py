@@ -88,7 +88,7 @@ def queue_ranks(R: dict | None, requires: list[str] | None) -> set[int] | None:
     if not requires:
         return None
     from flux.cmd.submit_opts import parse_constraint
-    from flux.resource.pool import compile_constraint
+    from flux.resource.constraint import compile_constraint
     from flux.util.hostlist import Hostlist
     from flux.util.idset import decode
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from flux.hostlist import Hostlist
@@ -45,15 +44,46 @@ def validate_property(name: object) -> str | None:
     return None
 
 
-@dataclass
-class RankInfo:
-    """Resources of one execution target."""
+_DEFAULT = object()  # (an argument not given)
 
-    rank: int
-    hostname: str | None = None
-    cores: IDset = field(default_factory=IDset)
-    gpus: IDset = field(default_factory=IDset)
-    properties: set[str] = field(default_factory=set)
+
+class RankInfo:
+    """Resources of one execution target.
+
+    (A plain class with a dataclass's ``__init__``, ``__repr__`` and ``__eq__``: the
+    dataclasses module costs a command that reads R milliseconds to import.)
+    """
+
+    __match_args__ = ("rank", "hostname", "cores", "gpus", "properties")
+    __hash__ = None  # type: ignore[assignment]  (mutable, compared by value)
+
+    def __init__(
+        self,
+        rank: int,
+        hostname: str | None = None,
+        cores: IDset = _DEFAULT,  # type: ignore[assignment]
+        gpus: IDset = _DEFAULT,  # type: ignore[assignment]
+        properties: set[str] = _DEFAULT,  # type: ignore[assignment]
+    ) -> None:
+        self.rank = rank
+        self.hostname = hostname
+        self.cores = IDset() if cores is _DEFAULT else cores
+        self.gpus = IDset() if gpus is _DEFAULT else gpus
+        self.properties = set() if properties is _DEFAULT else properties
+
+    def _fields(self) -> tuple:
+        return (self.rank, self.hostname, self.cores, self.gpus, self.properties)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._fields() == other._fields()  # type: ignore[attr-defined]
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__qualname__}(rank={self.rank!r}, hostname={self.hostname!r}, "
+            f"cores={self.cores!r}, gpus={self.gpus!r}, properties={self.properties!r})"
+        )
 
     def copy(self) -> RankInfo:
         return RankInfo(
@@ -64,13 +94,29 @@ class RankInfo:
         return not self.cores and not self.gpus
 
 
-@dataclass(frozen=True, slots=True)
 class _ConstraintView:
-    """What an RFC 31 constraint looks at for one rank."""
+    """What an RFC 31 constraint looks at for one rank (read-only)."""
 
-    rank: int
-    host: str | None
-    props: frozenset[str]
+    __slots__ = ("rank", "host", "props")
+
+    def __init__(self, rank: int, host: str | None, props: frozenset[str]) -> None:
+        object.__setattr__(self, "rank", rank)
+        object.__setattr__(self, "host", host)
+        object.__setattr__(self, "props", props)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"cannot assign to field '{name}'")
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return (self.rank, self.host, self.props) == (other.rank, other.host, other.props)  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        return hash((self.rank, self.host, self.props))
+
+    def __repr__(self) -> str:
+        return f"_ConstraintView(rank={self.rank!r}, host={self.host!r}, props={self.props!r})"
 
 
 def _idset_arg(value: object, what: str) -> IDset:
@@ -383,7 +429,7 @@ class Rv1:
 
         ValueError if the constraint is invalid.
         """
-        from flux.resource.pool import compile_constraint
+        from flux.resource.constraint import compile_constraint
 
         if isinstance(constraint, str | bytes):
             constraint = json.loads(constraint)
