@@ -99,6 +99,14 @@ def test_read_only_commands_skip_heavy_modules(instance, tmp_path, jobid, argv):
     assert not HEAVY & mods, f"flux {' '.join(argv)} imported {sorted(HEAVY & mods)}"
 
 
+def test_resource_list_skips_the_allocator(instance, tmp_path):
+    # (json and flux.util.cli it uses: R's properties are JSON, its options are cli actions)
+    mods = imported(instance, tmp_path, "resource", "list")
+    heavy = (HEAVY - {"json", "flux.util.cli"}) | {"flux.resource.pool", "tomllib", "traceback"}
+    assert "flux.resource.constraint" in mods
+    assert not heavy & mods, sorted(heavy & mods)
+
+
 def test_json_output_still_loads_json(instance, tmp_path, jobid):
     # (the modules are loaded where needed, not forbidden)
     assert "json" in imported(instance, tmp_path, "jobs", "-a", "--json")
