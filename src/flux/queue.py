@@ -19,10 +19,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from typing import Any
 
 from flux.broker.config import ConfigError
 from flux.broker.policy import parse_queue_config
+
+TYPE_CHECKING = False  # (typing costs a command milliseconds to import; hints only)
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["QueueInfo", "QueueList"]
 

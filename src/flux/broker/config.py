@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-import glob
 import os
-import tomllib
-from typing import Any
+
+# (glob and tomllib are imported by the loaders: flux.queue, which client commands
+# import, needs only ConfigError from here; typing is for type checkers)
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 class ConfigError(Exception):
@@ -19,6 +22,9 @@ def load_config(path: str | None) -> dict[str, Any]:
         return _load_file(path)
     if not os.path.isdir(path):
         raise ConfigError(f"{path}: No such directory")
+    import glob
+    import tomllib
+
     conf: dict[str, Any] = {}
     for fn in sorted(glob.glob(os.path.join(path, "*.toml"))):
         try:
@@ -33,6 +39,7 @@ def load_config(path: str | None) -> dict[str, Any]:
 def _load_file(path: str) -> dict[str, Any]:
     """One config file (``flux broker -c FILE``, e.g. a batch job's conf.json)."""
     import json
+    import tomllib
 
     try:
         with open(path, "rb") as f:

@@ -16,10 +16,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Any
 
 from flux.broker.config import ConfigError
 from flux.util.duration import parse_fsd_strict
+
+TYPE_CHECKING = False  # (typing costs a command milliseconds to import; hints only)
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = [
     "JobManagerQueueOptions",

@@ -9,10 +9,13 @@ import os
 import signal
 import sys
 import time
-from typing import Any
 
 from flux.cmd.common import JobParser, errmsg, handle, parse_jobid
 from flux.constants import FLUX_RPC_NORESPONSE, FLUX_RPC_STREAMING
+
+TYPE_CHECKING = False  # (typing costs a command milliseconds to import; hints only)
+if TYPE_CHECKING:
+    from typing import Any
 
 FORWARDED = (signal.SIGTERM, signal.SIGHUP, signal.SIGALRM, signal.SIGUSR1, signal.SIGUSR2)
 

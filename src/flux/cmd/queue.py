@@ -10,9 +10,12 @@ import argparse
 import math
 import os
 import sys
-from typing import Any
 
 from flux.cmd.common import errmsg
+
+TYPE_CHECKING = False  # (typing costs a command milliseconds to import; hints only)
+if TYPE_CHECKING:
+    from typing import Any
 
 PROG = "flux-queue"
 

@@ -14,7 +14,10 @@ import argparse
 import json
 import sys
 from itertools import combinations
-from typing import Any
+
+TYPE_CHECKING = False  # (typing costs a command milliseconds to import; hints only)
+if TYPE_CHECKING:
+    from typing import Any
 
 PROG = "flux-resource"
 LIST_STATES = ("up", "down", "allocated", "free", "all")

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from typing import Any
 
 from flux.hostlist import Hostlist
 from flux.idset import IDset
 from flux.resource.Rv1 import Rv1
+
+TYPE_CHECKING = False  # (typing costs a command milliseconds to import; hints only)
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["ResourceSet"]
 

@@ -11,13 +11,16 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any
 
 from flux.hostlist import Hostlist
 from flux.hostlist import decode_list as hostlist_decode
 from flux.hostlist import encode as hostlist_encode
 from flux.idset import IDset
 from flux.util.jansson import json_type
+
+TYPE_CHECKING = False  # (typing costs a command milliseconds to import; hints only)
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = [
     "INVALID_PROPERTY_CHARS",

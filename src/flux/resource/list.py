@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import errno
 import os
-from typing import Any
 
 from flux.future import Future, FutureExt
 from flux.idset import IDset
 from flux.memoized_property import memoized_property
 from flux.resource.ResourceSet import ResourceSet
+
+TYPE_CHECKING = False  # (typing costs a command milliseconds to import; hints only)
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["ResourceListRPC", "SchedResourceList", "resource_list"]
 

@@ -3,7 +3,9 @@ config errors read ``Expected string, got integer``)."""
 
 from __future__ import annotations
 
-from typing import Any
+TYPE_CHECKING = False  # (typing costs a command milliseconds to import; hints only)
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def json_type(value: Any) -> str:
