@@ -24,6 +24,10 @@ from _struct import Struct
 
 from flux.util import stdjson
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from types import ModuleType
+
 REQUEST = 1
 RESPONSE = 2
 EVENT = 4
@@ -40,7 +44,7 @@ _orjson = None  # the orjson module, once this process uses it
 _count = 0
 
 
-def use_orjson():
+def use_orjson() -> ModuleType:
     """Code every message from now on with orjson (returns the module)."""
     global _orjson, _dumps, _loads
     if _orjson is None:
@@ -85,7 +89,7 @@ if "orjson" in sys.modules:  # already paid for by this process
 
 
 def dumps(obj: object) -> bytes:
-    """``obj`` as compact UTF-8 JSON (orjson's bytes)."""
+    """``obj`` as compact UTF-8 JSON (TypeError/ValueError if it has no JSON form)."""
     return _dumps(obj)
 
 

@@ -47,6 +47,7 @@ def test_flux_job_names_load_on_first_use():
         from flux.job.Jobspec import JobspecV1
         # the functions and classes, never the submodules of the same names
         assert flux.job.submit is submit and flux.job.wait is wait
+        assert {"submit", "Jobspec", "list", "JobList"} <= set(dir(flux.job))
         assert flux.job.kill is kill and flux.job.result is result
         assert isinstance(flux.job.Jobspec, type) and flux.job.JobspecV1 is JobspecV1
         assert flux.job.SubmitFuture is SubmitFuture
