@@ -34,6 +34,7 @@ HEAVY = {
     "typing",
     "dataclasses",
     "socket",
+    "select",  # (a get() without a timeout reads the socket directly)
     "threading",
     "signal",
     "datetime",

@@ -5,7 +5,6 @@ from __future__ import annotations
 import _signal
 import errno
 import os
-import select
 import sys
 import time
 from _socket import AF_UNIX, SOCK_STREAM
@@ -27,7 +26,8 @@ from flux.constants import (
 from flux.future import Future
 
 # (``socket``, ``threading``, ``signal``, ``contextlib`` and ``typing`` cost a
-# short-lived command milliseconds to import; the handle needs only their cores)
+# short-lived command milliseconds to import: the handle uses their C cores, and
+# imports ``select`` where a wait needs it)
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -188,11 +188,15 @@ class Flux:
         """
         if not fds:
             if timeout >= 0:
+                import select  # (only here and for watchers: get() without a timeout reads)
+
                 r, _, _ = select.select([self._sock], [], [], timeout)
                 if not r:
                     return False
             self._read_sock()
             return True
+        import select
+
         poller = select.poll()
         sockfd = self._sock.fileno()
         if not self._eof:
