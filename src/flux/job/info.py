@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import sys
 import time
-from functools import cached_property
 
 from flux.constants import (
     FLUX_JOB_RESULT_CANCELED,
@@ -23,8 +22,29 @@ from flux.util.output import fsd
 
 TYPE_CHECKING = False  # (typing and datetime cost a command milliseconds to import)
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Callable, Iterable, Mapping
     from typing import Any
+
+
+class cached_property:  # noqa: N801  (functools' name, as used here before)
+    """``functools.cached_property`` without its per-access lock (Python 3.11 takes an
+    RLock on every first access; ``flux jobs`` makes thousands of them): computed on
+    first access, then kept in the instance's ``__dict__``, which shadows it."""
+
+    def __init__(self, func: Callable[[Any], Any]) -> None:
+        self.func = func
+        self.attrname = func.__name__
+        self.__doc__ = func.__doc__
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.attrname = name
+
+    def __get__(self, obj: Any, objtype: type | None = None) -> Any:
+        if obj is None:
+            return self
+        value = obj.__dict__[self.attrname] = self.func(obj)
+        return value
+
 
 __all__ = [
     "AnnotationsInfo",
