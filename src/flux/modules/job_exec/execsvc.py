@@ -14,12 +14,10 @@ import base64
 import errno
 import os
 import pwd
-import shutil
 import signal
-import subprocess
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -36,6 +34,16 @@ from flux.modules.job_exec.placement import (
     _guest_creds,
     _task_status,
 )
+from flux.modules.job_exec.spawner import (
+    Launched,
+    LaunchPlan,
+    Spawner,
+    TaskSpec,
+    launch,
+    remove_dirs,
+)
+from flux.modules.job_exec.spawner import SpawnError as _SpawnError
+from flux.modules.job_exec.spawner import as_user as _as_user
 from flux.modules.job_exec.stdin import StdinPipe, handle_stdin
 from flux.modules.job_exec.tasktable import TaskTable
 from flux.modules.job_manager.job import RUN, Job
@@ -76,6 +84,8 @@ class ExecJob:
         "unbuffered",
         "tmpdirs",
         "f58",
+        "spawning",
+        "pending_signals",
     )
 
     def __init__(self, job: Job):
@@ -106,6 +116,8 @@ class ExecJob:
         self.unbuffered = False
         self.tmpdirs: list[str] = []
         self.f58 = ""
+        self.spawning = False
+        self.pending_signals: list[int] = []
 
 
 class Exec:
@@ -119,6 +131,7 @@ class Exec:
         self.tasks = TaskTable(broker.store)
         self.execlogs = ExecLogStore(broker.store)
         self.pending_execlog: dict[int, list[Callable[[dict | None], None]]] = {}
+        self.spawner = Spawner(self.loop)
         broker.register("job-exec.stdin", lambda req: handle_stdin(req, self))
         from flux.modules.job_exec.multinode import MultiNode
 
@@ -163,19 +176,28 @@ class Exec:
             if self.multinode.wants(job):
                 self.multinode.spawn(ej)
             else:
-                self._spawn_all(ej)
-        except _SpawnError as exc:
-            self._output(ej, "stderr", exc.rank, f"flux-shell[0]: ERROR: {exc}\n")
-            self.jm.raise_exception(job, "exec", 0, str(exc))
-            ej.status = max(ej.status, exc.status)
-            if not ej.procs:
-                self._finish(ej, ej.status)
+                plan = self._prepare(ej)
+                ej.spawning = True
+                self.spawner.submit(partial(launch, plan), partial(self._launched, ej))
                 return
-            self._signal(ej, signal.SIGKILL)
+        except _SpawnError as exc:
+            if self._start_failed(ej, exc):
+                return
         else:
             self._shell_events(ej)
         self.jm.post_event(job, "start")
         self._arm_expiration(ej)
+
+    def _start_failed(self, ej: ExecJob, exc: _SpawnError) -> bool:
+        """Report a task that could not start; True if the job is over (nothing runs)."""
+        self._output(ej, "stderr", exc.rank, f"flux-shell[0]: ERROR: {exc}\n")
+        self.jm.raise_exception(ej.job, "exec", 0, str(exc))
+        ej.status = max(ej.status, exc.status)
+        if not ej.procs:
+            self._finish(ej, ej.status)
+            return True
+        self._signal(ej, signal.SIGKILL)
+        return False
 
     def _shell_events(self, ej: ExecJob) -> None:
         """The exec eventlog entries flux-core's job shell posts once tasks are running."""
@@ -234,7 +256,9 @@ class Exec:
         self._finish(ej, 0)
 
     # -- real processes ---------------------------------------------------------------
-    def _spawn_all(self, ej: ExecJob) -> None:
+    def _prepare(self, ej: ExecJob) -> LaunchPlan:
+        """What the spawner needs to start the tasks of ``ej`` (on the loop thread: the
+        environment, the arguments, the files the job names, opened as its owner)."""
         job = ej.job
         js = job.jobspec
         system = js.get("attributes", {}).get("system", {})
@@ -252,7 +276,13 @@ class Exec:
         creds: dict[str, Any] = {}
         if job.userid != os.geteuid():
             creds = _guest_creds(job.userid)
-        tmpdirs = self._make_tmpdirs(ej, {rank for rank, _g in placement}, f58, system, creds)
+        ranks = sorted({rank for rank, _g in placement})
+        tmpdirs = {r: os.path.join(self.broker.rundir, f"jobtmp-{r}-{f58}") for r in ranks}
+        to_make = [(r, tmpdirs[r]) for r in ranks]
+        if isinstance(system.get("files"), dict):
+            # RFC 37 files are written as the job's owner: here, before the spawner runs
+            self._make_tmpdirs(ej, to_make, system["files"], creds)
+            to_make = []
         command = _render_argv(command, f58, info.name if info is not None else "", "")
         env["FLUX_JOB_ID"] = f58
         path = self.broker.attrs.get("jobid-path", "/")
@@ -277,9 +307,9 @@ class Exec:
                 stdout_file = self._open_output(ej, outspec.get("stdout"))
                 stderr_file = self._open_output(ej, outspec.get("stderr")) or stdout_file
                 stdin_path = self._input_path(ej, inspec.get("stdin"))
+                stdin_files = []
                 if stdin_path is not None:
-                    with open(stdin_path, "rb"):
-                        pass
+                    stdin_files = [open(stdin_path, "rb") for _ in placement]  # noqa: SIM115
         except OSError as exc:
             raise _SpawnError(
                 f"task 0: start failed: {exc.filename}: {exc.strerror}", 0, 1 << 8
@@ -287,10 +317,10 @@ class Exec:
         local_ids: dict[int, int] = {}
         pty_opt = opts.get("pty") if isinstance(opts, dict) else None
         use_pty = bool(pty_opt) and not (isinstance(pty_opt, dict) and pty_opt.get("capture"))
-        stdin: Any
         ej.task_ranks = [rank for rank, _gpus in placement]
         if stdin_path is None:
             ej.stdin = {}
+        tasks = []
         for taskrank, (rank, gpus) in enumerate(placement):
             local = local_ids.get(rank, 0)
             local_ids[rank] = local + 1
@@ -303,105 +333,69 @@ class Exec:
             elif self.pool_has_gpus:
                 tenv["CUDA_VISIBLE_DEVICES"] = "-1"
             pty_task = taskrank == 0 and use_pty and stdout_file is None and stdin_path is None
-            if pty_task:
-                # shell option pty: task 0 on a terminal whose master is its I/O
-                r_out, w_out = os.openpty()
-                r_err, w_err = -1, os.dup(w_out)
-                w_in, stdin = os.dup(r_out), os.dup(w_out)
-            else:
-                if stdout_file is None:
-                    r_out, w_out = os.pipe()
-                else:
-                    r_out, w_out = -1, stdout_file.fileno()
-                if stderr_file is None:
-                    r_err, w_err = os.pipe()
-                else:
-                    r_err, w_err = -1, stderr_file.fileno()
-                w_in = -1
-                if stdin_path is not None:
-                    with _as_user(creds):
-                        stdin = open(stdin_path, "rb")  # noqa: SIM115
-                else:
-                    r_in, w_in = os.pipe()
-                    stdin = r_in
-            try:
-                proc = subprocess.Popen(
-                    [a.replace("{{tmpdir}}", tmpdirs[rank]) for a in command],
-                    env=tenv,
-                    cwd=cwd,
-                    stdin=stdin,
-                    stdout=w_out,
-                    stderr=w_err,
-                    start_new_session=True,
-                    close_fds=True,
-                    preexec_fn=_task_preexec(pty_task, self.broker.parent is not None),
-                    **creds,
-                )
-            except (OSError, subprocess.SubprocessError) as exc:
-                for fd in (r_out, w_out, r_err, w_err):
-                    if (
-                        fd >= 0
-                        and (stdout_file is None or fd != stdout_file.fileno())
-                        and (stderr_file is None or fd != stderr_file.fileno())
-                    ):
-                        os.close(fd)
-                if w_in >= 0:
-                    os.close(w_in)
-                status = 127 << 8 if isinstance(exc, FileNotFoundError) else 126 << 8
-                what = command[0] if command else "?"
-                msg = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-                if isinstance(exc, FileNotFoundError) and cwd and not os.path.isdir(cwd):
-                    msg = f"cwd {cwd}: No such file or directory"
-                    raise _SpawnError(
-                        f"task {taskrank}: start failed: {msg}", rank, status
-                    ) from None
-                raise _SpawnError(
-                    f"task {taskrank}: start failed: {what}: {msg}", rank, status
-                ) from None
-            finally:
-                if w_in >= 0:
-                    os.close(stdin)
-                else:
-                    stdin.close()
-            pid = proc.pid
-            ej.procs[pid] = proc
-            ej.pid_task[pid] = (taskrank, local)
-            if ej.stdin is not None:
-                ej.stdin[taskrank] = StdinPipe(w_in, self.loop)
+            argv = [a.replace("{{tmpdir}}", tmpdirs[rank]) for a in command]
+            stdin_file = stdin_files[taskrank] if stdin_files else None
+            tasks.append(TaskSpec(argv, tenv, taskrank, local, rank, stdin_file, pty_task))
+        return LaunchPlan(
+            tasks,
+            cwd,
+            creds,
+            None if stdout_file is None else stdout_file.fileno(),
+            None if stderr_file is None else stderr_file.fileno(),
+            self.broker.parent is not None,
+            to_make,
+        )
+
+    def _launched(self, ej: ExecJob, res: Launched | Exception) -> None:
+        """The spawner's outcome for ``ej``: watch what started, then as flux-core's
+        shell, post ``start`` (or the error that stopped it)."""
+        ej.spawning = False
+        if isinstance(res, Exception):  # an unexpected failure in the spawner
+            err = _SpawnError(f"task 0: start failed: {res}", 0, 1 << 8)
+            res = Launched()
+            res.error = err
+        ej.tmpdirs.extend(res.tmpdirs)
+        job = ej.job
+        for t in res.started:
+            pid = t.proc.pid
+            ej.procs[pid] = t.proc
+            ej.pid_task[pid] = (t.taskrank, t.local)
+            if ej.stdin is not None and t.w_in >= 0:
+                ej.stdin[t.taskrank] = StdinPipe(t.w_in, self.loop)
             self.tasks.add(job.id, pid)
             ej.tracked = True
-            if stdout_file is None:
-                os.close(w_out)
-                self._watch_fd(ej, r_out, "stdout", taskrank)
-            if stderr_file is None or pty_task:
-                os.close(w_err)
-                if r_err >= 0:
-                    self._watch_fd(ej, r_err, "stderr", taskrank)
-            pidfd = os.pidfd_open(pid)
-            ej.pidfds[pid] = pidfd
-            self.loop.add_reader(pidfd, self._reap, ej, pid)
+            if t.r_out >= 0:
+                self._watch_fd(ej, t.r_out, "stdout", t.taskrank)
+            if t.r_err >= 0:
+                self._watch_fd(ej, t.r_err, "stderr", t.taskrank)
+            ej.pidfds[pid] = t.pidfd
+            self.loop.add_reader(t.pidfd, self._reap, ej, pid)
+        if res.error is not None:
+            if self._start_failed(ej, res.error):
+                return
+        else:
+            self._shell_events(ej)
+        self.jm.post_event(job, "start")
+        self._arm_expiration(ej)
+        pending, ej.pending_signals = ej.pending_signals, []
+        for signum in pending:
+            self._signal(ej, signum)
 
     def _make_tmpdirs(
-        self, ej: ExecJob, ranks: set[int], f58: str, system: dict, creds: dict[str, Any]
-    ) -> dict[int, str]:
+        self, ej: ExecJob, dirs: list[tuple[int, str]], files: dict, creds: dict[str, Any]
+    ) -> None:
         """FLUX_JOB_TMPDIR of each node of the job (``<rundir>/jobtmp-<rank>-<id>``),
         owned by the job's user, with the jobspec's files (RFC 37) extracted in it."""
-        files = system.get("files")
-        out: dict[int, str] = {}
-        for rank in sorted(ranks):
-            path = os.path.join(self.broker.rundir, f"jobtmp-{rank}-{f58}")
+        for rank, path in dirs:
             try:
                 os.mkdir(path, 0o700)
                 if creds:
                     os.chown(path, creds["user"], creds["group"])
                 with _as_user(creds):
-                    if isinstance(files, dict):
-                        _extract_files(path, files)
+                    _extract_files(path, files)
             except (OSError, ValueError) as exc:
                 raise _SpawnError(f"tmpdir {path}: {exc}", rank, 1 << 8) from None
             ej.tmpdirs.append(path)
-            out[rank] = path
-        return out
 
     def _open_output(self, ej: ExecJob, spec: Any) -> Any:
         if not isinstance(spec, dict) or spec.get("type") != "file" or not spec.get("path"):
@@ -548,6 +542,13 @@ class Exec:
                 f.close()
             except OSError:
                 pass
+        if ej.tmpdirs:  # removed by the spawner thread, before the job's finish event
+            dirs = ej.tmpdirs
+            self.spawner.submit(partial(remove_dirs, dirs), lambda _r: self._ended(ej, status))
+            return
+        self._ended(ej, status)
+
+    def _ended(self, ej: ExecJob, status: int | None) -> None:
         job = ej.job
         self.jobs.pop(job.id, None)
         self.multinode.forget(job.id)
@@ -562,8 +563,6 @@ class Exec:
             ej.stdin.clear()
         if ej.tracked:
             self.tasks.remove(job.id)
-        for path in ej.tmpdirs:
-            shutil.rmtree(path, ignore_errors=True)
         for cb in list(ej.watchers):
             cb(None)
         ej.watchers.clear()
@@ -574,6 +573,9 @@ class Exec:
 
     # -- signals -------------------------------------------------------------------------
     def _signal(self, ej: ExecJob, signum: int) -> None:
+        if ej.spawning:  # delivered once the spawner has started the tasks
+            ej.pending_signals.append(signum)
+            return
         if self.multinode.signal(ej, signum):
             return
         for pid in list(ej.procs):
@@ -691,6 +693,7 @@ class Exec:
     def shutdown(self, timeout: float = 10.0) -> None:
         """Kill every task's process group and wait (bounded) until each group is gone,
         so that nothing a job started outlives the instance."""
+        self.spawner.flush()
         groups = []
         for ej in list(self.jobs.values()):
             if not ej.test:
@@ -727,34 +730,6 @@ class Exec:
                 time.sleep(0.01)
 
 
-def _task_preexec(pty: bool, child_instance: bool) -> Callable[[], None] | None:
-    """What a task does before exec, if anything: take the terminal on fd 0 as its
-    controlling terminal (shell option pty); in a child instance, die with the
-    broker (a broker killed by its enclosing job's SIGKILL leaves no task behind)."""
-    if not pty and not child_instance:
-        return None
-
-    def preexec() -> None:
-        if pty:
-            import fcntl
-            import termios
-
-            fcntl.ioctl(0, termios.TIOCSCTTY, 0)
-        if child_instance:
-            import ctypes
-
-            ctypes.CDLL(None).prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
-
-    return preexec
-
-
-class _SpawnError(Exception):
-    def __init__(self, msg: str, rank: int, status: int):
-        super().__init__(msg)
-        self.rank = rank
-        self.status = status
-
-
 def _signal_option(job: Job) -> tuple[int, float] | None:
     opts = job.jobspec.get("attributes", {}).get("system", {}).get("shell", {}).get("options", {})
     sig = opts.get("signal") if isinstance(opts, dict) else None
@@ -763,25 +738,6 @@ def _signal_option(job: Job) -> tuple[int, float] | None:
     if isinstance(sig, dict):
         return int(sig.get("signum", signal.SIGUSR1)), float(sig.get("timeleft", 60))
     return int(signal.SIGUSR1), 60.0
-
-
-@contextmanager
-def _as_user(creds: dict[str, Any]) -> Iterator[None]:
-    """Run the body with the effective uid, gid and groups of ``creds`` (a root broker
-    acting for a guest); a no-op without creds. The broker is single-threaded."""
-    if not creds or os.geteuid() != 0:
-        yield
-        return
-    saved = os.getgroups()
-    os.setgroups(creds["extra_groups"])
-    os.setegid(creds["group"])
-    os.seteuid(creds["user"])
-    try:
-        yield
-    finally:
-        os.seteuid(0)
-        os.setegid(0)
-        os.setgroups(saved)
 
 
 __all__ = ["Exec", "errno", "pwd"]

@@ -1,0 +1,335 @@
+"""Start a job's tasks, and remove its temp directories, off the broker's loop thread.
+
+Starting a process costs about a millisecond here, most of it the parent waiting in
+``vfork()`` until the child has called ``exec``; Python (3.11.5 and later) releases
+the GIL for that wait. The exec service therefore prepares what a job's tasks need on
+the loop thread (environment, arguments, files opened with the job owner's
+credentials) and hands a :class:`LaunchPlan` to one worker thread, which creates the
+job's ``FLUX_JOB_TMPDIR`` directories, the output pipes and the processes, and opens a
+pidfd for each. The results come back to the loop in batches (one wake-up for all the
+launches finished meanwhile), where the exec service watches the pipes and pidfds as
+before. The same thread removes the directories when the job ends, before the job's
+``finish`` event is posted, so a job's tmpdir is gone once it is inactive.
+
+While a root broker acts with a guest's effective ids (:func:`as_user`) the worker
+does nothing: ``seteuid`` applies to every thread of the process.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import queue
+import shutil
+import signal
+import subprocess
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+_IDS_LOCK = threading.Lock()  # held by the worker while it works, and by as_user
+
+
+class SpawnError(Exception):
+    def __init__(self, msg: str, rank: int, status: int):
+        super().__init__(msg)
+        self.rank = rank
+        self.status = status
+
+
+@contextmanager
+def as_user(creds: dict[str, Any]) -> Iterator[None]:
+    """Run the body with the effective uid, gid and groups of ``creds`` (a root broker
+    acting for a guest); a no-op without creds."""
+    if not creds or os.geteuid() != 0:
+        yield
+        return
+    with _IDS_LOCK:
+        saved = os.getgroups()
+        os.setgroups(creds["extra_groups"])
+        os.setegid(creds["group"])
+        os.seteuid(creds["user"])
+        try:
+            yield
+        finally:
+            os.seteuid(0)
+            os.setegid(0)
+            os.setgroups(saved)
+
+
+class TaskSpec:
+    """One task to start: its arguments, environment and standard streams."""
+
+    __slots__ = ("argv", "env", "taskrank", "local", "rank", "stdin_file", "pty")
+
+    def __init__(
+        self,
+        argv: list[str],
+        env: dict[str, str],
+        taskrank: int,
+        local: int,
+        rank: int,
+        stdin_file: Any,
+        pty: bool,
+    ):
+        self.argv = argv
+        self.env = env
+        self.taskrank = taskrank
+        self.local = local
+        self.rank = rank
+        self.stdin_file = stdin_file  # a file the job named (opened as its owner), or None
+        self.pty = pty
+
+
+class LaunchPlan:
+    """What the worker does for one job: make ``tmpdirs`` ((rank, path) pairs), then
+    start ``tasks`` in order, stopping at the first that fails."""
+
+    __slots__ = ("tasks", "cwd", "creds", "stdout_fd", "stderr_fd", "child_instance", "tmpdirs")
+
+    def __init__(
+        self,
+        tasks: list[TaskSpec],
+        cwd: str | None,
+        creds: dict[str, Any],
+        stdout_fd: int | None,
+        stderr_fd: int | None,
+        child_instance: bool,
+        tmpdirs: list[tuple[int, str]],
+    ):
+        self.tasks = tasks
+        self.cwd = cwd
+        self.creds = creds
+        self.stdout_fd = stdout_fd  # output file of the job, or None: a pipe per task
+        self.stderr_fd = stderr_fd
+        self.child_instance = child_instance
+        self.tmpdirs = tmpdirs
+
+
+class Started:
+    """A started task: its process, the read ends of its output pipes (-1: none), the
+    write end of its stdin pipe (-1: none) and its pidfd."""
+
+    __slots__ = ("proc", "taskrank", "local", "r_out", "r_err", "w_in", "pidfd")
+
+    def __init__(
+        self, proc: Any, taskrank: int, local: int, r_out: int, r_err: int, w_in: int, pidfd: int
+    ):
+        self.proc = proc
+        self.taskrank = taskrank
+        self.local = local
+        self.r_out = r_out
+        self.r_err = r_err
+        self.w_in = w_in
+        self.pidfd = pidfd
+
+
+class Launched:
+    """The outcome of a plan: the tasks started, the directories made, the error that
+    stopped it (if any)."""
+
+    __slots__ = ("started", "tmpdirs", "error")
+
+    def __init__(self) -> None:
+        self.started: list[Started] = []
+        self.tmpdirs: list[str] = []
+        self.error: SpawnError | None = None
+
+
+def launch(plan: LaunchPlan) -> Launched:
+    """Carry out ``plan`` (in the worker thread); never raises."""
+    out = Launched()
+    creds = plan.creds
+    for rank, path in plan.tmpdirs:
+        try:
+            os.mkdir(path, 0o700)
+            if creds:
+                os.chown(path, creds["user"], creds["group"])
+        except OSError as exc:
+            out.error = SpawnError(f"tmpdir {path}: {exc}", rank, 1 << 8)
+            return out
+        out.tmpdirs.append(path)
+    for task in plan.tasks:
+        try:
+            out.started.append(_start_task(plan, task))
+        except SpawnError as exc:
+            out.error = exc
+            break
+        except OSError as exc:  # no pipe or pidfd (out of descriptors)
+            msg = f"task {task.taskrank}: start failed: {exc.strerror or exc}"
+            out.error = SpawnError(msg, task.rank, 1 << 8)
+            break
+        finally:
+            if task.stdin_file is not None:
+                task.stdin_file.close()
+    return out
+
+
+def _start_task(plan: LaunchPlan, task: TaskSpec) -> Started:
+    w_in = -1
+    if task.pty:
+        # shell option pty: task 0 on a terminal whose master is its I/O
+        r_out, w_out = os.openpty()
+        r_err, w_err = -1, os.dup(w_out)
+        w_in, stdin = os.dup(r_out), os.dup(w_out)
+    else:
+        if plan.stdout_fd is None:
+            r_out, w_out = os.pipe()
+        else:
+            r_out, w_out = -1, plan.stdout_fd
+        if plan.stderr_fd is None:
+            r_err, w_err = os.pipe()
+        else:
+            r_err, w_err = -1, plan.stderr_fd
+        if task.stdin_file is not None:
+            stdin = task.stdin_file.fileno()
+        else:
+            stdin, w_in = os.pipe()
+    shared = (plan.stdout_fd, plan.stderr_fd)
+    try:
+        proc = subprocess.Popen(
+            task.argv,
+            env=task.env,
+            cwd=plan.cwd,
+            stdin=stdin,
+            stdout=w_out,
+            stderr=w_err,
+            start_new_session=True,
+            close_fds=True,
+            preexec_fn=_task_preexec(task.pty, plan.child_instance),
+            **plan.creds,
+        )
+    except (OSError, subprocess.SubprocessError) as exc:
+        for fd in (r_out, w_out, r_err, w_err, w_in):
+            if fd >= 0 and fd not in shared:
+                os.close(fd)
+        if task.stdin_file is None:
+            os.close(stdin)
+        status = 127 << 8 if isinstance(exc, FileNotFoundError) else 126 << 8
+        what = task.argv[0] if task.argv else "?"
+        msg = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        cwd = plan.cwd
+        if isinstance(exc, FileNotFoundError) and cwd and not os.path.isdir(cwd):
+            msg = f"cwd {cwd}: No such file or directory"
+            msg = f"task {task.taskrank}: start failed: {msg}"
+        else:
+            msg = f"task {task.taskrank}: start failed: {what}: {msg}"
+        raise SpawnError(msg, task.rank, status) from None
+    if task.stdin_file is None:
+        os.close(stdin)
+    if plan.stdout_fd is None or task.pty:
+        os.close(w_out)
+    if plan.stderr_fd is None or task.pty:
+        os.close(w_err)
+    for fd in (r_out, r_err):
+        if fd >= 0:
+            os.set_blocking(fd, False)
+    try:
+        pidfd = os.pidfd_open(proc.pid)
+    except OSError:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        for fd in (r_out, r_err, w_in):
+            if fd >= 0:
+                os.close(fd)
+        raise
+    return Started(proc, task.taskrank, task.local, r_out, r_err, w_in, pidfd)
+
+
+def remove_dirs(paths: list[str]) -> None:
+    """Remove job temp directories (empty ones with a single rmdir)."""
+    for path in paths:
+        try:
+            os.rmdir(path)
+        except FileNotFoundError:
+            pass
+        except OSError:
+            shutil.rmtree(path, ignore_errors=True)
+
+
+_prctl: Any = None
+
+
+def _task_preexec(pty: bool, child_instance: bool) -> Callable[[], None] | None:
+    """What a task does before exec, if anything: take the terminal on fd 0 as its
+    controlling terminal (shell option pty); in a child instance, die with the
+    broker (a broker killed by its enclosing job's SIGKILL leaves no task behind).
+    Everything the child calls is looked up here, in the parent."""
+    global _prctl
+    if not pty and not child_instance:
+        return None
+    import fcntl
+    import termios
+
+    if child_instance and _prctl is None:
+        _prctl = ctypes.CDLL(None).prctl
+    ioctl, tiocsctty, prctl = fcntl.ioctl, termios.TIOCSCTTY, _prctl
+
+    def preexec() -> None:
+        if pty:
+            ioctl(0, tiocsctty, 0)
+        if child_instance:
+            prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+
+    return preexec
+
+
+class Spawner:
+    """One worker thread running jobs' launches and directory removals in order; each
+    one's callback runs on the loop thread, in batches."""
+
+    def __init__(self, loop: Any):
+        self.loop = loop
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._done: list[tuple[Callable[[Any], None], Any]] = []
+        self._lock = threading.Lock()
+        self._wake_posted = False
+        self._thread: threading.Thread | None = None
+
+    def submit(self, work: Callable[[], Any], then: Callable[[Any], None]) -> None:
+        """Run ``work()`` in the worker, then ``then(result)`` on the loop thread."""
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="job-exec-spawner")
+            self._thread.daemon = True
+            self._thread.start()
+        self._queue.put((work, then))
+
+    def _run(self) -> None:
+        get = self._queue.get
+        while True:
+            item = get()
+            if item is None:
+                return
+            work, then = item
+            with _IDS_LOCK:
+                try:
+                    result = work()
+                except Exception as exc:  # handed to the callback, which reports it
+                    result = exc
+            with self._lock:
+                self._done.append((then, result))
+                wake = not self._wake_posted
+                self._wake_posted = True
+            if wake:
+                try:
+                    self.loop.call_soon_threadsafe(self._deliver)
+                except RuntimeError:  # the loop is closed: flush() delivers
+                    pass
+
+    def _deliver(self) -> None:
+        with self._lock:
+            done, self._done = self._done, []
+            self._wake_posted = False
+        for then, result in done:
+            then(result)
+
+    def flush(self) -> None:
+        """Finish every queued item and run its callback now (broker shutdown)."""
+        thread = self._thread
+        if thread is None:
+            return
+        self._queue.put(None)
+        thread.join()
+        self._thread = None
+        self._deliver()
