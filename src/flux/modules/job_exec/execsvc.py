@@ -357,7 +357,7 @@ class Exec:
         ej.tmpdirs.extend(res.tmpdirs)
         job = ej.job
         for t in res.started:
-            pid = t.proc.pid
+            pid = t.pid
             ej.procs[pid] = t.proc
             ej.pid_task[pid] = (t.taskrank, t.local)
             if ej.stdin is not None and t.w_in >= 0:

@@ -28,6 +28,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from flux.modules.job_exec import posixspawn
+
 _IDS_LOCK = threading.Lock()  # held by the worker while it works, and by as_user
 
 
@@ -108,14 +110,24 @@ class LaunchPlan:
 
 
 class Started:
-    """A started task: its process, the read ends of its output pipes (-1: none), the
-    write end of its stdin pipe (-1: none) and its pidfd."""
+    """A started task: its pid (and Popen object, if Popen started it), the read ends
+    of its output pipes (-1: none), the write end of its stdin pipe (-1: none) and its
+    pidfd."""
 
-    __slots__ = ("proc", "taskrank", "local", "r_out", "r_err", "w_in", "pidfd")
+    __slots__ = ("pid", "proc", "taskrank", "local", "r_out", "r_err", "w_in", "pidfd")
 
     def __init__(
-        self, proc: Any, taskrank: int, local: int, r_out: int, r_err: int, w_in: int, pidfd: int
+        self,
+        pid: int,
+        proc: Any,
+        taskrank: int,
+        local: int,
+        r_out: int,
+        r_err: int,
+        w_in: int,
+        pidfd: int,
     ):
+        self.pid = pid
         self.proc = proc
         self.taskrank = taskrank
         self.local = local
@@ -156,8 +168,8 @@ def launch(plan: LaunchPlan) -> Launched:
         except SpawnError as exc:
             out.error = exc
             break
-        except OSError as exc:  # no pipe or pidfd (out of descriptors)
-            msg = f"task {task.taskrank}: start failed: {exc.strerror or exc}"
+        except Exception as exc:  # no pipe or pidfd (out of descriptors), or a bug
+            msg = f"task {task.taskrank}: start failed: {getattr(exc, 'strerror', None) or exc}"
             out.error = SpawnError(msg, task.rank, 1 << 8)
             break
         finally:
@@ -187,20 +199,26 @@ def _start_task(plan: LaunchPlan, task: TaskSpec) -> Started:
         else:
             stdin, w_in = os.pipe()
     shared = (plan.stdout_fd, plan.stderr_fd)
+    proc = None
+    preexec = _task_preexec(task.pty, plan.child_instance)
     try:
-        proc = subprocess.Popen(
-            task.argv,
-            env=task.env,
-            cwd=plan.cwd,
-            stdin=stdin,
-            stdout=w_out,
-            stderr=w_err,
-            start_new_session=True,
-            close_fds=True,
-            preexec_fn=_task_preexec(task.pty, plan.child_instance),
-            **plan.creds,
-        )
-    except (OSError, subprocess.SubprocessError) as exc:
+        if preexec is None and not plan.creds and min(stdin, w_out, w_err) > 2 and _fast():
+            pid = posixspawn.spawn(task.argv, task.env, plan.cwd, (stdin, w_out, w_err))
+        else:
+            proc = subprocess.Popen(
+                task.argv,
+                env=task.env,
+                cwd=plan.cwd,
+                stdin=stdin,
+                stdout=w_out,
+                stderr=w_err,
+                start_new_session=True,
+                close_fds=True,
+                preexec_fn=preexec,
+                **plan.creds,
+            )
+            pid = proc.pid
+    except (OSError, ValueError, subprocess.SubprocessError) as exc:
         for fd in (r_out, w_out, r_err, w_err, w_in):
             if fd >= 0 and fd not in shared:
                 os.close(fd)
@@ -226,15 +244,15 @@ def _start_task(plan: LaunchPlan, task: TaskSpec) -> Started:
         if fd >= 0:
             os.set_blocking(fd, False)
     try:
-        pidfd = os.pidfd_open(proc.pid)
+        pidfd = os.pidfd_open(pid)
     except OSError:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
+        os.killpg(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
         for fd in (r_out, r_err, w_in):
             if fd >= 0:
                 os.close(fd)
         raise
-    return Started(proc, task.taskrank, task.local, r_out, r_err, w_in, pidfd)
+    return Started(pid, proc, task.taskrank, task.local, r_out, r_err, w_in, pidfd)
 
 
 def remove_dirs(paths: list[str]) -> None:
@@ -249,6 +267,16 @@ def remove_dirs(paths: list[str]) -> None:
 
 
 _prctl: Any = None
+_FAST: bool | None = None
+
+
+def _fast() -> bool:
+    """Whether tasks start through posix_spawn (else Popen); FLUX_EXEC_POPEN=1 forces
+    Popen (to compare the two)."""
+    global _FAST
+    if _FAST is None:
+        _FAST = posixspawn.available() and not os.environ.get("FLUX_EXEC_POPEN")
+    return _FAST
 
 
 def _task_preexec(pty: bool, child_instance: bool) -> Callable[[], None] | None:
