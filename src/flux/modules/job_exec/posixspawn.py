@@ -16,6 +16,7 @@ caller uses Popen otherwise.
 
 from __future__ import annotations
 
+import array
 import ctypes
 import errno
 import os
@@ -38,14 +39,17 @@ _checked = False
 
 
 def _load() -> Any:
+    """The C library through ``PyDLL`` (calls keep the GIL: the set-up calls and the
+    PATH probes are a microsecond each, and releasing the GIL for each would hand it to
+    the loop thread and back), with ``spawn``: its ``posix_spawn`` through ``CDLL``,
+    which releases the GIL until the child has called exec."""
     global _libc, _checked
     if _checked:
         return _libc
     _checked = True
     try:
-        libc = ctypes.CDLL(None, use_errno=True)
+        libc = ctypes.PyDLL(None)
         for name in (
-            "posix_spawn",
             "posix_spawnattr_init",
             "posix_spawnattr_setflags",
             "posix_spawnattr_setsigdefault",
@@ -56,11 +60,13 @@ def _load() -> Any:
             "posix_spawn_file_actions_addclosefrom_np",
             "posix_spawn_file_actions_destroy",
             "sigemptyset",
+            "access",
         ):
             getattr(libc, name)
+        libc.spawn = ctypes.CDLL(None).posix_spawn
     except (OSError, AttributeError):
         return None
-    libc.posix_spawn.argtypes = [
+    libc.spawn.argtypes = [
         ctypes.POINTER(ctypes.c_int),
         ctypes.c_char_p,
         ctypes.c_void_p,
@@ -69,13 +75,14 @@ def _load() -> Any:
         ctypes.c_void_p,
     ]
     libc.posix_spawnattr_setflags.argtypes = [ctypes.c_void_p, ctypes.c_short]
+    libc.access.argtypes = [ctypes.c_char_p, ctypes.c_int]
     _libc = libc
     return libc
 
 
 def available() -> bool:
-    """Whether this C library can start tasks here (Linux glibc 2.34 or later)."""
-    return _load() is not None
+    """Whether this C library can start tasks here (Linux glibc 2.34 or later, 64-bit)."""
+    return ctypes.sizeof(ctypes.c_void_p) == 8 and _load() is not None
 
 
 def _candidates(cmd: str, env: dict[str, str]) -> list[str]:
@@ -85,19 +92,31 @@ def _candidates(cmd: str, env: dict[str, str]) -> list[str]:
     return [os.path.join(d, cmd) for d in os.get_exec_path(env)]
 
 
+def _string_array(items: list[bytes]) -> tuple[Any, array.array]:
+    """A NULL-terminated C array of pointers to NUL-terminated copies of ``items`` (one
+    buffer for all the strings: far cheaper than a ctypes array of c_char_p)."""
+    buf = ctypes.create_string_buffer(b"\0".join(items) + b"\0")
+    pos = ctypes.addressof(buf)
+    ptrs = array.array("Q")
+    for item in items:
+        ptrs.append(pos)
+        pos += len(item) + 1
+    ptrs.append(0)
+    return buf, ptrs  # the caller keeps buf alive while ptrs is used
+
+
 def spawn(argv: list[str], env: dict[str, str], cwd: str | None, fds: tuple[int, int, int]) -> int:
     """Start ``argv`` in a new session with ``fds`` as its stdin, stdout and stderr;
     return its pid. Raises OSError as Popen would (FileNotFoundError for a command
     that is nowhere on PATH, PermissionError for one that is not executable)."""
     libc = _load()
-    args = [os.fsencode(a) for a in argv]
+    argv_buf, argv_c = _string_array([os.fsencode(a) for a in argv])
     envb = []
     for k, v in env.items():
         if "=" in k or "\0" in k or "\0" in v:
             raise ValueError("illegal environment variable name or value")
         envb.append(os.fsencode(f"{k}={v}"))
-    argv_c = (ctypes.c_char_p * (len(args) + 1))(*args, None)
-    env_c = (ctypes.c_char_p * (len(envb) + 1))(*envb, None)
+    env_buf, env_c = _string_array(envb)
     attr = ctypes.create_string_buffer(_ATTR_SIZE)
     actions = ctypes.create_string_buffer(_ACTIONS_SIZE)
     sigdef = ctypes.create_string_buffer(_SIGSET_SIZE)
@@ -120,11 +139,17 @@ def spawn(argv: list[str], env: dict[str, str], cwd: str | None, fds: tuple[int,
         first_error = 0
         last_error = errno.ENOENT
         for path in _candidates(argv[0], env):
-            probe = path if cwd is None or os.path.isabs(path) else os.path.join(cwd, path)
-            if not os.path.exists(probe):
+            bpath = os.fsencode(path)
+            probe = bpath if cwd is None or path[0] == "/" else os.fsencode(os.path.join(cwd, path))
+            if libc.access(probe, os.F_OK) != 0:
                 continue  # as exec's ENOENT, without a process started to find out
-            rc = libc.posix_spawn(
-                ctypes.byref(pid), os.fsencode(path), actions, attr, argv_c, env_c
+            rc = libc.spawn(
+                ctypes.byref(pid),
+                bpath,
+                actions,
+                attr,
+                argv_c.buffer_info()[0],
+                env_c.buffer_info()[0],
             )
             if rc == 0:
                 return pid.value
