@@ -7,7 +7,7 @@ duration, and glibc's ``posix_spawn`` (``clone(CLONE_VM|CLONE_VFORK)``) creates 
 process without copying the broker's page tables. The task gets what Popen gives it
 here: its own session, stdin/stdout/stderr on the given descriptors, no other
 descriptor, SIGPIPE and SIGXFSZ back at their defaults, the working directory, and the
-same search of the environment's PATH with the same errors.
+same search of the environment's PATH with the same errors; and no signal blocked.
 
 It needs glibc 2.34 or later (``posix_spawn_file_actions_addclosefrom_np`` and
 ``_addchdir_np``); :func:`available` says whether this C library has them, and the
@@ -25,6 +25,7 @@ import sys
 from typing import Any
 
 _POSIX_SPAWN_SETSIGDEF = 0x04
+_POSIX_SPAWN_SETSIGMASK = 0x08
 _POSIX_SPAWN_SETSID = 0x80
 _ATTR_SIZE = 512  # sizeof(posix_spawnattr_t) is 336 on x86_64 glibc
 _ACTIONS_SIZE = 256  # sizeof(posix_spawn_file_actions_t) is 80
@@ -53,6 +54,7 @@ def _load() -> Any:
             "posix_spawnattr_init",
             "posix_spawnattr_setflags",
             "posix_spawnattr_setsigdefault",
+            "posix_spawnattr_setsigmask",
             "posix_spawnattr_destroy",
             "posix_spawn_file_actions_init",
             "posix_spawn_file_actions_adddup2",
@@ -120,6 +122,7 @@ def spawn(argv: list[str], env: dict[str, str], cwd: str | None, fds: tuple[int,
     attr = ctypes.create_string_buffer(_ATTR_SIZE)
     actions = ctypes.create_string_buffer(_ACTIONS_SIZE)
     sigdef = ctypes.create_string_buffer(_SIGSET_SIZE)
+    nomask = ctypes.create_string_buffer(_SIGSET_SIZE)
     libc.posix_spawnattr_init(attr)
     libc.posix_spawn_file_actions_init(actions)
     try:
@@ -129,7 +132,11 @@ def spawn(argv: list[str], env: dict[str, str], cwd: str | None, fds: tuple[int,
         # ignored in the task (sigaddset refuses them: set their bits directly)
         ctypes.memmove(sigdef, _SIGDEF_BITS, len(_SIGDEF_BITS))
         libc.posix_spawnattr_setsigdefault(attr, sigdef)
-        libc.posix_spawnattr_setflags(attr, _POSIX_SPAWN_SETSID | _POSIX_SPAWN_SETSIGDEF)
+        # and no signal blocked, whatever the calling thread's mask
+        libc.sigemptyset(nomask)
+        libc.posix_spawnattr_setsigmask(attr, nomask)
+        flags = _POSIX_SPAWN_SETSID | _POSIX_SPAWN_SETSIGDEF | _POSIX_SPAWN_SETSIGMASK
+        libc.posix_spawnattr_setflags(attr, flags)
         for target, fd in enumerate(fds):
             libc.posix_spawn_file_actions_adddup2(actions, fd, target)
         if cwd:

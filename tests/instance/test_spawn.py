@@ -1,0 +1,87 @@
+"""How the exec starts tasks (spawner thread, posix_spawn or Popen): what a task sees is
+the same either way, PATH is searched as exec does, and the job's tmpdir is gone once
+the job has finished."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from tests.conftest import Instance
+
+# (from commands the shell starts: dash blocks every signal in itself around a fork)
+PROBE = (
+    '[ "$(ps -o sid= -p $$ | tr -d " ")" = "$$" ] && echo session-leader; pwd; '
+    'grep -E "^Sig(Ign|Blk)" /proc/self/status; exec ls /proc/self/fd'
+)
+
+
+@pytest.mark.parametrize("popen", ["", "1"])
+def test_task_process_state(monkeypatch, tmp_path, popen):
+    """Its own session, the job's cwd, signals at their defaults (SIGPIPE, SIGXFSZ and
+    glibc's internal ones included), none blocked, only fds 0-2 (and the one ls reads
+    /proc/self/fd with): with posix_spawn and with Popen (FLUX_EXEC_POPEN=1)."""
+    monkeypatch.setenv("FLUX_EXEC_POPEN", popen)
+    inst = Instance().start()
+    try:
+        p = inst.flux("run", f"--cwd={tmp_path}", "sh", "-c", PROBE, check=True)
+    finally:
+        inst.stop()
+        inst.cleanup()
+    assert p.stdout.splitlines() == [
+        "session-leader",
+        str(tmp_path),
+        "SigBlk:\t0000000000000000",
+        "SigIgn:\t0000000000000000",
+        "0",
+        "1",
+        "2",
+        "3",
+    ]
+
+
+def _script(path, text: str, mode: int) -> None:
+    path.write_text(text)
+    path.chmod(mode)
+
+
+def test_path_search_as_exec(instance, tmp_path):
+    """A non-executable match earlier on PATH is passed over for an executable one
+    later; with none, the error is EACCES (126); nowhere, ENOENT (127); a command with
+    a slash is relative to the job's cwd."""
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir()
+    b.mkdir()
+    _script(a / "tool", "#!/bin/sh\necho from-a\n", 0o644)
+    _script(b / "tool", "#!/bin/sh\necho from-b\n", 0o755)
+    path = f"PATH={a}:{b}:/usr/bin:/bin"
+    p = instance.flux("run", f"--env={path}", "tool")
+    assert (p.returncode, p.stdout) == (0, "from-b\n")
+    p = instance.flux("run", f"--env=PATH={a}:/usr/bin:/bin", "tool")
+    assert p.returncode == 126
+    assert "tool: Permission denied" in p.stderr
+    p = instance.flux("run", f"--env=PATH={tmp_path}:/usr/bin:/bin", "tool")
+    assert p.returncode == 127
+    assert "tool: No such file or directory" in p.stderr
+    p = instance.flux("run", f"--cwd={b}", "./tool")
+    assert (p.returncode, p.stdout) == (0, "from-b\n")
+
+
+def test_tmpdir_removed_before_job_ends(instance):
+    """FLUX_JOB_TMPDIR exists while the job runs and is gone (files and all) when
+    `flux run` returns."""
+    p = instance.flux(
+        "run",
+        "sh",
+        "-c",
+        'test -d "$FLUX_JOB_TMPDIR" && touch "$FLUX_JOB_TMPDIR/x" && echo "$FLUX_JOB_TMPDIR"',
+        check=True,
+    )
+    tmpdir = p.stdout.strip()
+    assert os.path.basename(tmpdir).startswith("jobtmp-0-")
+    assert not os.path.exists(tmpdir)
+    p = instance.flux("run", "-n2", "sh", "-c", 'echo "$FLUX_JOB_TMPDIR"', check=True)
+    dirs = set(p.stdout.split())
+    assert len(dirs) == 1
+    assert not os.path.exists(dirs.pop())
