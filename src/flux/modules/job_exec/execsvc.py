@@ -44,6 +44,7 @@ from flux.modules.job_exec.spawner import (
 )
 from flux.modules.job_exec.spawner import SpawnError as _SpawnError
 from flux.modules.job_exec.spawner import as_user as _as_user
+from flux.modules.job_exec.spawner import close_fd as _close
 from flux.modules.job_exec.stdin import StdinPipe, handle_stdin
 from flux.modules.job_exec.tasktable import TaskTable
 from flux.modules.job_manager.job import RUN, Job
@@ -447,7 +448,7 @@ class Exec:
             if buf:
                 self._emit(ej, fd, stream, rank, buf, final=True)
             self.loop.remove_reader(fd)
-            os.close(fd)
+            _close(fd)
             ej.open_fds.discard(fd)
             ej.binary.discard(fd)
             self._maybe_done(ej)
@@ -498,7 +499,7 @@ class Exec:
         pidfd = ej.pidfds.pop(pid, None)
         if pidfd is not None:
             self.loop.remove_reader(pidfd)
-            os.close(pidfd)
+            _close(pidfd)
         try:
             _, raw = os.waitpid(pid, 0)
         except ChildProcessError:

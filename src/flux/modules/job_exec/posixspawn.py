@@ -49,7 +49,7 @@ def _load() -> Any:
         return _libc
     _checked = True
     try:
-        libc = ctypes.PyDLL(None)
+        libc = ctypes.PyDLL(None, use_errno=True)
         for name in (
             "posix_spawnattr_init",
             "posix_spawnattr_setflags",
@@ -63,6 +63,8 @@ def _load() -> Any:
             "posix_spawn_file_actions_destroy",
             "sigemptyset",
             "access",
+            "pipe2",
+            "close",
         ):
             getattr(libc, name)
         libc.spawn = ctypes.CDLL(None).posix_spawn
@@ -85,6 +87,23 @@ def _load() -> Any:
 def available() -> bool:
     """Whether this C library can start tasks here (Linux glibc 2.34 or later, 64-bit)."""
     return ctypes.sizeof(ctypes.c_void_p) == 8 and _load() is not None
+
+
+def pipe() -> tuple[int, int]:
+    """``os.pipe()`` (close-on-exec ends) without releasing the GIL for the system call
+    (so the worker does not hand the GIL to the loop thread and wait to get it back)."""
+    fds = (ctypes.c_int * 2)()
+    if _libc.pipe2(fds, os.O_CLOEXEC) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, os.strerror(err))
+    return fds[0], fds[1]
+
+
+def close(fd: int) -> None:
+    """``os.close(fd)`` without releasing the GIL."""
+    if _libc.close(fd) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, os.strerror(err))
 
 
 def _candidates(cmd: str, env: dict[str, str]) -> list[str]:

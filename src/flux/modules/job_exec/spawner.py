@@ -179,6 +179,8 @@ def launch(plan: LaunchPlan) -> Launched:
 
 
 def _start_task(plan: LaunchPlan, task: TaskSpec) -> Started:
+    fast = _fast()
+    pipe, close = (posixspawn.pipe, posixspawn.close) if fast else (os.pipe, os.close)
     w_in = -1
     if task.pty:
         # shell option pty: task 0 on a terminal whose master is its I/O
@@ -187,22 +189,22 @@ def _start_task(plan: LaunchPlan, task: TaskSpec) -> Started:
         w_in, stdin = os.dup(r_out), os.dup(w_out)
     else:
         if plan.stdout_fd is None:
-            r_out, w_out = os.pipe()
+            r_out, w_out = pipe()
         else:
             r_out, w_out = -1, plan.stdout_fd
         if plan.stderr_fd is None:
-            r_err, w_err = os.pipe()
+            r_err, w_err = pipe()
         else:
             r_err, w_err = -1, plan.stderr_fd
         if task.stdin_file is not None:
             stdin = task.stdin_file.fileno()
         else:
-            stdin, w_in = os.pipe()
+            stdin, w_in = pipe()
     shared = (plan.stdout_fd, plan.stderr_fd)
     proc = None
     preexec = _task_preexec(task.pty, plan.child_instance)
     try:
-        if preexec is None and not plan.creds and min(stdin, w_out, w_err) > 2 and _fast():
+        if fast and preexec is None and not plan.creds and min(stdin, w_out, w_err) > 2:
             pid = posixspawn.spawn(task.argv, task.env, plan.cwd, (stdin, w_out, w_err))
         else:
             proc = subprocess.Popen(
@@ -221,9 +223,9 @@ def _start_task(plan: LaunchPlan, task: TaskSpec) -> Started:
     except (OSError, ValueError, subprocess.SubprocessError) as exc:
         for fd in (r_out, w_out, r_err, w_err, w_in):
             if fd >= 0 and fd not in shared:
-                os.close(fd)
+                close(fd)
         if task.stdin_file is None:
-            os.close(stdin)
+            close(stdin)
         status = 127 << 8 if isinstance(exc, FileNotFoundError) else 126 << 8
         what = task.argv[0] if task.argv else "?"
         msg = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
@@ -235,11 +237,11 @@ def _start_task(plan: LaunchPlan, task: TaskSpec) -> Started:
             msg = f"task {task.taskrank}: start failed: {what}: {msg}"
         raise SpawnError(msg, task.rank, status) from None
     if task.stdin_file is None:
-        os.close(stdin)
+        close(stdin)
     if plan.stdout_fd is None or task.pty:
-        os.close(w_out)
+        close(w_out)
     if plan.stderr_fd is None or task.pty:
-        os.close(w_err)
+        close(w_err)
     for fd in (r_out, r_err):
         if fd >= 0:
             os.set_blocking(fd, False)
@@ -250,9 +252,18 @@ def _start_task(plan: LaunchPlan, task: TaskSpec) -> Started:
         os.waitpid(pid, 0)
         for fd in (r_out, r_err, w_in):
             if fd >= 0:
-                os.close(fd)
+                close(fd)
         raise
     return Started(pid, proc, task.taskrank, task.local, r_out, r_err, w_in, pidfd)
+
+
+def close_fd(fd: int) -> None:
+    """Close a task's pipe or pidfd on the loop thread, keeping the GIL (releasing it
+    for a system call of a microsecond lets the spawner thread take it for longer)."""
+    if _fast():
+        posixspawn.close(fd)
+    else:
+        os.close(fd)
 
 
 def remove_dirs(paths: list[str]) -> None:
