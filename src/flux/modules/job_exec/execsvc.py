@@ -24,6 +24,7 @@ import orjson
 
 from flux.core.paths import path_with_flux_first
 from flux.modules.job_exec.execlog import ExecLog, ExecLogStore
+from flux.modules.job_exec.fdwatch import FdWatch
 from flux.modules.job_exec.jobshell import (
     _extract_files,
     _render_argv,
@@ -133,6 +134,7 @@ class Exec:
         self.execlogs = ExecLogStore(broker.store)
         self.pending_execlog: dict[int, list[Callable[[dict | None], None]]] = {}
         self.spawner = Spawner(self.loop)
+        self.fdwatch = FdWatch(self.loop)
         broker.register("job-exec.stdin", lambda req: handle_stdin(req, self))
         from flux.modules.job_exec.multinode import MultiNode
 
@@ -370,7 +372,7 @@ class Exec:
             if t.r_err >= 0:
                 self._watch_fd(ej, t.r_err, "stderr", t.taskrank)
             ej.pidfds[pid] = t.pidfd
-            self.loop.add_reader(t.pidfd, self._reap, ej, pid)
+            self.fdwatch.add(t.pidfd, self._reap, ej, pid)
         if res.error is not None:
             if self._start_failed(ej, res.error):
                 return
@@ -432,9 +434,8 @@ class Exec:
         return path if os.path.isabs(path) else os.path.join(cwd, path)
 
     def _watch_fd(self, ej: ExecJob, fd: int, stream: str, rank: int) -> None:
-        os.set_blocking(fd, False)
-        ej.open_fds.add(fd)
-        self.loop.add_reader(fd, self._read, ej, fd, stream, rank)
+        ej.open_fds.add(fd)  # (non-blocking already: the spawner made it so)
+        self.fdwatch.add(fd, self._read, ej, fd, stream, rank)
 
     def _read(self, ej: ExecJob, fd: int, stream: str, rank: int) -> None:
         try:
@@ -447,7 +448,7 @@ class Exec:
         if not data:  # end of file: what is left, then close
             if buf:
                 self._emit(ej, fd, stream, rank, buf, final=True)
-            self.loop.remove_reader(fd)
+            self.fdwatch.remove(fd)
             _close(fd)
             ej.open_fds.discard(fd)
             ej.binary.discard(fd)
@@ -498,7 +499,7 @@ class Exec:
     def _reap(self, ej: ExecJob, pid: int) -> None:
         pidfd = ej.pidfds.pop(pid, None)
         if pidfd is not None:
-            self.loop.remove_reader(pidfd)
+            self.fdwatch.remove(pidfd)
             _close(pidfd)
         try:
             _, raw = os.waitpid(pid, 0)
