@@ -152,6 +152,16 @@ class Launched:
 def launch(plan: LaunchPlan) -> Launched:
     """Carry out ``plan`` (in the worker thread); never raises."""
     out = Launched()
+    try:
+        _launch(plan, out)
+    finally:
+        for task in plan.tasks:  # the input files of tasks started, or never started
+            if task.stdin_file is not None:
+                task.stdin_file.close()
+    return out
+
+
+def _launch(plan: LaunchPlan, out: Launched) -> None:
     creds = plan.creds
     for rank, path in plan.tmpdirs:
         try:
@@ -160,22 +170,18 @@ def launch(plan: LaunchPlan) -> Launched:
                 os.chown(path, creds["user"], creds["group"])
         except OSError as exc:
             out.error = SpawnError(f"tmpdir {path}: {exc}", rank, 1 << 8)
-            return out
+            return
         out.tmpdirs.append(path)
     for task in plan.tasks:
         try:
             out.started.append(_start_task(plan, task))
         except SpawnError as exc:
             out.error = exc
-            break
+            return
         except Exception as exc:  # no pipe or pidfd (out of descriptors), or a bug
             msg = f"task {task.taskrank}: start failed: {getattr(exc, 'strerror', None) or exc}"
             out.error = SpawnError(msg, task.rank, 1 << 8)
-            break
-        finally:
-            if task.stdin_file is not None:
-                task.stdin_file.close()
-    return out
+            return
 
 
 def _start_task(plan: LaunchPlan, task: TaskSpec) -> Started:
