@@ -88,6 +88,7 @@ class ExecJob:
         "f58",
         "spawning",
         "pending_signals",
+        "after_spawn",
     )
 
     def __init__(self, job: Job):
@@ -120,6 +121,7 @@ class ExecJob:
         self.f58 = ""
         self.spawning = False
         self.pending_signals: list[int] = []
+        self.after_spawn: list[Callable[[], None]] = []  # requests that came while spawning
 
 
 class Exec:
@@ -375,6 +377,9 @@ class Exec:
             self.fdwatch.add(t.pidfd, self._reap, ej, pid)
         if res.error is not None:
             if self._start_failed(ej, res.error):
+                deferred, ej.after_spawn = ej.after_spawn, []
+                for call in deferred:
+                    call()  # the job is done: answered as for any ended job
                 return
         else:
             self._shell_events(ej)
@@ -383,6 +388,9 @@ class Exec:
         pending, ej.pending_signals = ej.pending_signals, []
         for signum in pending:
             self._signal(ej, signum)
+        deferred, ej.after_spawn = ej.after_spawn, []
+        for call in deferred:
+            call()
 
     def _make_tmpdirs(
         self, ej: ExecJob, dirs: list[tuple[int, str]], files: dict, creds: dict[str, Any]

@@ -135,6 +135,9 @@ def handle_stdin(req: Request, exec_: Any) -> None:
     if req.userid != ej.job.userid and not req.rolemask & FLUX_ROLE_OWNER:
         _error(req, errno.EPERM, "Permission denied")
         return
+    if ej.spawning:  # the pipes do not exist yet: answered once the tasks have started
+        ej.after_spawn.append(lambda: handle_stdin(req, exec_))
+        return
     if ej.test or ej.stdin is None:
         _error(req, errno.EINVAL, "stdin not accepted by job (it reads a file or runs no tasks)")
         return

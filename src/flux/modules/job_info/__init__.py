@@ -230,7 +230,7 @@ class JobInfo:
 
         def follow() -> bool:
             ej = exec_.jobs.get(jobid)
-            if ej is None:
+            if ej is None or ej.spawning:  # spawning: the log begins with its start event
                 return False
             execlog = ej.execlog.entries
             ntasks = guest_output.ntasks_of(execlog)
