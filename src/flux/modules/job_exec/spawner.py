@@ -1,4 +1,4 @@
-"""Start a job's tasks, and remove its temp directories, off the broker's loop thread.
+"""Start a job's tasks off the broker's loop thread.
 
 Starting a process costs about a millisecond here, most of it the parent waiting in
 ``vfork()`` until the child has called ``exec``; Python (3.11.5 and later) releases
@@ -7,9 +7,10 @@ the loop thread (environment, arguments, files opened with the job owner's
 credentials) and hands a :class:`LaunchPlan` to one worker thread, which creates the
 job's ``FLUX_JOB_TMPDIR`` directories, the output pipes and the processes, and opens a
 pidfd for each. The results come back to the loop in batches (one wake-up for all the
-launches finished meanwhile), where the exec service watches the pipes and pidfds as
-before. The same thread removes the directories when the job ends, before the job's
-``finish`` event is posted, so a job's tmpdir is gone once it is inactive.
+launches finished meanwhile), where the exec service watches the pipes and pidfds.
+The directories are removed on the loop thread when the job ends (an empty one is a
+single rmdir, cheaper than two hand-offs between the threads), before its ``finish``
+event, so a job's tmpdir is gone once it is inactive.
 
 While a root broker acts with a guest's effective ids (:func:`as_user`) the worker
 does nothing: ``seteuid`` applies to every thread of the process.
