@@ -183,6 +183,15 @@ class JournalMixin:
         if self._bulk is None:
             self._bulk = {}
 
+    def bulk_load(self, rec: JobRecord) -> None:
+        """Add a record restored whole (a restart's stored fold, see
+        job_manager/fold.py) while bulk loading: filed and counted by :meth:`end_bulk`."""
+        assert self._bulk is not None
+        rec.key = None
+        self.jobs[rec.id] = rec
+        self._index_add(rec)
+        self._bulk[rec] = FLUX_JOB_STATE_NEW
+
     def end_bulk(self) -> None:
         """File the jobs loaded since :meth:`begin_bulk`, in their final states."""
         bulk, self._bulk = self._bulk, None

@@ -66,6 +66,9 @@ class JobManager:
         self.inactive_cache: OrderedDict[int, Job] = OrderedDict()
         self.stats = {"submitted": 0, "inactive": 0}
         self._last_info: tuple[bytes, Any] | None = None  # see submit
+        # reloaded SCHED jobs whose flux-restart is still to come (restart.py posts them
+        # in slices once the broker serves; an event for one of them posts it first)
+        self.unresumed: set[int] = set()
         reg = broker.register
         reg("job-manager.urgency", self.urgency_request, USER)
         reg("job-manager.raise", self.raise_request, USER)
@@ -116,6 +119,8 @@ class JobManager:
         self.post_entry(job, entry)
 
     def post_entry(self, job: Job, entry: dict) -> None:
+        if self.unresumed and job.id in self.unresumed:
+            self.resume(job)
         if job.processing:
             if job.evqueue is None:
                 job.evqueue = []
@@ -766,8 +771,9 @@ class JobManager:
         """The job's most recent event called ``name``."""
         return last_event(self.eventlog(job), name)
 
-    def restart_active(self, job: Job) -> None:
-        """Bring a reloaded active job back into motion."""
+    def restart_active(self, job: Job, defer: bool = False) -> None:
+        """Bring a reloaded active job back into motion (``defer``: a SCHED job's
+        flux-restart waits for :meth:`resume`)."""
         self.active[job.id] = job
         self.jobtap.call("job.create", job)
         self.jobtap.call("job.new", job)
@@ -792,8 +798,9 @@ class JobManager:
             )
             self._state_out(job, PRIORITY, rc, out)
         elif state == SCHED:
-            job.priority = -1
-            self.post_event(job, "flux-restart")
+            self.unresumed.add(job.id)
+            if not defer:
+                self.resume(job)
         elif state == RUN:
             if job.R is not None and "alloc-bypass" not in job.set_flags:
                 self.broker.sched.mark_allocated(job)
@@ -806,6 +813,15 @@ class JobManager:
             if "start" in job.events_posted and "release" not in job.events_posted:
                 job.start_pending = False
             self._action(job, CLEANUP)
+
+    def resume(self, job: Job) -> None:
+        """Post the flux-restart of a reloaded SCHED job: back to PRIORITY, where its
+        priority is computed again (flux-core resets it first, so that the ``priority``
+        event is posted even when the value is unchanged)."""
+        self.unresumed.discard(job.id)
+        if job.state == SCHED and self.active.get(job.id) is job:
+            job.priority = -1
+            self.post_event(job, "flux-restart")
 
 
 def _merge_annotations(dst: dict, src: dict) -> None:

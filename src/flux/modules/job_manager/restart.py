@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from flux.modules.job_manager import fold
 from flux.modules.job_manager.job import INACTIVE, Job
 
 if TYPE_CHECKING:
@@ -146,12 +147,48 @@ def restore_jobs(broker: Broker) -> dict[str, float]:
     return stats
 
 
+#: seconds of one slice of deferred flux-restart events (requests are served between)
+RESUME_SLICE = 0.02
+
+
 def _restart(jm: Any, jobs: list[Job]) -> None:
+    """Set the reloaded jobs in motion.  Every job is active, and the jobtap plugins
+    have seen ``job.create`` / ``job.new`` for each, before the broker serves; the
+    flux-restart events of SCHED jobs (often most of them: held or waiting jobs) are
+    posted in slices once it serves, so that the first queries are answered at once.
+    Until the last one is posted the scheduler holds (it must see every pending job
+    in priority order), and an event for a job not yet resumed posts its
+    flux-restart first (see ``JobManager.resume``)."""
     t0 = time.perf_counter()
     for job in jobs:
-        jm.restart_active(job)
-    if jobs:
+        jm.restart_active(job, defer=True)
+    waiting = [job for job in jobs if job.id in jm.unresumed]
+    if not waiting:
+        if jobs:
+            jm.log(
+                f"restart: {len(jobs)} active jobs set in motion in {time.perf_counter() - t0:.2f}s"
+            )
+        return
+    sched = jm.broker.sched
+    sched.hold()
+    loop = jm.broker.loop
+    it = iter(waiting)
+
+    def resume_slice() -> None:
+        end = time.perf_counter() + RESUME_SLICE
+        unresumed = jm.unresumed
+        n = 0
+        for job in it:
+            if job.id in unresumed:
+                jm.resume(job)
+            n += 1
+            if not n & 63 and time.perf_counter() > end:
+                loop.call_soon(resume_slice)
+                return
+        sched.release()
         jm.log(f"restart: {len(jobs)} active jobs set in motion in {time.perf_counter() - t0:.2f}s")
+
+    loop.call_soon(resume_slice)
 
 
 def _bulk(lister: Any, begin: bool) -> None:
@@ -162,35 +199,114 @@ def _bulk(lister: Any, begin: bool) -> None:
             lister.end_bulk()
 
 
+def _from_fold(
+    broker: Broker,
+    lister: Any,
+    jobid: int,
+    userid: int,
+    jobspec_b: bytes,
+    R_b: bytes | None,
+    dec: tuple,
+    infos: _Infos,
+    tail: list[bytes],
+) -> Job:
+    """Rebuild a job from its stored fold and the events after it (see fold.py)."""
+    from flux.modules.job_list.jobdata import JobRecord
+
+    jm = broker.job_manager
+    jvalues, lvalues, updated = dec
+    job = Job(jobid, userid, updated if updated is not None else orjson.loads(jobspec_b), None)
+    hit = infos.get(id(job.jobspec))
+    if hit is None or hit[0] is not job.jobspec:
+        hit = infos[id(job.jobspec)] = (job.jobspec, _validate(job.jobspec))
+    job.info = hit[1]
+    fold.load_job(job, jvalues)
+    if lister is not None:
+        rec = JobRecord(jobid)
+        fold.load_record(rec, lvalues)
+        lister.bulk_load(rec)
+    entries = [orjson.loads(e) for e in tail]
+    jm.restore(job, entries)
+    if R_b is not None:
+        job.R = orjson.loads(R_b)
+    for cb in jm.journal_subs:
+        for entry in entries:
+            cb(job, entry)
+    return job
+
+
+#: stored folds encoded per loop pass once the jobs are set in motion
+ENCODE_SLICE = 2000
+
+
+def _write_folds(broker: Broker, capture: fold.Capture, stale: bool) -> None:
+    """Encode and store the captured folds in slices (what is left when the broker
+    stops is stored by its last commit); then drop the rows of inactive jobs."""
+    store = broker.store
+    store.before_close.append(capture.finish)
+
+    def encode_slice() -> None:
+        if broker.sched.held:  # setting jobs in motion first
+            broker.loop.call_later(0.05, encode_slice)
+        elif capture.encode(ENCODE_SLICE):
+            broker.loop.call_soon(encode_slice)
+        elif stale:
+            capture.drop_stale = True
+            store.touch()
+
+    broker.loop.call_soon(encode_slice)
+
+
 def _restore_active(broker: Broker, lister: Any) -> dict[str, Any]:
     """Active jobs only; inactive jobs are shown to plugins that ask for them."""
     jm = broker.job_manager
+    store = broker.store
     plugins = _replaying_plugins(jm)
     if plugins:
-        cur = broker.store.db.execute(
+        cur = store.db.execute(
             "SELECT j.id, j.userid, j.jobspec, l.t_submit FROM "
             f"{lister.inactive.table} l JOIN jobs j ON j.id = l.id ORDER BY l.id"
         )
         for jobid, userid, jobspec_b, t_submit in _rows(cur):
             _inactive_add(jm, plugins, _light_inactive(jobid, userid, jobspec_b, t_submit))
+    from flux.modules.job_list.jobdata import JobRecord
+
+    fold.prepare(store)
+    capture = fold.Capture(store, JobRecord if lister is not None else None)
+    store.add_writer(capture.write, capture.done)
+    loader = fold.Loader(JobRecord if lister is not None else None)
     restart: list[Job] = []
-    replayed = 0
+    replayed = folded = 0
     _bulk(lister, True)
     infos: _Infos = {}
-    for jobid, userid, jobspec_b, R_b, stored in broker.store.active_jobs():
-        job = _replay(broker, jobid, userid, jobspec_b, R_b, infos, stored)
-        replayed += 1
+    jobs = lister.jobs if lister is not None else {}
+    for jobid, userid, jobspec_b, R_b, data, stored in fold.active_rows(store.db):
+        dec = loader.decode(data) if data is not None else None
+        if dec is not None and (lister is None) == (dec[1] is None):
+            job = _from_fold(broker, lister, jobid, userid, jobspec_b, R_b, dec, infos, stored)
+            folded += 1
+        else:
+            if data is not None:  # unusable (another format): everything again
+                stored = store.eventlog(jobid)
+            job = _replay(broker, jobid, userid, jobspec_b, R_b, infos, stored)
+            replayed += 1
         if job.state != INACTIVE:
+            if stored:
+                capture.add(job, jobs.get(jobid))
             restart.append(job)
         else:  # (not marked inactive in the jobs table: cannot happen, but harmless)
             _inactive_add(jm, plugins, job)
     _bulk(lister, False)
     _restart(jm, restart)
+    stale = store.db.execute(f"SELECT count(*) FROM {fold.TABLE}").fetchone()[0] > folded
+    _write_folds(broker, capture, stale)
+    if folded:
+        jm.log(f"restart: {folded} active jobs from their stored folds, {replayed} replayed")
     return {
         "jobs": len(restart) + len(lister.inactive),
         "active": len(restart),
         "inactive": len(lister.inactive),
-        "replayed": replayed,
+        "replayed": replayed + folded,
     }
 
 

@@ -153,6 +153,8 @@ class Store:
         # other services' tables: writers run inside each commit (see add_writer)
         self._writers: list[Callable[[sqlite3.Connection], None]] = []
         self._writers_done: list[Callable[[], None]] = []
+        #: run by close() before its last commit (a service queues what is left)
+        self.before_close: list[Callable[[], None]] = []
         # new jobs of the pending batch: jobid -> ([ack], fail); see after_job_commit
         self._job_acks: dict[int, tuple[list[Callable[[], None]], Callable[[int, str], None]]] = {}
         self._touched = False
@@ -589,6 +591,8 @@ class Store:
         return out
 
     def close(self) -> None:
+        for cb in self.before_close:
+            cb()
         if not self._commit(retry=True):
             self.log("content store: closing with uncommitted work (disk fault)")
         if self._syncer is not None:

@@ -37,6 +37,9 @@ class Sched:
         self.entries: dict[int, tuple] = {}
         self.stopped_queues: set = set()
         self._scheduled = False
+        #: no scheduling while set: a restart is still giving reloaded jobs their
+        #: priorities (see hold / release)
+        self.held = False
         broker.register(
             "sched.resource-status", self.status_request, FLUX_ROLE_OWNER | FLUX_ROLE_USER
         )
@@ -106,13 +109,24 @@ class Sched:
         return len(self.entries)
 
     # -- scheduling ---------------------------------------------------------------------
+    def hold(self) -> None:
+        """Schedule nothing until :meth:`release` (every pending job must be queued in
+        priority order before the first allocation)."""
+        self.held = True
+
+    def release(self) -> None:
+        self.held = False
+        self._kick()
+
     def _kick(self) -> None:
-        if not self._scheduled:
+        if not self._scheduled and not self.held:
             self._scheduled = True
             self.broker.loop.call_soon(self._schedule)
 
     def _schedule(self) -> None:
         self._scheduled = False
+        if self.held:
+            return
         jm = self.broker.job_manager
         pool = self.pool
         for name, q in list(self.queues.items()):
