@@ -169,16 +169,30 @@ class Loader:
         return jd, ld, jobspec
 
 
+_POSTED: dict[tuple[str, ...], frozenset] = {}
+
+
+def _posted(names: list[str]) -> frozenset:
+    """The shared frozenset of these event names (see job.posted_add)."""
+    key = tuple(names)
+    out = _POSTED.get(key)
+    if out is None:
+        out = _EMPTY
+        for name in names:
+            out = posted_add(out, name)
+        if len(_POSTED) >= 4096:
+            _POSTED.clear()
+        _POSTED[key] = out
+    return out
+
+
 def load_job(job: Job, values: dict) -> None:
     """Set ``job`` (made from its stored jobspec) to a stored folded state."""
     for name, value in values.items():
         if name in _SET_SLOTS:
             value = set(value) if value else _EMPTY
         elif name == "events_posted":
-            posted: frozenset = _EMPTY
-            for ev in value:
-                posted = posted_add(posted, ev)
-            value = posted
+            value = _posted(value)
         setattr(job, name, value)
 
 

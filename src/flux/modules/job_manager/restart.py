@@ -37,8 +37,35 @@ def _validate(jobspec: Any) -> Any:
         return None
 
 
-#: restart-time cache: id(shared jobspec) -> (that jobspec, its JobspecInfo)
-_Infos = dict[int, tuple[dict, Any]]
+class _Specs:
+    """Restart-time caches: jobspecs parsed, by their stored bytes (jobs submitted
+    alike share them), and their validations, by shared (redacted) jobspec: the
+    environment, which differs, plays no part in what validation derives."""
+
+    MAX = 1024
+
+    def __init__(self) -> None:
+        self.parsed: dict[bytes, dict] = {}
+        self.infos: dict[int, tuple[dict, Any]] = {}
+
+    def job(self, jobid: int, userid: int, jobspec_b: bytes, updated: dict | None = None) -> Job:
+        if updated is not None:
+            job = Job(jobid, userid, updated, None)
+        else:
+            jobspec = self.parsed.get(jobspec_b)
+            job = Job(jobid, userid, orjson.loads(jobspec_b) if jobspec is None else jobspec, None)
+            if jobspec is None:
+                if len(self.parsed) >= self.MAX:
+                    self.parsed.clear()
+                self.parsed[jobspec_b] = job.jobspec  # (redacted: no environment)
+        hit = self.infos.get(id(job.jobspec))
+        if hit is None or hit[0] is not job.jobspec:
+            if len(self.infos) >= self.MAX:
+                self.infos.clear()
+            hit = self.infos[id(job.jobspec)] = (job.jobspec, _validate(job.jobspec))
+        job.info = hit[1]
+        job.queue = hit[1].queue if hit[1] is not None else None
+        return job
 
 
 def _replay(
@@ -47,25 +74,19 @@ def _replay(
     userid: int,
     jobspec_b: bytes,
     R_b: bytes | None,
-    infos: _Infos | None = None,
+    specs: _Specs | None = None,
     stored: list[bytes] | None = None,
 ) -> Job:
     """Rebuild a job from its eventlog and show its events to the journal.
 
     Jobs whose (redacted) jobspecs are equal share it (``shared_jobspec``), and
-    with ``infos`` its validation too: the environment, which differs, plays no
-    part in what validation derives."""
+    with ``specs`` its parsing and validation too."""
     jm = broker.job_manager
-    jobspec = orjson.loads(jobspec_b)
-    if infos is None:
+    if specs is None:
+        jobspec = orjson.loads(jobspec_b)
         job = Job(jobid, userid, jobspec, _validate(jobspec))
     else:
-        job = Job(jobid, userid, jobspec, None)
-        hit = infos.get(id(job.jobspec))
-        if hit is None or hit[0] is not job.jobspec:
-            hit = infos[id(job.jobspec)] = (job.jobspec, _validate(jobspec))
-        job.info = hit[1]
-        job.queue = hit[1].queue if hit[1] is not None else None
+        job = specs.job(jobid, userid, jobspec_b)
     if stored is None:
         stored = broker.store.eventlog(jobid)
     entries = [orjson.loads(e) for e in stored]
@@ -207,7 +228,7 @@ def _from_fold(
     jobspec_b: bytes,
     R_b: bytes | None,
     dec: tuple,
-    infos: _Infos,
+    specs: _Specs,
     tail: list[bytes],
 ) -> Job:
     """Rebuild a job from its stored fold and the events after it (see fold.py)."""
@@ -215,11 +236,7 @@ def _from_fold(
 
     jm = broker.job_manager
     jvalues, lvalues, updated = dec
-    job = Job(jobid, userid, updated if updated is not None else orjson.loads(jobspec_b), None)
-    hit = infos.get(id(job.jobspec))
-    if hit is None or hit[0] is not job.jobspec:
-        hit = infos[id(job.jobspec)] = (job.jobspec, _validate(job.jobspec))
-    job.info = hit[1]
+    job = specs.job(jobid, userid, jobspec_b, updated)
     fold.load_job(job, jvalues)
     if lister is not None:
         rec = JobRecord(jobid)
@@ -278,17 +295,17 @@ def _restore_active(broker: Broker, lister: Any) -> dict[str, Any]:
     restart: list[Job] = []
     replayed = folded = 0
     _bulk(lister, True)
-    infos: _Infos = {}
+    specs = _Specs()
     jobs = lister.jobs if lister is not None else {}
     for jobid, userid, jobspec_b, R_b, data, stored in fold.active_rows(store.db):
         dec = loader.decode(data) if data is not None else None
         if dec is not None and (lister is None) == (dec[1] is None):
-            job = _from_fold(broker, lister, jobid, userid, jobspec_b, R_b, dec, infos, stored)
+            job = _from_fold(broker, lister, jobid, userid, jobspec_b, R_b, dec, specs, stored)
             folded += 1
         else:
             if data is not None:  # unusable (another format): everything again
                 stored = store.eventlog(jobid)
-            job = _replay(broker, jobid, userid, jobspec_b, R_b, infos, stored)
+            job = _replay(broker, jobid, userid, jobspec_b, R_b, specs, stored)
             replayed += 1
         if job.state != INACTIVE:
             if stored:
