@@ -69,6 +69,8 @@ class JobManager:
         # reloaded SCHED jobs whose flux-restart is still to come (restart.py posts them
         # in slices once the broker serves; an event for one of them posts it first)
         self.unresumed: set[int] = set()
+        # the highest id in ``active`` (None: to be computed again), for getinfo
+        self._max_active: int | None = 0
         reg = broker.register
         reg("job-manager.urgency", self.urgency_request, USER)
         reg("job-manager.raise", self.raise_request, USER)
@@ -370,6 +372,8 @@ class JobManager:
             self.jobtap.call("job.destroy", job)
             return err
         self.active[jobid] = job
+        if self._max_active is not None and jobid > self._max_active:
+            self._max_active = jobid
         self.stats["submitted"] += 1
         raw = _dumps(jobspec)
         self.store.add_job(jobid, userid, raw)
@@ -431,6 +435,8 @@ class JobManager:
         if self.active.get(job.id) is not job:
             return
         del self.active[job.id]
+        if job.id == self._max_active:
+            self._max_active = None
         self.stats["submitted"] -= 1
         for cb in self.watchers.pop(job.id, None) or ():
             cb(job, None)  # (ends the stream)
@@ -720,7 +726,9 @@ class JobManager:
     def getinfo_request(self, req: Request) -> None:
         """flux-core's ``max_jobid`` (the highest id ever submitted, purged jobs
         included), with this implementation's counters beside it."""
-        max_jobid = max(self.store.max_jobid(), max(self.active, default=0))
+        if self._max_active is None:
+            self._max_active = max(self.active, default=0)
+        max_jobid = max(self.store.max_jobid(), self._max_active)
         req.respond(
             {
                 "max_jobid": max_jobid,
@@ -775,6 +783,7 @@ class JobManager:
         """Bring a reloaded active job back into motion (``defer``: a SCHED job's
         flux-restart waits for :meth:`resume`)."""
         self.active[job.id] = job
+        self._max_active = None
         self.jobtap.call("job.create", job)
         self.jobtap.call("job.new", job)
         state = job.state
