@@ -55,6 +55,7 @@ _JOB_SKIP = frozenset(
 )
 JOB_SLOTS: tuple[str, ...] = tuple(s for s in Job.__slots__ if s not in _JOB_SKIP)
 _job_values = attrgetter(*JOB_SLOTS)
+_ALLOC_QUEUED = JOB_SLOTS.index("alloc_queued")
 
 
 def _jl_slots(record_cls: Any) -> tuple[str, ...]:
@@ -90,9 +91,13 @@ class Capture:
         #: drop the rows of jobs no longer active in the next commit
         self.drop_stale = False
 
-    def add(self, job: Job, rec: Any) -> None:
-        """Capture ``job`` (and its job-list record ``rec``) as folded now."""
+    def add(self, job: Job, rec: Any, resumed: bool = False) -> None:
+        """Capture ``job`` (and its job-list record ``rec``) as folded now: reloaded,
+        or ``resumed`` (SCHED again after its flux-restart; then the request queued to
+        the scheduler, which a replay does not give, is left out)."""
         values = tuple(set(v) if type(v) is set else v for v in _job_values(job))
+        if resumed and values[_ALLOC_QUEUED]:
+            values = (*values[:_ALLOC_QUEUED], False, *values[_ALLOC_QUEUED + 1 :])
         jl = None
         if rec is not None and self._jl_values is not None:
             # its mutable members may change later: copied now

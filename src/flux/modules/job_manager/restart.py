@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from flux.modules.job_manager import fold
-from flux.modules.job_manager.job import INACTIVE, Job
+from flux.modules.job_manager.job import INACTIVE, SCHED, Job
 
 if TYPE_CHECKING:
     from flux.broker.broker import Broker
@@ -172,14 +172,20 @@ def restore_jobs(broker: Broker) -> dict[str, float]:
 RESUME_SLICE = 0.02
 
 
-def _restart(jm: Any, jobs: list[Job]) -> None:
+def _restart(
+    jm: Any, jobs: list[Job], capture: fold.Capture | None = None, lister: Any = None
+) -> None:
     """Set the reloaded jobs in motion.  Every job is active, and the jobtap plugins
     have seen ``job.create`` / ``job.new`` for each, before the broker serves; the
     flux-restart events of SCHED jobs (often most of them: held or waiting jobs) are
     posted in slices once it serves, so that the first queries are answered at once.
     Until the last one is posted the scheduler holds (it must see every pending job
     in priority order), and an event for a job not yet resumed posts its
-    flux-restart first (see ``JobManager.resume``)."""
+    flux-restart first (see ``JobManager.resume``).
+
+    With ``capture``, a job resumed here is captured as folded right after its
+    flux-restart and priority events (what it will be when the next restart reloads
+    it, unless more events follow): then that restart has nothing to replay."""
     t0 = time.perf_counter()
     for job in jobs:
         jm.restart_active(job, defer=True)
@@ -195,13 +201,22 @@ def _restart(jm: Any, jobs: list[Job]) -> None:
     loop = jm.broker.loop
     it = iter(waiting)
 
+    records = lister.jobs if lister is not None else {}
+
     def resume_slice() -> None:
         end = time.perf_counter() + RESUME_SLICE
         unresumed = jm.unresumed
         n = 0
         for job in it:
             if job.id in unresumed:
+                rec = records.get(job.id)
+                annotations = rec.annotations if rec is not None else None
                 jm.resume(job)
+                if capture is not None and job.state == SCHED:
+                    # (plugin annotations are not in the eventlog: a record they
+                    # changed is not what a replay gives)
+                    if rec is None or rec.annotations is annotations:
+                        capture.add(job, rec, resumed=True)
             n += 1
             if not n & 63 and time.perf_counter() > end:
                 loop.call_soon(resume_slice)
@@ -263,10 +278,10 @@ def _write_folds(broker: Broker, capture: fold.Capture, stale: bool) -> None:
     store.before_close.append(capture.finish)
 
     def encode_slice() -> None:
-        if broker.sched.held:  # setting jobs in motion first
-            broker.loop.call_later(0.05, encode_slice)
-        elif capture.encode(ENCODE_SLICE):
+        if capture.encode(ENCODE_SLICE):
             broker.loop.call_soon(encode_slice)
+        elif broker.sched.held:  # jobs still being resumed (and captured)
+            broker.loop.call_later(0.05, encode_slice)
         elif stale:
             capture.drop_stale = True
             store.touch()
@@ -308,13 +323,13 @@ def _restore_active(broker: Broker, lister: Any) -> dict[str, Any]:
             job = _replay(broker, jobid, userid, jobspec_b, R_b, specs, stored)
             replayed += 1
         if job.state != INACTIVE:
-            if stored:
+            if stored and job.state != SCHED:  # (SCHED jobs: once resumed, see _restart)
                 capture.add(job, jobs.get(jobid))
             restart.append(job)
         else:  # (not marked inactive in the jobs table: cannot happen, but harmless)
             _inactive_add(jm, plugins, job)
     _bulk(lister, False)
-    _restart(jm, restart)
+    _restart(jm, restart, capture, lister)
     stale = store.db.execute(f"SELECT count(*) FROM {fold.TABLE}").fetchone()[0] > folded
     _write_folds(broker, capture, stale)
     if folded:
