@@ -123,6 +123,9 @@ class JobManager:
     def post_entry(self, job: Job, entry: dict) -> None:
         if self.unresumed and job.id in self.unresumed:
             self.resume(job)
+            now = time.time()  # (its flux-restart came first: so does its time)
+            if entry.get("timestamp", now) < now:
+                entry["timestamp"] = now
         if job.processing:
             if job.evqueue is None:
                 job.evqueue = []
