@@ -86,7 +86,8 @@ class Capture:
         self.fmt = _format(self.jl_slots)
         self._job_defaults = _defaults(Job(0, 0, {}, None), JOB_SLOTS)
         self._jl_defaults = _defaults(record_cls(0), self.jl_slots) if record_cls else ()
-        self.captured: list[tuple] = []
+        #: jobid -> captured state not encoded yet (a later capture replaces it)
+        self.captured: dict[int, tuple] = {}
         self._rows: list[tuple[int, int, bytes]] = []
         #: drop the rows of jobs no longer active in the next commit
         self.drop_stale = False
@@ -103,13 +104,15 @@ class Capture:
             # its mutable members may change later: copied now
             jl = tuple(v.copy() if type(v) in (list, dict) else v for v in self._jl_values(rec))
         updated = job.jobspec if "jobspec-update" in job.events_posted else None
-        self.captured.append((job.id, job.seq, values, jl, updated))
+        self.captured[job.id] = (job.seq, values, jl, updated)
 
     def encode(self, n: int) -> int:
         """Encode up to ``n`` captured states into rows to write; returns how many."""
         captured = self.captured
-        take = captured[-n:] if n < len(captured) else captured[:]
-        del captured[len(captured) - len(take) :]
+        take = []
+        while captured and len(take) < n:
+            jobid, state = captured.popitem()
+            take.append((jobid, *state))
         if not take:
             return 0
         rows = self._rows

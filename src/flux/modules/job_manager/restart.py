@@ -323,7 +323,7 @@ def _restore_active(broker: Broker, lister: Any) -> dict[str, Any]:
             job = _replay(broker, jobid, userid, jobspec_b, R_b, specs, stored)
             replayed += 1
         if job.state != INACTIVE:
-            if stored and job.state != SCHED:  # (SCHED jobs: once resumed, see _restart)
+            if stored:  # (SCHED jobs again once resumed, see _restart)
                 capture.add(job, jobs.get(jobid))
             restart.append(job)
         else:  # (not marked inactive in the jobs table: cannot happen, but harmless)
