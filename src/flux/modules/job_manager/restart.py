@@ -278,10 +278,10 @@ def _write_folds(broker: Broker, capture: fold.Capture, stale: bool) -> None:
     store.before_close.append(capture.finish)
 
     def encode_slice() -> None:
-        if capture.encode(ENCODE_SLICE):
-            broker.loop.call_soon(encode_slice)
-        elif broker.sched.held:  # jobs still being resumed (and captured)
+        if broker.sched.held:  # jobs still being resumed (and captured again) first
             broker.loop.call_later(0.05, encode_slice)
+        elif capture.encode(ENCODE_SLICE):
+            broker.loop.call_soon(encode_slice)
         elif stale:
             capture.drop_stale = True
             store.touch()
