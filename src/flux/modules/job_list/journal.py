@@ -195,9 +195,21 @@ class JournalMixin:
     def end_bulk(self) -> None:
         """File the jobs loaded since :meth:`begin_bulk`, in their final states."""
         bulk, self._bulk = self._bulk, None
+        pending, running = [], []
         for rec, orig in (bulk or {}).items():
-            self._file(rec)
-            self.stats.transition(rec.queue, orig, rec.state, rec.result)
+            state = rec.state
+            if state & _PENDING:
+                rec.key = (-max(rec.priority, 0), rec.id, rec)
+                pending.append(rec.key)
+            elif state & _RUNNING:
+                rec.key = (-rec.t_run, rec.id, rec)
+                running.append(rec.key)
+            else:
+                rec.key = None
+            self.stats.transition(rec.queue, orig, state, rec.result)
+        # (filed as _file does, sorted once)
+        self.pending.update(pending)
+        self.running.update(running)
 
     def _set_state(self, rec: JobRecord, new: int, ts: float) -> None:
         old = rec.state
