@@ -139,3 +139,35 @@ def test_fold_then_events_then_sigkill(make_instance):
     db.close()
     assert ids[held[1]] not in kept
     assert kept <= {ids[held[0]], ids[held[2]]}
+
+
+def test_event_for_a_job_not_yet_resumed(make_instance):
+    """Held jobs get their flux-restart in slices once the broker serves: an event
+    for one not resumed yet comes after its flux-restart, timestamps in order, and
+    the scheduler allocates by the new priorities only."""
+    from flux.job import JobspecV1
+
+    sd = statedir()
+    a = make_instance(statedir=sd, R=R)
+    h = a.handle()
+    js = JobspecV1.from_command(["true"])
+    js.setattr("system.exec.test.run_duration", 0)
+    payload = {"jobspec": js.jobspec, "urgency": 0, "flags": 0}
+    futs = h.request_many([("job-ingest.submit", payload)] * 3000)
+    ids = [f.get()["id"] for f in futs]
+    assert a.stop() == 0
+    b = make_instance(statedir=sd, R=R)
+    last = str(ids[-1])
+    b.flux("job", "urgency", last, "20", check=True)  # (perhaps before its resume)
+    b.flux("job", "wait-event", "-t", "30", last, "clean", check=True)
+    p = b.flux("job", "eventlog", "-f", "json", last, check=True)
+    ev = [json.loads(line) for line in p.stdout.splitlines()]
+    names = [e["name"] for e in ev]
+    assert names.index("flux-restart") < names.index("urgency"), names
+    ts = [e["timestamp"] for e in ev]
+    assert ts == sorted(ts), names
+    # the others are still held, each given its priority (0) again
+    p = b.flux("job", "eventlog", "-f", "json", str(ids[0]), check=True)
+    names = [json.loads(line)["name"] for line in p.stdout.splitlines()]
+    assert names[-2:] == ["flux-restart", "priority"], names
+    assert b.stop() == 0
