@@ -407,12 +407,14 @@ def main() -> int:
 
         ready: list[float] = []
         rss_after: list[int] = []
+        cpu_after: list[float] = []
 
         def restart() -> None:
             nonlocal proc
             proc, uri2, t_ready = start_broker(top, R, env)
             cli("jobs", "-a", "-n", "-c", "10", uri=uri2)
             ready.append(t_ready)
+            cpu_after.append(cpu_s(proc.pid))
             rss_after.append(rss_kb(proc.pid))
             stop_broker(proc)
             proc = None
@@ -421,7 +423,8 @@ def main() -> int:
         out(
             f"restart on the statedir (broker ready, then flux jobs -a -c 10): median "
             f"{med:.2f} s (broker ready after {statistics.median(ready):.2f} s; runs: "
-            f"{fmt_runs(runs, 1)} s); broker RSS then {statistics.median(rss_after) / 1024:.0f} MB"
+            f"{fmt_runs(runs, 1)} s; broker CPU by then {statistics.median(cpu_after):.2f} s); "
+            f"broker RSS then {statistics.median(rss_after) / 1024:.0f} MB"
         )
 
         n_purge = n_inactive // 2 if args.purge is None else args.purge
