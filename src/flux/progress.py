@@ -10,12 +10,15 @@ option when it is not).
 from __future__ import annotations
 
 import atexit
-import datetime
 import shutil
 import sys
 import time
-from collections.abc import Callable
-from typing import Any
+
+TYPE_CHECKING = False  # (typing costs a command milliseconds to import; hints only)
+if TYPE_CHECKING:
+    import datetime
+    from collections.abc import Callable
+    from typing import Any
 
 __all__ = ["Bottombar", "ElapsedTime", "ProgressBar"]
 
@@ -31,6 +34,8 @@ class ElapsedTime(float):
 
     @property
     def dt(self) -> datetime.timedelta:  # noqa: D401 - flux-core's attribute name
+        import datetime  # (only a bar that shows it pays for the import)
+
         return datetime.timedelta(seconds=round(self))
 
 

@@ -156,3 +156,41 @@ def test_version_reads_the_installed_metadata():
     except PackageNotFoundError:
         expected = "0"
     assert package_version() == expected
+
+
+# what flux submit and flux bulksubmit may not import: the json package (--setattr
+# values and the wire use flux.util.stdjson), typing, datetime (a bar's elapsed time
+# only), random (bulksubmit --shuffle only), and whatever the read-only commands skip
+SUBMIT_HEAVY = (HEAVY | {"random", "string"}) - {
+    "flux.job.Jobspec",
+    "flux.util.cli",
+    "flux.job.submit",
+    "flux.progress",  # (the --wait watcher's bar class; it draws only with --progress)
+    "select",
+}
+_TEST = "--setattr=system.exec.test.run_duration=0.001s"
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("submit", "--help"),
+        ("submit", _TEST, "true"),
+        ("submit", "--cc=1-3", _TEST, "--setattr=user.x=[1]", "--quiet", "true"),
+        ("submit", "--cc=1-3", _TEST, "--wait", "--quiet", "true"),
+        ("bulksubmit", "--wait", "--quiet", _TEST, "echo", "{}", ":::", "a", "b"),
+    ],
+    ids=" ".join,
+)
+def test_submit_skips_heavy_modules(instance, tmp_path, argv):
+    mods = imported(instance, tmp_path, *argv)
+    assert "flux.cmd.submit_opts" in mods
+    heavy = SUBMIT_HEAVY - ({"flux.job.wait"} if "--wait" in argv else set())
+    assert not heavy & mods, f"flux {' '.join(argv)} imported {sorted(heavy & mods)}"
+
+
+def test_submit_wait_leaves_the_job_info_formatter(instance, tmp_path):
+    # (--wait follows the jobs' events; it formats no job listing)
+    mods = imported(instance, tmp_path, "submit", _TEST, "--wait", "true")
+    assert "flux.job.watcher" in mods
+    assert not {"flux.util.output", "string", "datetime"} & mods, sorted(mods)

@@ -15,9 +15,11 @@ from __future__ import annotations
 import argparse
 import itertools
 import os
-import random
 import sys
-from typing import Any
+
+TYPE_CHECKING = False  # (typing costs a command milliseconds to import; hints only)
+if TYPE_CHECKING:
+    from typing import Any
 
 PROG = "flux-bulksubmit"
 USAGE = "flux bulksubmit [OPTIONS...] COMMAND [ARGS...]"
@@ -271,6 +273,8 @@ def main(argv: list[str]) -> int:
     try:
         commands = create_commands(args)
         if args.shuffle:
+            import random
+
             random.shuffle(commands)
         from flux.cmd import submit_opts
 

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import argparse
 import errno
-import json
 import sys
 from collections import deque
-from collections.abc import Callable, Iterable
 from itertools import islice
-from typing import Any
 
 from flux.cmd.common import errmsg
+
+TYPE_CHECKING = False  # (typing costs a command milliseconds to import; hints only)
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+    from typing import Any
 
 PROG = "flux-submit"
 
@@ -118,6 +120,8 @@ def prepare(argv: list[str], prog: str, usage: str) -> Any:
         return 1
     specs, urgency, flags = build(args, prog)
     if getattr(args, "dry_run", False):
+        import json
+
         for _cc, js in specs:
             print(json.dumps(js))
         return 0

@@ -21,8 +21,11 @@ from __future__ import annotations
 
 import argparse
 import os
-from collections.abc import Callable, Iterator
-from typing import Any
+
+TYPE_CHECKING = False  # (typing costs a command milliseconds to import; hints only)
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+    from typing import Any
 
 __all__ = [
     "add_submit_options",
@@ -471,7 +474,7 @@ def parse_jobspec_keyval(label: str, keyval: str) -> tuple[str, Any]:
 
     VAL is JSON-decoded when possible, else kept as a string; a missing VAL
     is 1. ``^KEY=FILE`` loads the value as JSON from FILE."""
-    import json
+    from flux.util import stdjson  # (same values and errors as json, without its import)
 
     key, sep, raw = keyval.partition("=")
     if key.startswith("^"):
@@ -480,17 +483,14 @@ def parse_jobspec_keyval(label: str, keyval: str) -> tuple[str, Any]:
             raise ValueError(f"{label}: {keyval}: missing file name")
         try:
             with open(raw) as fp:
-                return key, json.load(fp)
+                return key, stdjson.loads(fp.read())
         except OSError as exc:
             raise ValueError(f"{label}: {raw}: {exc.strerror}") from None
         except ValueError as exc:
             raise ValueError(f"{label}: {raw}: {exc}") from None
     if not sep:
         return key, 1
-    try:
-        return key, json.loads(raw)
-    except ValueError:
-        return key, raw
+    return key, stdjson.loads_or(raw, raw)
 
 
 def _uri_entry(uri: str, name: str) -> dict[str, Any]:

@@ -18,12 +18,14 @@ from flux.constants import (
     FLUX_JOB_STATE_PENDING,
     FLUX_JOB_STATE_RUNNING,
 )
-from flux.util.output import fsd
+from flux.util.duration import fsd
 
 TYPE_CHECKING = False  # (typing and datetime cost a command milliseconds to import)
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping
     from typing import Any
+
+    from flux.job.info_format import JobInfoFormat, job_fields_to_attrs
 
 
 class cached_property:  # noqa: N801  (functools' name, as used here before)
@@ -707,5 +709,20 @@ class JobInfo:
         return result
 
 
-# The formatter lives in its own module; flux-core's callers find it here.
-from flux.job.info_format import JobInfoFormat, job_fields_to_attrs  # noqa: E402
+# The formatter lives in its own module; flux-core's callers find it here (loaded on
+# first use: flux submit --wait follows JobInfo objects and formats none).
+_FORMAT_NAMES = ("JobInfoFormat", "job_fields_to_attrs")
+
+
+def __getattr__(name: str) -> object:
+    if name in _FORMAT_NAMES:
+        from flux.job import info_format
+
+        value = getattr(info_format, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_FORMAT_NAMES))

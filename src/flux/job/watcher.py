@@ -13,9 +13,12 @@ import re
 import sys
 import time
 from collections import Counter
-from typing import Any, TextIO
 
 from flux.progress import ProgressBar
+
+TYPE_CHECKING = False  # (typing costs a command milliseconds to import; hints only)
+if TYPE_CHECKING:
+    from typing import Any, TextIO
 
 __all__ = ["JobProgressBar", "JobStatus", "JobWatcher"]
 

@@ -98,3 +98,26 @@ def loads(s: str | bytes | bytearray) -> object:
     import json  # the json package decodes it, or raises its error with its message
 
     return json.loads(s)
+
+
+def loads_or(text: str, default: object) -> object:
+    """``json.loads(text)``, or ``default`` where that raises ValueError (so text that is
+    not JSON costs no import of the json package for an error message unused)."""
+    global _scan
+    if _make_scanner is None:  # pragma: no cover - not CPython
+        import json
+
+        try:
+            return json.loads(text)
+        except ValueError:
+            return default
+    if _scan is None:
+        _scan = _make_scanner(_Context())
+    start = len(text) - len(text.lstrip(_WS))
+    try:
+        obj, end = _scan(text, start)
+    except (StopIteration, ValueError):
+        return default
+    if end == len(text) or not text[end:].strip(_WS):
+        return obj
+    return default
