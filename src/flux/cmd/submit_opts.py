@@ -27,7 +27,7 @@ from __future__ import annotations
 import argparse
 import os
 
-from flux.cmd.submit_args import add_submit_options
+from flux.cmd.submit_args import add_common_options, add_submit_options  # noqa: F401 (batch, alloc)
 from flux.cmd.submit_parse import (
     _decode_idset,
     _uri_entry,
