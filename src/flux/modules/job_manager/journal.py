@@ -85,7 +85,10 @@ class Journal:
         jm = self.jm
         jobs: list[Job] = []
         if full:
-            jobs.extend(j for j in jm.inactive_cache.values() if j.id not in jm.active)
+            for jobid in list(jm.inactive_cache):
+                job = None if jobid in jm.active else jm.lookup_any(jobid)
+                if job is not None:
+                    jobs.append(job)
         jobs.extend(jm.active.values())
         for job in jobs:
             events = [e for e in jm.eventlog(job) if ln.wants(e["name"])]

@@ -62,8 +62,13 @@ class JobManager:
         self.waiters: dict[int, list[Request]] = {}
         self.any_waiters: list[Request] = []
         self.zombies: dict[int, dict] = {}
+        # the ids of the jobs that went inactive most recently (the journal's "full"
+        # backlog). A value is None until a lookup rebuilds the job from the store:
+        # holding the ended Job objects themselves would pin the allocator's arenas
+        # (they were allocated while thousands of jobs waited) and keep the peak's
+        # memory after a burst; an inactive job costs nothing here, it lives in the store
         self.max_inactive_cache = 100
-        self.inactive_cache: OrderedDict[int, Job] = OrderedDict()
+        self.inactive_cache: OrderedDict[int, Job | None] = OrderedDict()
         self.stats = {"submitted": 0, "inactive": 0}
         self._last_info: tuple[bytes, Any] | None = None  # see submit
         # reloaded SCHED jobs whose flux-restart is still to come (restart.py posts them
@@ -331,7 +336,7 @@ class JobManager:
         job.aux = None
         job.subscribers = None
         cache = self.inactive_cache
-        cache[job.id] = job
+        cache[job.id] = None
         if len(cache) > self.max_inactive_cache:
             cache.popitem(last=False)
         w = self.watchers.pop(job.id, None)
@@ -518,7 +523,10 @@ class JobManager:
         except (ValueError, TypeError, KeyError):
             info = None
         job = Job(jobid, userid, jobspec, info)
-        self.restore(job, [orjson.loads(e) for e in self.store.eventlog(jobid)])
+        # what the job-manager applied: the queued writes of the next commit included
+        # (a job that just ended is rebuilt without forcing a commit)
+        self.restore(job, [orjson.loads(e) for e in self.store.eventlog(jobid, queued=True)])
+        R_b = self.store.queued_R(jobid) or R_b
         if R_b is not None:
             job.R = orjson.loads(R_b)
         if job.state == INACTIVE:

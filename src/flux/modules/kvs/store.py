@@ -565,6 +565,13 @@ class Store:
             "SELECT userid, jobspec, R, inactive FROM jobs WHERE id=?", (jobid,)
         ).fetchone()
 
+    def queued_R(self, jobid: int) -> bytes | None:
+        """The job's R queued for the next commit (the newest), if any."""
+        for R, rid in reversed(self._R):
+            if rid == jobid:
+                return R
+        return None
+
     def eventlog(self, jobid: int, queued: bool = False) -> list[bytes]:
         """A job's stored eventlog entries; with ``queued``, those waiting for the next
         commit too (what the job-manager has applied)."""
