@@ -132,6 +132,9 @@ class Broker:
         self.store.log = self.log
 
         R = self._load_resources()
+        from flux.broker.memory import MemoryReleaser
+
+        self.memory = MemoryReleaser(self.loop)  # gives a burst's heap back (memory.py)
         from flux.broker.startlog import StartLog
 
         self.startlog = StartLog(self)  # admin.eventlog: start / finish
@@ -448,7 +451,7 @@ class Broker:
             from flux.broker.rc2 import start_initial_program
 
             self.rc2 = start_initial_program(self, self.initial_program)
-        trimmer = self.loop.create_task(self._trim_memory())
+        trimmer = self.loop.create_task(self.memory.run())
         await self._stopping.wait()
         trimmer.cancel()
         if follower is not None:
@@ -474,22 +477,6 @@ class Broker:
         self.log(msg, "crit")
         print(f"flux-broker: {msg}", file=sys.stderr)
         self.stop(1)
-
-    async def _trim_memory(self) -> None:
-        """After a burst of jobs ends, give the freed heap back to the system: without
-        this, RSS stays at the high-water mark of the busiest moment (glibc keeps what
-        Python freed)."""
-        trim = _malloc_trim()
-        if trim is None:
-            return
-        jm = self.job_manager
-        last = jm.stats["inactive"]
-        while True:
-            await asyncio.sleep(TRIM_INTERVAL)
-            done = jm.stats["inactive"]
-            if done - last >= TRIM_AFTER_JOBS:
-                last = done
-                trim(0)
 
     def stop(self, rc: int = 0) -> None:
         """Leave RUN: a running initial program gets SIGHUP (its exit stops the
@@ -521,9 +508,10 @@ class Broker:
             finally:
                 gc.freeze()  # what the restart loaded lives long: never rescanned
                 gc.enable()
-            trim = _malloc_trim()
-            if trim is not None:
-                trim(0)  # what reloading the jobs used and freed goes back to the system
+            if self.memory.trim is not None:
+                self.memory.trim(
+                    0
+                )  # what reloading the jobs used and freed goes back to the system
             self.startlog.started()
         from flux.broker import services
 
@@ -565,17 +553,6 @@ def _hostlist(hosts: list[str]) -> str:
 
 
 GC_THRESHOLDS = (10000, 50, 50)  # gc.set_threshold() of the broker process
-TRIM_INTERVAL = 5.0  # seconds between checks
-TRIM_AFTER_JOBS = 500  # jobs ended since the last trim
-
-
-def _malloc_trim() -> Callable[[int], int] | None:
-    try:
-        import ctypes
-
-        return ctypes.CDLL("libc.so.6").malloc_trim
-    except (OSError, AttributeError):
-        return None
 
 
 def _has_gpus(R: dict) -> bool:

@@ -76,6 +76,7 @@ class JobManager:
         self.unresumed: set[int] = set()
         # the highest id in ``active`` (None: to be computed again), for getinfo
         self._max_active: int | None = 0
+        self._memory = getattr(broker, "memory", None)  # told of each job that ends
         reg = broker.register
         reg("job-manager.urgency", self.urgency_request, USER)
         reg("job-manager.raise", self.raise_request, USER)
@@ -329,6 +330,8 @@ class JobManager:
 
     def _inactive(self, job: Job) -> None:
         self.active.pop(job.id, None)
+        if self._memory is not None:
+            self._memory.job_ended(len(self.active))
         self.store.set_inactive(job.id)
         self.stats["inactive"] += 1
         self.jobtap.call("job.inactive-add", job)
