@@ -70,7 +70,7 @@ class JobManager:
         self.max_inactive_cache = 100
         self.inactive_cache: OrderedDict[int, Job | None] = OrderedDict()
         self.stats = {"submitted": 0, "inactive": 0}
-        self._last_info: tuple[bytes, Any] | None = None  # see submit
+        self._last_info: tuple[dict, Any] | None = None  # see submit
         # reloaded SCHED jobs whose flux-restart is still to come (restart.py posts them
         # in slices once the broker serves; an event for one of them posts it first)
         self.unresumed: set[int] = set()
@@ -373,6 +373,15 @@ class JobManager:
         A rejected job leaves no trace: events that plugins post while it is being
         validated are held back and posted after its submit event."""
         job = Job(jobid, userid, jobspec, info)
+        last = self._last_info
+        if last is not None and last[0] is job.jobspec:
+            # a copy of the previous job (flux submit --cc, which differ in their
+            # environment only): share its summary, as Job() shares the redacted
+            # jobspec (never changed in place: a jobspec-update builds new ones), and
+            # with it the scheduler's request (see Sched.feasible_request)
+            info = job.info = last[1]
+        else:
+            self._last_info = (job.jobspec, info)
         now = time.time()
         job.urgency = urgency
         job.flags = flags
@@ -386,16 +395,7 @@ class JobManager:
         if self._max_active is not None and jobid > self._max_active:
             self._max_active = jobid
         self.stats["submitted"] += 1
-        raw = _dumps(jobspec)
-        self.store.add_job(jobid, userid, raw)
-        last = self._last_info
-        if last is not None and last[0] == raw:
-            # a copy of the previous job (flux submit --cc): share its summary, as
-            # Job() shares the jobspec (never changed in place: a jobspec-update
-            # builds new ones)
-            job.info = last[1]
-        else:
-            self._last_info = (raw, info)
+        self.store.add_job(jobid, userid, _dumps(jobspec))
         held, job.evqueue = job.evqueue, None
         job.processing = False
         job.evqueue = held

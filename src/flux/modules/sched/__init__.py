@@ -36,6 +36,7 @@ class Sched:
         self.queues: dict[Any, SortedKeyList] = {}
         self.entries: dict[int, tuple] = {}
         self.stopped_queues: set = set()
+        self._last_request: tuple[Any, Any] | None = None  # see feasible_request
         self._scheduled = False
         #: no scheduling while set: a restart is still giving reloaded jobs their
         #: priorities (see hold / release)
@@ -50,7 +51,12 @@ class Sched:
 
     def feasible_request(self, info: Any) -> tuple[Any, str | None]:
         """The scheduler's request for ``info`` and why it can never fit (None if it can)."""
-        req = self.pool.request_from_jobspec(info)
+        last = self._last_request
+        if last is not None and last[0] is info:
+            req = last[1]  # copies of one job share their summary: one request too
+        else:
+            req = self.pool.request_from_jobspec(info)
+            self._last_request = (info, req)
         return req, self.pool.feasible(req)
 
     def enqueue(self, job: Job) -> None:
