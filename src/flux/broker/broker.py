@@ -121,6 +121,9 @@ class Broker:
             self.overlay = Overlay(self, self.boot)
             self.overlay.register_services(self.register, USER, FLUX_ROLE_OWNER)
             self.attrs["broker.uuid"] = self.overlay.uuid
+        from flux.broker.memory import MemoryReleaser
+
+        self.memory = MemoryReleaser(self.loop)  # gives a burst's heap back (memory.py)
         if self.rank > 0:
             services.load_follower(self)
             return
@@ -132,9 +135,6 @@ class Broker:
         self.store.log = self.log
 
         R = self._load_resources()
-        from flux.broker.memory import MemoryReleaser
-
-        self.memory = MemoryReleaser(self.loop)  # gives a burst's heap back (memory.py)
         from flux.broker.startlog import StartLog
 
         self.startlog = StartLog(self)  # admin.eventlog: start / finish
