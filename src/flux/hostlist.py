@@ -14,7 +14,10 @@ from __future__ import annotations
 import errno
 import re
 from collections.abc import Iterable
-from typing import overload
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # (typing costs a command's start-up)
+    from typing import overload
 
 __all__ = ["Hostlist", "HostlistIterator", "decode", "decode_list", "encode"]
 
@@ -276,11 +279,13 @@ class Hostlist:
     def __contains__(self, host: object) -> bool:
         return host in self._hosts
 
-    @overload
-    def __getitem__(self, index: int) -> str: ...
+    if TYPE_CHECKING:
 
-    @overload
-    def __getitem__(self, index: slice | Iterable[int]) -> Hostlist: ...
+        @overload
+        def __getitem__(self, index: int) -> str: ...
+
+        @overload
+        def __getitem__(self, index: slice | Iterable[int]) -> Hostlist: ...
 
     def __getitem__(self, index: int | slice | Iterable[int]) -> str | Hostlist:
         """A host by position (negative counts from the end), or a new Hostlist

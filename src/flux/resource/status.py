@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from collections import namedtuple
 
 from flux.future import RPC
 from flux.idset import IDset
 from flux.resource.list import resource_list
 from flux.resource.ResourceSet import ResourceSet
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # (typing costs a command's start-up)
+    from typing import Any
+
 __all__ = ["DrainInfo", "ResourceStatus", "ResourceStatusRPC", "resource_status"]
 
-
-class DrainInfo(NamedTuple):
-    """Drained ranks sharing one reason and timestamp."""
-
-    ranks: IDset
-    timestamp: float
-    reason: str
+#: Drained ranks sharing one reason and timestamp: ``ranks`` (an IDset),
+#: ``timestamp`` (float) and ``reason`` (str).
+DrainInfo = namedtuple("DrainInfo", ["ranks", "timestamp", "reason"])
+DrainInfo.__doc__ = "Drained ranks sharing one reason and timestamp."
 
 
 class ResourceStatus:

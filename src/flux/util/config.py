@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 
-from flux.util.helpers import dict_merge, xdg_searchpath
+from flux.util.helpers import dict_merge, xdg_dirs
 
 # (tomllib, json, copy, glob, re and typing are imported where they are used: the
 # commands that read a config pay for them only when a config file is there)
@@ -71,7 +71,7 @@ class UtilConfig:
             self.dict = {}
         self.config = self.dict
         self.subtable = subcommand
-        self.searchpath = list(reversed(xdg_searchpath()))
+        self.searchpath = list(reversed(xdg_dirs()))
 
     def load(self) -> UtilConfig:
         """Read the config files (lowest precedence first); returns self.

@@ -158,9 +158,14 @@ def xdg_searchpath(subdir: str = "") -> list[Path]:
     """
     from pathlib import Path
 
-    dirs = [os.getenv("XDG_CONFIG_HOME") or f"{Path.home()}/.config"]
+    return [Path(d) for d in xdg_dirs(subdir)]
+
+
+def xdg_dirs(subdir: str = "") -> list[str]:
+    """:func:`xdg_searchpath` as strings (no pathlib: commands load config at start-up)."""
+    dirs = [os.getenv("XDG_CONFIG_HOME") or os.path.expanduser("~") + "/.config"]
     dirs += (os.getenv("XDG_CONFIG_DIRS") or "/etc/xdg").split(":")
-    return [Path(d, "flux", subdir) for d in dirs]
+    return [os.path.join(d, "flux", subdir) for d in dirs]
 
 
 class Fileref(dict):
