@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from flux.modules.job_manager.job import Job, posted_add
+from flux.modules.kvs.store import join_events
 
 if TYPE_CHECKING:
     from flux.modules.kvs.store import Store
@@ -238,21 +239,4 @@ def active_rows(
         "JOIN events e ON e.id = j.id AND e.seq >= coalesce(f.seq, 0) "
         "WHERE j.inactive = 0 ORDER BY j.id, e.seq"
     )
-    events: list = []
-    k = 0
-    while rows := cur.fetchmany(1000):
-        for jobid, userid, jobspec, R, data in rows:
-            entries = []
-            while True:
-                if k >= len(events):
-                    events = ecur.fetchmany(4000)
-                    k = 0
-                    if not events:
-                        break
-                eid, entry = events[k]
-                if eid > jobid:
-                    break
-                if eid == jobid:
-                    entries.append(entry)
-                k += 1
-            yield jobid, userid, jobspec, R, data, entries
+    return join_events(cur, ecur)

@@ -89,14 +89,7 @@ def _replay(
         job = specs.job(jobid, userid, jobspec_b)
     if stored is None:
         stored = broker.store.eventlog(jobid)
-    entries = [orjson.loads(e) for e in stored]
-    jm.restore(job, entries)
-    if R_b is not None:
-        job.R = orjson.loads(R_b)
-    for cb in jm.journal_subs:
-        for entry in entries:
-            cb(job, entry)
-    return job
+    return _apply_entries(jm, job, stored, R_b)
 
 
 def _rows(cur: Any) -> Any:
@@ -257,14 +250,7 @@ def _from_fold(
         rec = JobRecord(jobid)
         fold.load_record(rec, lvalues)
         lister.bulk_load(rec)
-    entries = [orjson.loads(e) for e in tail]
-    jm.restore(job, entries)
-    if R_b is not None:
-        job.R = orjson.loads(R_b)
-    for cb in jm.journal_subs:
-        for entry in entries:
-            cb(job, entry)
-    return job
+    return _apply_entries(jm, job, tail, R_b)
 
 
 #: stored folds encoded per loop pass once the jobs are set in motion
@@ -369,3 +355,16 @@ def _restore_all(broker: Broker, lister: Any) -> dict[str, Any]:
     _bulk(lister, False)
     _restart(jm, restart)
     return {"jobs": n, "active": len(restart), "inactive": n - len(restart), "replayed": replayed}
+
+
+def _apply_entries(jm: Any, job: Job, stored: list[bytes], R_b: bytes | None) -> Job:
+    """Apply a job's stored event entries (all, or those after its fold) and its R,
+    and hand the entries to the journal's subscribers."""
+    entries = [orjson.loads(e) for e in stored]
+    jm.restore(job, entries)
+    if R_b is not None:
+        job.R = orjson.loads(R_b)
+    for cb in jm.journal_subs:
+        for entry in entries:
+            cb(job, entry)
+    return job

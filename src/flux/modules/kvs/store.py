@@ -127,6 +127,30 @@ class _Syncer:
                 return
 
 
+def join_events(cur: sqlite3.Cursor, ecur: sqlite3.Cursor) -> Iterator[tuple]:
+    """Merge two id-ordered scans: yield each row of ``cur`` (id first) with the list
+    of entries of ``ecur``'s (id, entry) rows for that id appended."""
+    events: list = []
+    k = 0
+    while rows := cur.fetchmany(1000):
+        for row in rows:
+            jobid = row[0]
+            entries = []
+            while True:
+                if k >= len(events):
+                    events = ecur.fetchmany(4000)
+                    k = 0
+                    if not events:
+                        break
+                eid, entry = events[k]
+                if eid > jobid:
+                    break
+                if eid == jobid:
+                    entries.append(entry)
+                k += 1
+            yield (*row, entries)
+
+
 class Store:
     def __init__(self, path: str, loop: asyncio.AbstractEventLoop | None = None):
         self.path = path
@@ -539,24 +563,7 @@ class Store:
             "SELECT e.id, e.entry FROM jobs j INDEXED BY jobs_active "
             "JOIN events e ON e.id = j.id WHERE j.inactive = 0 ORDER BY j.id, e.seq"
         )
-        events: list = []
-        k = 0
-        while rows := cur.fetchmany(1000):
-            for jobid, userid, jobspec, R in rows:
-                entries = []
-                while True:
-                    if k >= len(events):
-                        events = ecur.fetchmany(4000)
-                        k = 0
-                        if not events:
-                            break
-                    eid, entry = events[k]
-                    if eid > jobid:
-                        break
-                    if eid == jobid:
-                        entries.append(entry)
-                    k += 1
-                yield jobid, userid, jobspec, R, entries
+        return join_events(cur, ecur)
 
     def job_row(self, jobid: int) -> tuple | None:
         if not storable_id(jobid):
