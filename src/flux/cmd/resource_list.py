@@ -157,7 +157,7 @@ def uniq_lines(
 def get_resources(args: argparse.Namespace) -> tuple[Any, dict[str, Any] | None]:
     """The scheduler's sets (``--from-stdin`` reads them as JSON) and the instance config,
     restricted by ``-q`` and ``-i``.  Exits 1 on an unknown state."""
-    from flux.cmd.resource_status import ranks_by_queue
+    from flux.cmd.resource_status import apply_filters
     from flux.resource.list import SchedResourceList, resource_list
 
     args.states = args.states.split(",")
@@ -181,16 +181,7 @@ def get_resources(args: argparse.Namespace) -> tuple[Any, dict[str, Any] | None]
             config = rpcs[1].get()
         except OSError as exc:
             print(f"{PROG}: WARNING: Could not get flux config: {exc}", file=sys.stderr)
-    if args.queue:
-        try:
-            resources.filter(ranks_by_queue(resources.all, config or {}, args.queue))
-        except ValueError as exc:
-            raise ValueError(f"--queue: {exc}") from None
-    if args.include:
-        try:
-            resources.filter(args.include)
-        except (ValueError, TypeError) as exc:
-            raise ValueError(f"--include: {exc}") from None
+    apply_filters(resources, resources.all, config or {}, args)
     return resources, config
 
 

@@ -261,6 +261,21 @@ def ranks_by_queue(rset: Any, config: dict[str, Any], queues: Any) -> Any:
     return ranks
 
 
+def apply_filters(resources: Any, rset: Any, config: dict, args: Any) -> None:
+    """Restrict ``resources`` (status or list) to ``--queue`` (its ranks in ``rset``
+    by ``config``) and ``--include``; ValueError naming the option on bad input."""
+    if args.queue:
+        try:
+            resources.filter(ranks_by_queue(rset, config, args.queue))
+        except ValueError as exc:
+            raise ValueError(f"--queue: {exc}") from None
+    if args.include:
+        try:
+            resources.filter(args.include)
+        except (ValueError, TypeError) as exc:
+            raise ValueError(f"--include: {exc}") from None
+
+
 def status(args: argparse.Namespace) -> int:
     """Print the status lines of ``args`` (format, states, include, queue, ...)."""
     import flux
@@ -286,15 +301,7 @@ def status(args: argparse.Namespace) -> int:
                 config = json.load(fp)
         elif handle is not None:
             config = handle.rpc("config.get").get()
-        try:
-            rstatus.filter(ranks_by_queue(rstatus.rset, config, args.queue))
-        except ValueError as exc:
-            raise ValueError(f"--queue: {exc}") from None
-    if args.include:
-        try:
-            rstatus.filter(args.include)
-        except (ValueError, TypeError) as exc:
-            raise ValueError(f"--include: {exc}") from None
+    apply_filters(rstatus, rstatus.rset, config if args.queue else {}, args)
     formatter = OutputFormat(fmt, headings=STATUS_HEADINGS)
     if not args.color.enabled:
         formatter = formatter.copy(except_fields=["color_up", "color_off"])
