@@ -126,6 +126,16 @@ def ext4(tmp_path):
     subprocess.run(["umount", "-l", str(mnt)])
 
 
+def _wait_loop_detached(img: str) -> None:
+    """Until no loop device is backed by ``img`` (e2fsck on an image still attached
+    could be undone by the old device's last writes)."""
+    for _ in range(500):
+        out = subprocess.run(["losetup", "-j", img], capture_output=True, text=True).stdout
+        if not out.strip():
+            return
+        time.sleep(0.01)
+
+
 def _make_read_only(mnt: str) -> None:
     """What a disk error does to an ext4 mounted errors=remount-ro."""
     dev = os.path.basename(
@@ -157,6 +167,7 @@ def test_read_only_statedir(make_instance, ext4):
     # recovery: the broker stops, the file system is repaired and mounted again
     inst.stop()
     subprocess.run(["umount", mnt], check=True)
+    _wait_loop_detached(img)  # (a loop device is released after umount returns)
     subprocess.run(["e2fsck", "-fy", img], capture_output=True)
     mount()
     inst = make_instance(statedir=mnt)
