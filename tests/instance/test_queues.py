@@ -13,6 +13,7 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+from pathlib import Path
 
 import pytest
 from conftest import GUEST_UID, Instance, run_as, run_in_child
@@ -172,6 +173,22 @@ def test_anonymous_queue_list_and_usage(make_instance):
     )
     assert p.returncode == 0 and lines(p.stdout)[0].split() == ["MINNODES", "MAXGPUS"]
     assert "policy" in ok(inst, "queue", "list", "-o", "help")
+    # [list.formats.NAME] of the user's flux-queue.toml; builtins may not be redefined
+    conf = Path(inst.top) / "xdg" / "flux"
+    conf.mkdir(parents=True)
+    xdg = {"XDG_CONFIG_HOME": str(conf.parent), "XDG_CONFIG_DIRS": str(conf / "none")}
+    (conf / "flux-queue.toml").write_text('[list.formats.mine]\nformat = "{resources.all.ncores}"\n')
+    assert inst.flux("queue", "list", "-no", "mine", env=xdg).stdout == "4\n"
+    p = inst.flux("queue", "list", "-o", "get-config=mine", env=xdg)
+    assert p.stdout == '[list.formats.mine]\nformat = "{resources.all.ncores}"\n'
+    for text, want in (
+        ('[list.formats.policy]\nformat = "{x}"\n', "override of builtin format 'policy'"),
+        ("[list.colors]\nx = 1\n", "flux-queue.toml: invalid key list.colors"),
+        ("[status]\n", "flux-queue.toml: invalid key status"),
+    ):
+        (conf / "flux-queue.toml").write_text(text)
+        p = inst.flux("queue", "list", env=xdg)
+        assert (p.returncode, p.stdout) == (1, "") and want in p.stderr
     # usage errors exit 2 and print usage
     for argv in (["queue"], ["queue", "wrongsub"], ["queue", "drain", "xyz"]):
         p = inst.flux(*argv)

@@ -562,7 +562,7 @@ def test_format_help_and_get_config(monkeypatch, capsys, tmp_path):
     assert out.splitlines()[0] == "[formats.deps]"
     assert out.splitlines()[1] == 'description = "Show job urgency, priority, and dependencies"'
     rc, out, err = run(monkeypatch, capsys, [], "-o", "nosuchformat")
-    assert rc == 1 and "No such format nosuchformat" in err
+    assert rc == 1 and "No such format nosuchformat (Did you mean '{nosuchformat}'?)" in err
 
 
 def test_user_config_formats(monkeypatch, capsys, tmp_path):
@@ -578,6 +578,26 @@ def test_user_config_formats(monkeypatch, capsys, tmp_path):
     (tmp_path / "flux" / "flux-jobs.toml").write_text('[formats.default]\nformat = "{id}"\n')
     rc, _, err = run(monkeypatch, capsys, [], "-o", "default")
     assert rc == 1 and "override of builtin format 'default' not permitted" in err
+
+
+def test_user_config_json_and_bad_keys(monkeypatch, capsys, tmp_path):
+    """flux-jobs.json is read too; a key other than formats, or a format without a
+    string ``format``, is an error naming the file."""
+    conf = tmp_path / "flux"
+    conf.mkdir()
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    monkeypatch.setenv("XDG_CONFIG_DIRS", str(tmp_path / "none"))
+    (conf / "flux-jobs.json").write_text('{"formats": {"j": {"format": "{id.dec}!"}}}')
+    assert lines(monkeypatch, capsys, [pending()], "j") == [f"{JOBID}!"]
+    for text, want in (
+        ('{"colors": {}}', "flux-jobs.json: invalid key colors"),
+        ('{"formats": {"j": {"format": 7}}}', "formats.j: 'format' key must be a string"),
+        ('{"formats": {"j": {}}}', "formats.j: required key 'format' missing"),
+        ('{"formats": [', "flux-jobs.json: "),
+    ):
+        (conf / "flux-jobs.json").write_text(text)
+        rc, out, err = run(monkeypatch, capsys, [pending()], "-o", "default")
+        assert (rc, out) == (1, "") and want in err
 
 
 def test_format_default_env(monkeypatch, capsys):

@@ -36,6 +36,16 @@ def parse_jobid(s: str) -> int:
     return int(JobID(s))
 
 
+def jobid_arg(s: str) -> int:
+    """The job id ``s`` names (any encoding); an unparsable one prints flux-job's
+    ``error parsing jobid`` message and exits 1."""
+    try:
+        return parse_jobid(s)
+    except ValueError:
+        print(f'flux-job: error parsing jobid: "{s}"', file=sys.stderr)
+        raise SystemExit(1) from None
+
+
 class JobParser(argparse.ArgumentParser):
     """Option parsing for ``flux job SUB``: flux-core's C subcommands exit 1 on usage
     errors (argparse would exit 2)."""

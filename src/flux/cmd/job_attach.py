@@ -10,7 +10,7 @@ import signal
 import sys
 import time
 
-from flux.cmd.common import JobParser, errmsg, handle, parse_jobid
+from flux.cmd.common import JobParser, errmsg, handle, jobid_arg
 from flux.constants import FLUX_RPC_NORESPONSE, FLUX_RPC_STREAMING
 
 TYPE_CHECKING = False  # (typing costs a command milliseconds to import; hints only)
@@ -328,11 +328,7 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--show-status", action="store_true", help="accepted (no status line)")
     ap.add_argument("id")
     args = ap.parse_args(argv)
-    try:
-        jobid = parse_jobid(args.id)
-    except ValueError:
-        print(f'flux-job: error parsing jobid: "{args.id}"', file=sys.stderr)
-        return 1
+    jobid = jobid_arg(args.id)
     h = handle("flux-job")
     ranks = args.stdin_ranks
     if ranks != "all":

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from flux.cmd.common import JobParser, errmsg, handle, parse_jobid
+from flux.cmd.common import JobParser, errmsg, handle, jobid_arg
 from flux.cmd.eventlog_fmt import format_entry
 from flux.util import stdjson
 
@@ -18,11 +18,7 @@ def main(argv: list[str]) -> int:
     ap.add_argument("-p", "--path", default="eventlog")
     ap.add_argument("id")
     args = ap.parse_args(argv)
-    try:
-        jobid = parse_jobid(args.id)
-    except ValueError:
-        print(f'flux-job: error parsing jobid: "{args.id}"', file=sys.stderr)
-        return 1
+    jobid = jobid_arg(args.id)
     path = {"exec": "guest.exec.eventlog"}.get(args.path, args.path)
     if path not in ("eventlog", "guest.exec.eventlog"):
         print(f"flux-job: invalid eventlog path {args.path}", file=sys.stderr)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from flux.cmd.common import JobParser, errmsg, handle, parse_jobid
+from flux.cmd.common import JobParser, errmsg, handle, jobid_arg
 
 
 def main(argv: list[str]) -> int:
@@ -13,11 +13,7 @@ def main(argv: list[str]) -> int:
     ap.add_argument("-r", "--ranks", default="all", help="task ranks to print")
     ap.add_argument("id")
     args = ap.parse_args(argv)
-    try:
-        jobid = parse_jobid(args.id)
-    except ValueError:
-        print(f'flux-job: error parsing jobid: "{args.id}"', file=sys.stderr)
-        return 1
+    jobid = jobid_arg(args.id)
     h = handle("flux-job")
     try:
         pairs = h.rpc("job-exec.hostpids", {"id": jobid}).get()["hostpids"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from flux.cmd.common import JobParser, errmsg, handle, parse_jobid
+from flux.cmd.common import JobParser, errmsg, handle, jobid_arg
 
 INFO_USAGE = """Usage: flux job info id key
 some useful keys are:
@@ -30,11 +30,7 @@ def main(argv: list[str]) -> int:
         return 1
     args.id, key = args.args
     args.keys = [key]
-    try:
-        jobid = parse_jobid(args.id)
-    except ValueError:
-        print(f'flux-job: error parsing jobid: "{args.id}"', file=sys.stderr)
-        return 1
+    jobid = jobid_arg(args.id)
     h = handle("flux-job")
     try:
         p = h.rpc(

@@ -10,7 +10,7 @@ import json
 import sys
 from typing import Any
 
-from flux.cmd.common import JobParser, errmsg, handle, parse_jobid
+from flux.cmd.common import JobParser, errmsg, handle, jobid_arg
 
 
 def _set_path(obj: dict, path: str, value: Any) -> None:
@@ -34,11 +34,7 @@ def main(argv: list[str]) -> int:
     if not args.keyvals:
         ap.print_usage(sys.stderr)
         return 1
-    try:
-        jobid = parse_jobid(args.id)
-    except ValueError:
-        print(f'flux-job: error parsing jobid: "{args.id}"', file=sys.stderr)
-        return 1
+    jobid = jobid_arg(args.id)
     memo: dict = {}
     for item in args.keyvals:
         key, eq, value = item.partition("=")

@@ -11,7 +11,7 @@ import json
 import sys
 from typing import Any
 
-from flux.cmd.common import JobParser, errmsg, handle, parse_jobid
+from flux.cmd.common import JobParser, errmsg, handle, jobid_arg
 from flux.constants import FLUX_RPC_STREAMING
 
 
@@ -50,11 +50,7 @@ def main(argv: list[str]) -> int:
             print(f"flux-job: error decoding taskmap {args.target}", file=sys.stderr)
             return 1
     else:
-        try:
-            jobid = parse_jobid(args.target)
-        except ValueError:
-            print(f'flux-job: error parsing jobid: "{args.target}"', file=sys.stderr)
-            return 1
+        jobid = jobid_arg(args.target)
         h = handle("flux-job")
         try:
             blocks = _job_taskmap(h, jobid)

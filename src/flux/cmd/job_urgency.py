@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from flux.cmd.common import JobParser, errmsg, handle, parse_jobid
+from flux.cmd.common import JobParser, errmsg, handle, jobid_arg
 
 
 def parse_urgency_arg(s: str) -> int | None:
@@ -34,11 +34,7 @@ def main(argv: list[str]) -> int:
         ap.print_usage(sys.stderr)
         return 1
     idstr, ustr = args.args
-    try:
-        jobid = parse_jobid(idstr)
-    except ValueError:
-        print(f'flux-job: error parsing jobid: "{idstr}"', file=sys.stderr)
-        return 1
+    jobid = jobid_arg(idstr)
     urgency = parse_urgency_arg(ustr)
     if urgency is None:
         print(f'flux-job: error parsing urgency: "{ustr}"', file=sys.stderr)

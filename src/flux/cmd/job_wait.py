@@ -5,7 +5,7 @@ from __future__ import annotations
 import errno
 import sys
 
-from flux.cmd.common import JobParser, errmsg, handle, parse_jobid
+from flux.cmd.common import JobParser, errmsg, handle, jobid_arg
 from flux.constants import FLUX_JOBID_ANY
 
 
@@ -39,11 +39,7 @@ def main(argv: list[str]) -> int:
     if args.id is None:
         jobid = FLUX_JOBID_ANY
     else:
-        try:
-            jobid = parse_jobid(args.id)
-        except ValueError:
-            print(f'flux-job: error parsing jobid: "{args.id}"', file=sys.stderr)
-            return 1
+        jobid = jobid_arg(args.id)
     try:
         res = wait(h, jobid)
     except OSError as exc:

@@ -6,7 +6,7 @@ import argparse
 import errno
 import sys
 
-from flux.cmd.common import JobParser, errmsg, handle, parse_jobid
+from flux.cmd.common import JobParser, errmsg, handle, jobid_arg
 from flux.cmd.eventlog_fmt import format_entry
 from flux.constants import FLUX_RPC_STREAMING
 from flux.util import stdjson
@@ -43,11 +43,7 @@ def main(argv: list[str]) -> int:
     if args.count <= 0:
         print("flux-job: count must be > 0", file=sys.stderr)
         return 1
-    try:
-        jobid = parse_jobid(args.id)
-    except ValueError:
-        print(f'flux-job: error parsing jobid: "{args.id}"', file=sys.stderr)
-        return 1
+    jobid = jobid_arg(args.id)
     matches = []
     for m in args.match_context:
         k, sep, v = m.partition("=")

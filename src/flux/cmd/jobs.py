@@ -77,110 +77,37 @@ def _errmsg(exc: BaseException) -> str:
 # -- configuration -----------------------------------------------------------------
 
 
-def _config_dirs() -> list[str]:
-    """XDG config directories, lowest precedence first."""
-    home = os.environ.get("XDG_CONFIG_HOME") or f"{os.path.expanduser('~')}/.config"
-    dirs = [home, *(os.environ.get("XDG_CONFIG_DIRS") or "/etc/xdg").split(":")]
-    return [os.path.join(d, "flux") for d in reversed(dirs) if d]
+def jobs_config(builtin: dict | None = None, toolname: str | None = None) -> Any:
+    """flux-core's ``FluxJobsConfig``: ``flux-jobs.{toml,json,yaml}`` in the XDG
+    directories (``[formats.NAME]`` tables) over the builtin formats (flux-jobs' own
+    by default; flux-pgrep passes its own and ``toolname``)."""
+    from flux.util.config import UtilConfig
 
+    formats = BUILTIN_FORMATS if builtin is None else builtin
 
-def _merge(dst: dict, src: dict) -> dict:
-    for key, value in src.items():
-        if isinstance(dst.get(key), dict) and isinstance(value, dict):
-            _merge(dst[key], value)
-        else:
-            dst[key] = value
-    return dst
+    class FluxJobsConfig(UtilConfig):
+        builtin_formats = formats
 
+        def validate(self, path: str, conf: dict[str, Any]) -> None:
+            for key, value in conf.items():
+                if key != "formats":
+                    raise ValueError(f"{path}: invalid key {key}")
+                self.validate_formats(path, value)
 
-def _validate_config(path: str, conf: Any) -> None:
-    if not isinstance(conf, dict):
-        raise ValueError(f"{path}: invalid config")
-    for key, formats in conf.items():
-        if key != "formats":
-            raise ValueError(f"{path}: invalid key {key}")
-        if not isinstance(formats, dict):
-            raise ValueError(f"{path}: the 'formats' key must be a mapping")
-        for name, entry in formats.items():
-            if name in BUILTIN_FORMATS:
-                raise ValueError(f"{path}: override of builtin format '{name}' not permitted")
-            if not isinstance(entry, dict):
-                raise ValueError(f"{path}: 'formats.{name}' must be a mapping")
-            if "format" not in entry:
-                raise ValueError(f"{path}: formats.{name}: required key 'format' missing")
-            if not isinstance(entry["format"], str):
-                raise ValueError(f"{path}: formats.{name}: 'format' key must be a string")
+    return FluxJobsConfig("flux-jobs", toolname=toolname, initial_dict={"formats": formats})
 
 
 def load_formats() -> dict[str, dict[str, str]]:
     """Builtin formats merged with user config ``flux-jobs.{toml,json,yaml}``."""
-    config: dict = {"formats": {k: dict(v) for k, v in BUILTIN_FORMATS.items()}}
-    for directory in _config_dirs():
-        try:
-            names = sorted(n for n in os.listdir(directory) if n.startswith("flux-jobs."))
-        except OSError:
-            continue
-        for name in names:
-            path = os.path.join(directory, name)
-            ext = os.path.splitext(path)[1]
-            try:
-                if ext == ".toml":
-                    import tomllib
-
-                    with open(path, "rb") as fp:
-                        conf = tomllib.load(fp)
-                elif ext == ".json":
-                    import json
-
-                    with open(path, "rb") as fp:
-                        conf = json.load(fp)
-                elif ext in (".yaml", ".yml"):
-                    try:
-                        import yaml  # type: ignore[import-untyped]
-                    except ImportError:
-                        continue
-                    with open(path, "rb") as fp:
-                        conf = yaml.safe_load(fp) or {}
-                else:
-                    continue
-            except ValueError as exc:  # TOMLDecodeError, JSONDecodeError
-                raise ValueError(f"{path}: {exc}") from exc
-            _validate_config(path, conf)
-            _merge(config, conf)
-    return config["formats"]
+    return jobs_config().load().formats
 
 
 def get_format_string(format_name: str) -> str:
-    """Resolve ``-o`` to a format string (handles help / get-config=NAME)."""
+    """Resolve ``-o`` to a format string (``help`` and ``get-config=NAME`` print, then
+    exit 0; ``default`` may be overridden by ``FLUX_JOBS_FORMAT_DEFAULT``)."""
     if "{" in format_name:
         return format_name
-    formats = load_formats()
-    if format_name == "help":
-        print("\nConfigured flux-jobs output formats:\n")
-        for name, entry in formats.items():
-            desc = entry.get("description")
-            print(f"  {name:<12} {desc}" if desc is not None else f"  {name:<12}")
-        raise _Exit(0)
-    if format_name.startswith("get-config="):
-        name = format_name.split("=", 1)[1]
-        if name not in formats:
-            raise ValueError(f"--format: No such format {name}")
-        entry = formats[name]
-        print(f"[formats.{name}]")
-        if "description" in entry:
-            print(f'description = "{entry["description"]}"')
-        print(f'format = "{entry["format"]}"')
-        raise _Exit(0)
-    if format_name == "default":
-        env = os.environ.get("FLUX_JOBS_FORMAT_DEFAULT")
-        if env:
-            if "{" in env:
-                return env
-            format_name = env
-    try:
-        return formats[format_name]["format"]
-    except KeyError:
-        raise ValueError(f"--format: No such format {format_name}") from None
+    return jobs_config().load().get_format_string(format_name)
 
 
 # -- time parsing ----------------------------------------------------------------

@@ -47,12 +47,6 @@ FORMATS = {
 }
 
 
-class _Exit(Exception):
-    def __init__(self, code: int):
-        super().__init__(code)
-        self.code = code
-
-
 class JobPgrep:
     """The match of an expression list: one name pattern and/or one id range."""
 
@@ -142,27 +136,12 @@ def parser(prog: str) -> argparse.ArgumentParser:
 
 def get_format_string(name: str) -> str:
     """A named format (flux-pgrep's, or one configured for flux-jobs) or a format string;
-    ``help`` lists the names."""
+    ``help`` lists the names and ``get-config=NAME`` prints one (then exit 0)."""
     if "{" in name:
         return name
-    from flux.cmd.jobs import load_formats
+    from flux.cmd.jobs import jobs_config
 
-    formats = {**load_formats(), **FORMATS}
-    if name == "help":
-        print("\nConfigured flux-pgrep output formats:\n")
-        for key, entry in formats.items():
-            print(f"  {key:<12} {entry.get('description', '')}".rstrip())
-        raise _Exit(0)
-    if name == "default":
-        env = os.environ.get("FLUX_PGREP_FORMAT_DEFAULT")
-        if env:
-            if "{" in env:
-                return env
-            name = env
-    try:
-        return formats[name]["format"]
-    except KeyError:
-        raise ValueError(f"--format: No such format {name}") from None
+    return jobs_config(FORMATS, toolname="flux-pgrep").load().get_format_string(name)
 
 
 def fetch_jobs(args: argparse.Namespace, h: Any) -> list[Any]:
@@ -226,8 +205,6 @@ def run(argv: list[str], prog: str) -> int:
                 formatter = JobInfoFormat(fmt)
             except ValueError as exc:
                 raise ValueError(f"Error in user format: {exc}") from None
-    except _Exit as exc:
-        return exc.code
     except ValueError as exc:
         print(f"{prog}: ERROR: {exc}", file=sys.stderr)
         return 1

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 import sys
 
 from flux.cmd.common import errmsg
@@ -166,71 +165,38 @@ def _row(q: Any) -> _NS:
     )
 
 
-def _config_dirs() -> list[str]:
-    from pathlib import Path
+def queue_config() -> Any:
+    """flux-core's ``FluxQueueConfig("list")``: ``[list.formats.NAME]`` tables of
+    ``flux-queue.{toml,json,yaml}`` in the XDG directories over the builtin formats."""
+    from flux.util.config import UtilConfig
 
-    home = os.environ.get("XDG_CONFIG_HOME") or f"{Path.home()}/.config"
-    dirs = [home, *(os.environ.get("XDG_CONFIG_DIRS") or "/etc/xdg").split(":")]
-    return [os.path.join(d, "flux") for d in reversed(dirs) if d]
+    class FluxQueueConfig(UtilConfig):
+        builtin_formats = {"list": BUILTIN_FORMATS}
 
+        def validate(self, path: str, conf: dict[str, Any]) -> None:
+            for key, value in conf.items():
+                if key != "list":
+                    raise ValueError(f"{path}: invalid key {key}")
+                if not isinstance(value, dict):
+                    raise ValueError(f"{path}: the '{key}' key must be a table")
+                for key2, val2 in value.items():
+                    if key2 != "formats":
+                        raise ValueError(f"{path}: invalid key {key}.{key2}")
+                    self.validate_formats(path, val2)
 
-def load_formats() -> dict[str, dict[str, str]]:
-    """Builtin list formats merged with ``[list.formats.NAME]`` of user flux-queue.toml."""
-    import copy
-    import tomllib
-
-    formats = copy.deepcopy(BUILTIN_FORMATS)
-    for d in _config_dirs():
-        path = os.path.join(d, "flux-queue.toml")
-        if not os.path.exists(path):
-            continue
-        try:
-            with open(path, "rb") as fp:
-                conf = tomllib.load(fp)
-        except (OSError, ValueError) as exc:
-            raise _Error(None, f"{path}: {exc}") from None
-        fmts = conf.get("list", {}).get("formats", {}) if isinstance(conf, dict) else {}
-        if not isinstance(fmts, dict):
-            raise _Error(None, f"{path}: list.formats must be a table")
-        for name, entry in fmts.items():
-            if name in BUILTIN_FORMATS:
-                raise _Error(None, f"{path}: override of builtin format '{name}' not permitted")
-            if not isinstance(entry, dict) or not isinstance(entry.get("format"), str):
-                raise _Error(None, f"{path}: list.formats.{name}: 'format' must be a string")
-            formats[name] = dict(entry)
-    return formats
+    initial = {"list": {"formats": BUILTIN_FORMATS}}
+    return FluxQueueConfig("flux-queue", subcommand="list", initial_dict=initial)
 
 
-def _format_string(name: str) -> str | None:
-    """Resolve -o (format string, named format, help, get-config=NAME); None = printed."""
+def _format_string(name: str) -> str:
+    """Resolve -o: a format string, a named format, or ``help`` / ``get-config=NAME``
+    (these print, then exit 0)."""
     if "{" in name:
         return name
-    if name == "default":
-        env = os.environ.get("FLUX_QUEUE_LIST_FORMAT_DEFAULT")
-        if env:
-            if "{" in env:
-                return env
-            name = env
-    formats = load_formats()
-    if name == "help":
-        print("\nConfigured flux-queue list output formats:\n")
-        for fname, entry in formats.items():
-            desc = entry.get("description", "")
-            print(f"  {fname:<12} {desc}".rstrip())
-        return None
-    if name.startswith("get-config="):
-        fname = name.split("=", 1)[1]
-        if fname not in formats:
-            raise _Error(None, f"--format: No such format {fname}")
-        entry = formats[fname]
-        print(f"[list.formats.{fname}]")
-        if "description" in entry:
-            print(f'description = "{entry["description"]}"')
-        print(f'format = "{entry["format"]}"')
-        return None
-    if name not in formats:
-        raise _Error(None, f"--format: No such format {name}")
-    return formats[name]["format"]
+    try:
+        return queue_config().load().get_format_string(name)
+    except ValueError as exc:
+        raise _Error(None, str(exc)) from None
 
 
 def cmd_list(h: Any, args: argparse.Namespace) -> int:
@@ -238,8 +204,6 @@ def cmd_list(h: Any, args: argparse.Namespace) -> int:
     from flux.util.output import OutputFormat
 
     fmt_str = _format_string(args.format)
-    if fmt_str is None:
-        return 0
     try:
         fmt = OutputFormat(fmt_str, headings=HEADINGS)
     except ValueError as exc:
