@@ -177,7 +177,9 @@ def test_anonymous_queue_list_and_usage(make_instance):
     conf = Path(inst.top) / "xdg" / "flux"
     conf.mkdir(parents=True)
     xdg = {"XDG_CONFIG_HOME": str(conf.parent), "XDG_CONFIG_DIRS": str(conf / "none")}
-    (conf / "flux-queue.toml").write_text('[list.formats.mine]\nformat = "{resources.all.ncores}"\n')
+    (conf / "flux-queue.toml").write_text(
+        '[list.formats.mine]\nformat = "{resources.all.ncores}"\n'
+    )
     assert inst.flux("queue", "list", "-no", "mine", env=xdg).stdout == "4\n"
     p = inst.flux("queue", "list", "-o", "get-config=mine", env=xdg)
     assert p.stdout == '[list.formats.mine]\nformat = "{resources.all.ncores}"\n'
