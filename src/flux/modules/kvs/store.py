@@ -28,10 +28,13 @@ import os
 import sqlite3
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import orjson
+
+from flux.broker.eventloop import resume_later, should_yield
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -64,6 +67,7 @@ CREATE INDEX IF NOT EXISTS jobs_active ON jobs (id) WHERE inactive = 0;
 RESERVE = 1024 * 1024  # free bytes the statedir must keep for new jobs to be accepted
 RETRY_INTERVAL = 1.0  # seconds between commits retried after a disk fault
 SYNC_INTERVAL = 0.003  # seconds: the least time between the starts of two fsyncs
+COMMIT_INTERVAL = float(os.environ.get("XX_COMMIT_INTERVAL", "0.008"))
 SPACE_CHECK_INTERVAL = 0.01  # seconds a statedir with plenty of room is not asked again
 
 
@@ -172,7 +176,12 @@ class Store:
         # tables keyed by job id ("id"), emptied of a purged job; services add theirs
         self.job_tables = ["jobs", "events", "output"]
         self._after: list[Callable[[], None]] = []
+        # callbacks whose commit is durable, run in order in slices (see _run_after)
+        self._due: deque[Callable[[], None]] = deque()
+        self._draining = False
         self._scheduled = False
+        self._last_commit = 0.0  # when the last commit that wrote something began
+        self._commit_timer: asyncio.TimerHandle | None = None  # see _tick
         self.commits = 0
         # other services' tables: writers run inside each commit (see add_writer)
         self._writers: list[Callable[[sqlite3.Connection], None]] = []
@@ -281,8 +290,20 @@ class Store:
         self._scheduled = False
         if self._syncing:
             return
+        if self._commit_timer is not None:
+            self._scheduled = True  # (the timer commits what queues meanwhile)
+            return
+        wait = self._last_commit + COMMIT_INTERVAL - time.monotonic()
+        if wait > 0 and self.loop is not None:
+            self._scheduled = True
+            self._commit_timer = self.loop.call_later(wait, self._timed_tick)
+            return
         if self._commit():
             self._queue_after(self._take_after(), now=True)
+
+    def _timed_tick(self) -> None:
+        self._commit_timer = None
+        self._tick()
 
     def flush(self) -> None:
         """Commit now (readers call this before reading). Callbacks made due by this commit
@@ -308,10 +329,35 @@ class Store:
         self._unsynced = []
         return wait
 
-    @staticmethod
-    def _run_after(after: list[Callable[[], None]]) -> None:
-        for cb in after:
-            cb()
+    def _run_after(self, after: list[Callable[[], None]]) -> None:
+        """Run callbacks made due by a commit, in the order they were registered: with a
+        running loop, in slices that let a due timer run between them (a group commit
+        may acknowledge hundreds of jobs); without one, all of them now."""
+        if not after:
+            return
+        self._due.extend(after)
+        if not self._draining or not self._sliced():
+            self._drain()
+
+    def _sliced(self) -> bool:
+        return self.loop is not None and self.loop.is_running()
+
+    def _drain(self) -> None:
+        due = self._due
+        loop = self.loop
+        sliced = self._sliced()
+        t0 = loop.time() if loop is not None and sliced else 0.0
+        self._draining = True
+        try:
+            while due:
+                due.popleft()()
+                if sliced and due and should_yield(loop, t0):  # type: ignore[arg-type]
+                    break
+        finally:
+            if due and sliced:  # the rest on the next pass; what comes due meanwhile
+                resume_later(loop, self._drain)  # type: ignore[arg-type]  # queues behind
+            else:
+                self._draining = False
 
     # -- group fsync -------------------------------------------------------
     def _queue_after(self, after: list[Callable[[], None]], now: bool = False) -> None:
@@ -414,6 +460,7 @@ class Store:
             return False
         if not self._pending():
             return True
+        self._last_commit = time.monotonic()
         db = self.db
         db.execute("BEGIN")
         try:
@@ -607,6 +654,9 @@ class Store:
     def close(self) -> None:
         for cb in self.before_close:
             cb()
+        if self._commit_timer is not None:
+            self._commit_timer.cancel()
+            self._commit_timer = None
         if not self._commit(retry=True):
             self.log("content store: closing with uncommitted work (disk fault)")
         if self._syncer is not None:
