@@ -67,6 +67,8 @@ CREATE INDEX IF NOT EXISTS jobs_active ON jobs (id) WHERE inactive = 0;
 RESERVE = 1024 * 1024  # free bytes the statedir must keep for new jobs to be accepted
 RETRY_INTERVAL = 1.0  # seconds between commits retried after a disk fault
 SYNC_INTERVAL = 0.003  # seconds: the least time between the starts of two fsyncs
+CHECKPOINT_INTERVAL = 0.5  # seconds: the least time between two checkpoints of the WAL
+AUTOCHECKPOINT_PAGES = 20000  # SQLite's own checkpoint, a backstop (80 MB of WAL)
 COMMIT_INTERVAL = float(os.environ.get("XX_COMMIT_INTERVAL", "0.008"))
 SPACE_CHECK_INTERVAL = 0.01  # seconds a statedir with plenty of room is not asked again
 
@@ -81,10 +83,23 @@ def storable_id(jobid: object) -> bool:
 
 
 class _Syncer:
-    """A thread that fdatasyncs the WAL on request and reports to the loop."""
+    """A thread that fdatasyncs the WAL on request and reports to the loop; after an
+    fsync, at most once per CHECKPOINT_INTERVAL, it also checkpoints the WAL into the
+    database (through a connection of its own: SQLite runs it without the GIL), which
+    SQLite would otherwise do inside a commit on the loop thread, holding the loop for
+    tens of milliseconds. The loop commits nothing while an fsync is in flight, so
+    the checkpoint copies the whole WAL and the next commit starts it over."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, done: Callable[[int, int], None]):
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        done: Callable[[int, int], None],
+        path: str | None = None,
+    ):
         self.loop = loop
+        self.path = path
+        self.db: sqlite3.Connection | None = None
+        self.last_checkpoint = time.monotonic()
         self.done = done  # done(gen, errno or 0), called in the loop
         self.cond = threading.Condition()
         self.job: tuple[int, int] | None = None  # (fd, gen)
@@ -103,6 +118,17 @@ class _Syncer:
         with self.cond:
             self.stopped = True
             self.cond.notify()
+        if threading.current_thread() is not self.thread:
+            self.thread.join(10.0)  # (a checkpoint under way ends first)
+
+    def _checkpoint(self) -> None:
+        self.last_checkpoint = time.monotonic()
+        try:
+            if self.db is None:
+                self.db = sqlite3.connect(self.path, isolation_level=None)  # type: ignore[arg-type]
+            self.db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        except sqlite3.Error:
+            pass  # (a full or read-only disk: the commits report it; tried again later)
 
     def _run(self) -> None:
         while True:
@@ -110,6 +136,8 @@ class _Syncer:
                 while self.job is None and not self.stopped:
                     self.cond.wait()
                 if self.stopped:
+                    if self.db is not None:
+                        self.db.close()
                     return
                 fd, gen = self.job  # type: ignore[misc]
                 self.job = None
@@ -125,6 +153,14 @@ class _Syncer:
                 os.fdatasync(fd)
             except OSError as exc:
                 err = exc.errno or errno.EIO
+            if (
+                not err
+                and self.path is not None
+                and time.monotonic() - self.last_checkpoint >= CHECKPOINT_INTERVAL
+            ):
+                # before reporting: no commit is made until then, so the checkpoint
+                # copies the whole WAL and the next commit starts it over
+                self._checkpoint()
             try:
                 self.loop.call_soon_threadsafe(self.done, gen, err)
             except RuntimeError:  # the loop is closed: the broker is exiting
@@ -163,7 +199,9 @@ class Store:
         # the WAL is fsynced by _sync (in a thread) before any commit is acknowledged;
         # NORMAL keeps SQLite's own syncs around checkpoints
         self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.execute("PRAGMA wal_autocheckpoint=4000")
+        # the fsync thread checkpoints (see _Syncer); SQLite's own, in a commit, only if
+        # that thread falls far behind (or there is none: a store used without a loop)
+        self.db.execute(f"PRAGMA wal_autocheckpoint={AUTOCHECKPOINT_PAGES}")
         self.db.executescript(_SCHEMA)
         self.loop = loop
         self._jobs: list[tuple] = []
@@ -396,7 +434,7 @@ class Store:
             self._run_after(self._take_unsynced())
             return
         if self._syncer is None:
-            self._syncer = _Syncer(self.loop, self._sync_done)
+            self._syncer = _Syncer(self.loop, self._sync_done, self.path)
         self._syncing = self._gen
         self._sync_wait.extend(self._unsynced)
         self._unsynced = []
