@@ -356,6 +356,8 @@ class JobManager(JobRequests):
 
     def _inactive(self, job: Job) -> None:
         self.active.pop(job.id, None)
+        if not self.active:
+            self.store.commit_soon()  # (the end of a burst: its waiters wait no longer)
         if self._memory is not None:
             self._memory.job_ended(len(self.active))
         self.store.set_inactive(job.id)

@@ -3,9 +3,11 @@
 Everything a restart needs lives here: each job's jobspec, R and RFC 21 eventlog,
 job output, and small checkpoints (queue state, the FLUID high-water mark).
 
-Writes are queued in memory and committed together once per event-loop tick
-(``flush``); callbacks registered with ``after_commit`` run once the batch they
-belong to is on disk, which is when the broker acknowledges work to clients.
+Writes are queued in memory and committed together a loop pass after they were queued,
+or, while busy, at most once per ``COMMIT_INTERVAL`` (``flush`` commits at once, for
+readers); callbacks registered with ``after_commit`` run once the batch they belong to
+is on disk, which is when the broker acknowledges work to clients, in order and in
+slices that let a due timer run between them.
 SQLite in WAL mode with ``synchronous=NORMAL`` (a commit writes the WAL without waiting
 for the disk; checkpoints still sync the WAL before and the database after copying) and
 a group fsync of the WAL in a helper thread (``_Syncer``): the callbacks of a commit run
@@ -13,6 +15,7 @@ only once an fsync that began after it returned, so an acknowledged job survives
 of the broker, of the OS, or a disk that turns read-only (its dirty pages would never be
 written). While one fsync is in flight the loop keeps serving; what it queues meanwhile
 is committed in one transaction when the fsync returns and covered by the next fsync.
+The same thread checkpoints the WAL into the database (see ``_Syncer``).
 
 When a commit fails (statedir full, read-only, I/O error), nothing queued is dropped
 except the new jobs of that batch, which are refused (their submitters get the errno);
@@ -69,7 +72,10 @@ RETRY_INTERVAL = 1.0  # seconds between commits retried after a disk fault
 SYNC_INTERVAL = 0.003  # seconds: the least time between the starts of two fsyncs
 CHECKPOINT_INTERVAL = 0.5  # seconds: the least time between two checkpoints of the WAL
 AUTOCHECKPOINT_PAGES = 20000  # SQLite's own checkpoint, a backstop (80 MB of WAL)
-COMMIT_INTERVAL = float(os.environ.get("XX_COMMIT_INTERVAL", "0.008"))
+# seconds: the least time between the starts of two group commits while busy (an idle
+# store commits at once). Each commit rewrites the last pages of every table and index
+# it touches: fewer, larger commits cost the loop less per job
+COMMIT_INTERVAL = 0.01
 SPACE_CHECK_INTERVAL = 0.01  # seconds a statedir with plenty of room is not asked again
 
 
@@ -338,6 +344,16 @@ class Store:
             return
         if self._commit():
             self._queue_after(self._take_after(), now=True)
+
+    def commit_soon(self) -> None:
+        """Commit what is queued without waiting out COMMIT_INTERVAL (nothing is about
+        to join it: e.g. the last active job has ended and someone waits for its end)."""
+        self._last_commit = 0.0
+        if self._commit_timer is not None:
+            self._commit_timer.cancel()
+            self._commit_timer = None
+            self._scheduled = False
+        self._dirty()
 
     def _timed_tick(self) -> None:
         self._commit_timer = None
