@@ -350,6 +350,9 @@ class JobManager(JobRequests):
                 and job.perilog_active == 0
                 and "clean" not in job.events_posted
             ):
+                # the next job gets the freed resources before this one is cleaned up
+                # (as flux-core's scheduler answers a free before the job-manager's clean)
+                self.broker.sched.freed()
                 self.post_event(job, "clean")
         elif state == INACTIVE and prev != INACTIVE:
             self._inactive(job)

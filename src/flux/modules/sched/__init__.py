@@ -137,8 +137,14 @@ class Sched:
             self._scheduled = self.broker.loop.call_soon(self._schedule)
 
     def _settled(self) -> None:
-        self._settling = False
-        self._schedule()
+        if self._settling:
+            self._settling = False
+            self._schedule()
+
+    def freed(self) -> None:
+        """A job's ``free`` event has been processed: make the pass its free asked for
+        now, before the rest of that job's events (its clean, its end)."""
+        self._settled()
 
     def _schedule(self) -> None:
         if self._scheduled is not None:
