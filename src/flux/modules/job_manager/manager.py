@@ -162,11 +162,11 @@ class JobManager(JobRequests):
 
     def on_settle(self, cb: Callable[[], None]) -> None:
         """Run ``cb`` once the events being processed now (those they post included)
-        are all processed: at once if none is."""
+        are all processed; on the next loop pass if none is (never inside the caller)."""
         if self._depth:
             self._settle.append(cb)
         else:
-            cb()
+            self.broker.loop.call_soon(cb)
 
     def _run_settle(self) -> None:
         while self._settle:
