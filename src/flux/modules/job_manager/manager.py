@@ -169,10 +169,14 @@ class JobManager(JobRequests):
             self.broker.loop.call_soon(cb)
 
     def _run_settle(self) -> None:
-        while self._settle:
-            cbs, self._settle = self._settle, []
-            for cb in cbs:
-                cb()
+        settle = self._settle
+        while settle:
+            try:
+                settle.pop(0)()
+            except BaseException:
+                if settle:  # (the others still run, on the next loop pass)
+                    self.broker.loop.call_soon(self._run_settle)
+                raise
 
     def _process(self, job: Job, entry: dict) -> None:
         if job.readonly:
