@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 import orjson
 
 from flux import wire
+from flux.broker.eventloop import resume_later, should_yield
 from flux.broker.message import Request
 from flux.constants import FLUX_NODEID_ANY, FLUX_ROLE_NONE, FLUX_ROLE_OWNER, FLUX_ROLE_USER
 
@@ -129,15 +130,20 @@ class Connection(asyncio.Protocol):
         self._work()
 
     def _work(self) -> None:
-        """Handle up to PER_PASS requests, then let the loop run its timers and the rest
-        of its work (a running job's end, the scheduler) before the next ones: a client
-        sending thousands of requests at once does not hold everything else back. Reading
-        pauses while a backlog waits, so it never exceeds one read."""
+        """Handle requests until a timer is due (a running job's end) or for SLICE at most,
+        then let the loop run its timers and the rest of its work (the scheduler, other
+        clients) before the next ones: a client sending thousands of requests at once
+        does not hold everything else back. Reading pauses while a backlog waits, so it
+        never exceeds one read."""
         backlog = self.backlog
+        loop = self.broker.loop
+        t0 = loop.time()
         for _ in range(PER_PASS):
             if not backlog or self.closing or self.closed:
                 break
             self._handle(backlog.popleft())
+            if should_yield(loop, t0):
+                break
         if self.closing or self.closed:
             backlog.clear()
             return
@@ -146,7 +152,7 @@ class Connection(asyncio.Protocol):
             if not self.reading_paused and transport is not None:
                 transport.pause_reading()
                 self.reading_paused = True
-            self.broker.loop.call_soon(self._work)
+            resume_later(loop, self._work)
             return
         if self.backlog_err is not None:
             self._drop(errno.EMSGSIZE, self.backlog_err)

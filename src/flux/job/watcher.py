@@ -33,6 +33,8 @@ _CURSOR_CONTROL = re.compile(
 _PENDING = ("DEPEND", "PRIORITY", "SCHED")
 _RUNNING = ("RUN", "CLEANUP")
 _FAILED = ("FAILED", "CANCELED", "TIMEOUT")
+#: the events a journal-following JobWatcher acts on (see _on_event), its wait event aside
+_JOURNAL_EVENTS = ("alloc", "clean", "exception", "finish", "start")
 
 
 class JobStatus:
@@ -65,6 +67,20 @@ class JobStatus:
     def active(self) -> bool:
         """True while the job is pending or running."""
         return self.status in ("pending", "running")
+
+    @classmethod
+    def _just_submitted(cls, jobid: Any, **attrs: Any) -> JobStatus:
+        """The status of a job just submitted (pending, exit code 0), without the
+        JobInfo that ``JobStatus()`` reads it from."""
+        from flux.job.JobID import JobID
+
+        st = cls.__new__(cls)
+        st.id = JobID(jobid)
+        st.status = "pending"
+        st.exitcode = 0
+        st._events = Counter()
+        st.__dict__.update(attrs)
+        return st
 
     def add_event(self, name: str) -> None:
         self._events[name] += 1
@@ -157,12 +173,14 @@ class JobProgressBar(ProgressBar):
 
         if not isinstance(job, JobInfo):
             raise ValueError("add_job takes an argument of type JobInfo")
-        if job.id in self.jobs:
-            raise ValueError(f"job {job.id} is already being monitored")
-        if self._t0 is None or job.t_submit < self._t0:
-            self._t0 = job.t_submit
-        status = JobStatus(job)
-        self.jobs[job.id] = status
+        self._add_status(JobStatus(job), job.t_submit)
+
+    def _add_status(self, status: JobStatus, t_submit: float) -> None:
+        if status.id in self.jobs:
+            raise ValueError(f"job {status.id} is already being monitored")
+        if self._t0 is None or t_submit < self._t0:
+            self._t0 = t_submit
+        self.jobs[status.id] = status
         self.total += 1
         setattr(self, status.status, getattr(self, status.status) + 1)
         self.update()
@@ -255,6 +273,7 @@ class JobWatcher:
         self._journal: Any = None
         self._followed: dict[int, JobWatcher.JobWatchStatus] = {}
         self._early: dict[int, list[dict]] | None = None  # events of jobs not added yet
+        self._allow: set[str] | None = None  # the events the journal sends (None: all)
         if jobs:
             self.add_jobs(*jobs)
 
@@ -307,6 +326,20 @@ class JobWatcher:
                 self._progress_update(status)
         return self
 
+    def _add_new(self, jobid: int, stdout: Any, stderr: Any, wait: str) -> None:
+        """Follow a job just submitted through the journal (what :meth:`add_jobid`
+        does through a JobInfo, without building one: a --cc of thousands adds many)."""
+        now = time.time()
+        self.progress._add_status(JobStatus._just_submitted(jobid), now)
+        if self.output_callback is None:
+            stdout = self.stdout if stdout is None else stdout
+            stderr = self.stderr if stderr is None else stderr
+        if not self.t0 or now < self.t0:
+            self.t0 = now
+        self._journal_add(
+            self.JobWatchStatus._just_submitted(jobid, stdout=stdout, stderr=stderr, wait=wait),
+        )
+
     # -- one stream for every job --------------------------------------------------------
     def follow_journal(self) -> bool:
         """Follow the jobs added from now on (just submitted ones: their events from the
@@ -315,11 +348,16 @@ class JobWatcher:
         watches) for anyone else. Call :meth:`all_added` once the last job is added."""
         from flux.constants import FLUX_RPC_STREAMING
 
-        fut = self.flux_handle.rpc(
-            "job-manager.events-journal",
-            {"batch": True, "backlog": False},
-            flags=FLUX_RPC_STREAMING,
-        )
+        payload: dict[str, Any] = {"batch": True, "backlog": False}
+        if not (self.log_events or self.log_status):
+            # only the events that change what is followed: a job's status, exit code,
+            # output watch and end (its other events cost the broker and this process)
+            allow = set(_JOURNAL_EVENTS)
+            if self.wait and not self.wait.startswith("exec."):
+                allow.add(self.wait)
+            payload["allow"] = dict.fromkeys(sorted(allow), 1)
+            self._allow = allow
+        fut = self.flux_handle.rpc("job-manager.events-journal", payload, flags=FLUX_RPC_STREAMING)
         try:
             fut.get()  # the sentinel: caught up
         except OSError:
@@ -338,6 +376,15 @@ class JobWatcher:
         self._journal_maybe_end()
 
     def _journal_add(self, job: Any) -> None:
+        allow = self._allow
+        if allow is not None and job.wait and job.wait not in allow:
+            if not job.wait.startswith("exec."):  # (its event is not in the stream)
+                from flux.job.event import event_watch_async
+
+                if self._early is not None:
+                    self._early.pop(int(job.id), None)
+                event_watch_async(self.flux_handle, job.id).then(self._event_watch_cb, job)
+                return
         self._followed[int(job.id)] = job
         early = self._early.pop(int(job.id), None) if self._early is not None else None
         for entry in early or ():
@@ -390,6 +437,9 @@ class JobWatcher:
         self, jobid: Any, stdout: Any = None, stderr: Any = None, wait: str = "clean"
     ) -> JobWatcher:
         """Follow a job known only by its id (as if it were just submitted)."""
+        if self._journal is not None:
+            self._add_new(int(jobid), stdout, stderr, wait)
+            return self
         from flux.job.info import JobInfo
 
         job = JobInfo({"id": int(jobid), "state": 8, "t_submit": time.time()})  # SCHED

@@ -10,7 +10,8 @@ A consumer sees an event only once the store has made it durable, like an eventl
 watcher. pure-flux extension: ``"batch": true`` with ``"backlog": false`` asks for no
 backlog (the sentinel comes first) and for the events of each group commit in one
 response ``{"batch": [[id, entry], ...]}`` without jobspec or R; ``flux submit --wait``
-follows its jobs that way, one stream for all of them instead of a watch per job.
+follows its jobs that way, one stream for all of them instead of a watch per job, and
+with ``allow`` naming only the events it acts on (4 or 5 of a job's 10).
 """
 
 from __future__ import annotations

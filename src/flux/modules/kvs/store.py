@@ -3,9 +3,11 @@
 Everything a restart needs lives here: each job's jobspec, R and RFC 21 eventlog,
 job output, and small checkpoints (queue state, the FLUID high-water mark).
 
-Writes are queued in memory and committed together once per event-loop tick
-(``flush``); callbacks registered with ``after_commit`` run once the batch they
-belong to is on disk, which is when the broker acknowledges work to clients.
+Writes are queued in memory and committed together a loop pass after they were queued,
+or, while busy, at most once per ``COMMIT_INTERVAL`` (``flush`` commits at once, for
+readers); callbacks registered with ``after_commit`` run once the batch they belong to
+is on disk, which is when the broker acknowledges work to clients, in order and in
+slices that let a due timer run between them.
 SQLite in WAL mode with ``synchronous=NORMAL`` (a commit writes the WAL without waiting
 for the disk; checkpoints still sync the WAL before and the database after copying) and
 a group fsync of the WAL in a helper thread (``_Syncer``): the callbacks of a commit run
@@ -13,6 +15,7 @@ only once an fsync that began after it returned, so an acknowledged job survives
 of the broker, of the OS, or a disk that turns read-only (its dirty pages would never be
 written). While one fsync is in flight the loop keeps serving; what it queues meanwhile
 is committed in one transaction when the fsync returns and covered by the next fsync.
+The same thread checkpoints the WAL into the database (see ``_Syncer``).
 
 When a commit fails (statedir full, read-only, I/O error), nothing queued is dropped
 except the new jobs of that batch, which are refused (their submitters get the errno);
@@ -28,10 +31,13 @@ import os
 import sqlite3
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import orjson
+
+from flux.broker.eventloop import resume_later, should_yield
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -64,6 +70,12 @@ CREATE INDEX IF NOT EXISTS jobs_active ON jobs (id) WHERE inactive = 0;
 RESERVE = 1024 * 1024  # free bytes the statedir must keep for new jobs to be accepted
 RETRY_INTERVAL = 1.0  # seconds between commits retried after a disk fault
 SYNC_INTERVAL = 0.003  # seconds: the least time between the starts of two fsyncs
+CHECKPOINT_INTERVAL = 0.5  # seconds: the least time between two checkpoints of the WAL
+AUTOCHECKPOINT_PAGES = 20000  # SQLite's own checkpoint, a backstop (80 MB of WAL)
+# seconds: the least time between the starts of two group commits while busy (an idle
+# store commits at once). Each commit rewrites the last pages of every table and index
+# it touches: fewer, larger commits cost the loop less per job
+COMMIT_INTERVAL = 0.01
 SPACE_CHECK_INTERVAL = 0.01  # seconds a statedir with plenty of room is not asked again
 
 
@@ -77,10 +89,23 @@ def storable_id(jobid: object) -> bool:
 
 
 class _Syncer:
-    """A thread that fdatasyncs the WAL on request and reports to the loop."""
+    """A thread that fdatasyncs the WAL on request and reports to the loop; after an
+    fsync, at most once per CHECKPOINT_INTERVAL, it also checkpoints the WAL into the
+    database (through a connection of its own: SQLite runs it without the GIL), which
+    SQLite would otherwise do inside a commit on the loop thread, holding the loop for
+    tens of milliseconds. The loop commits nothing while an fsync is in flight, so
+    the checkpoint copies the whole WAL and the next commit starts it over."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, done: Callable[[int, int], None]):
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        done: Callable[[int, int], None],
+        path: str | None = None,
+    ):
         self.loop = loop
+        self.path = path
+        self.db: sqlite3.Connection | None = None
+        self.last_checkpoint = time.monotonic()
         self.done = done  # done(gen, errno or 0), called in the loop
         self.cond = threading.Condition()
         self.job: tuple[int, int] | None = None  # (fd, gen)
@@ -99,6 +124,17 @@ class _Syncer:
         with self.cond:
             self.stopped = True
             self.cond.notify()
+        if threading.current_thread() is not self.thread:
+            self.thread.join(10.0)  # (a checkpoint under way ends first)
+
+    def _checkpoint(self) -> None:
+        self.last_checkpoint = time.monotonic()
+        try:
+            if self.db is None:
+                self.db = sqlite3.connect(self.path, isolation_level=None)  # type: ignore[arg-type]
+            self.db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        except sqlite3.Error:
+            pass  # (a full or read-only disk: the commits report it; tried again later)
 
     def _run(self) -> None:
         while True:
@@ -106,6 +142,8 @@ class _Syncer:
                 while self.job is None and not self.stopped:
                     self.cond.wait()
                 if self.stopped:
+                    if self.db is not None:
+                        self.db.close()
                     return
                 fd, gen = self.job  # type: ignore[misc]
                 self.job = None
@@ -121,6 +159,14 @@ class _Syncer:
                 os.fdatasync(fd)
             except OSError as exc:
                 err = exc.errno or errno.EIO
+            if (
+                not err
+                and self.path is not None
+                and time.monotonic() - self.last_checkpoint >= CHECKPOINT_INTERVAL
+            ):
+                # before reporting: no commit is made until then, so the checkpoint
+                # copies the whole WAL and the next commit starts it over
+                self._checkpoint()
             try:
                 self.loop.call_soon_threadsafe(self.done, gen, err)
             except RuntimeError:  # the loop is closed: the broker is exiting
@@ -159,7 +205,9 @@ class Store:
         # the WAL is fsynced by _sync (in a thread) before any commit is acknowledged;
         # NORMAL keeps SQLite's own syncs around checkpoints
         self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.execute("PRAGMA wal_autocheckpoint=4000")
+        # the fsync thread checkpoints (see _Syncer); SQLite's own, in a commit, only if
+        # that thread falls far behind (or there is none: a store used without a loop)
+        self.db.execute(f"PRAGMA wal_autocheckpoint={AUTOCHECKPOINT_PAGES}")
         self.db.executescript(_SCHEMA)
         self.loop = loop
         self._jobs: list[tuple] = []
@@ -172,7 +220,12 @@ class Store:
         # tables keyed by job id ("id"), emptied of a purged job; services add theirs
         self.job_tables = ["jobs", "events", "output"]
         self._after: list[Callable[[], None]] = []
+        # callbacks whose commit is durable, run in order in slices (see _run_after)
+        self._due: deque[Callable[[], None]] = deque()
+        self._draining = False
         self._scheduled = False
+        self._last_commit = 0.0  # when the last commit that wrote something began
+        self._commit_timer: asyncio.TimerHandle | None = None  # see _tick
         self.commits = 0
         # other services' tables: writers run inside each commit (see add_writer)
         self._writers: list[Callable[[sqlite3.Connection], None]] = []
@@ -281,8 +334,30 @@ class Store:
         self._scheduled = False
         if self._syncing:
             return
+        if self._commit_timer is not None:
+            self._scheduled = True  # (the timer commits what queues meanwhile)
+            return
+        wait = self._last_commit + COMMIT_INTERVAL - time.monotonic()
+        if wait > 0 and self.loop is not None:
+            self._scheduled = True
+            self._commit_timer = self.loop.call_later(wait, self._timed_tick)
+            return
         if self._commit():
             self._queue_after(self._take_after(), now=True)
+
+    def commit_soon(self) -> None:
+        """Commit what is queued without waiting out COMMIT_INTERVAL (nothing is about
+        to join it: e.g. the last active job has ended and someone waits for its end)."""
+        self._last_commit = 0.0
+        if self._commit_timer is not None:
+            self._commit_timer.cancel()
+            self._commit_timer = None
+            self._scheduled = False
+        self._dirty()
+
+    def _timed_tick(self) -> None:
+        self._commit_timer = None
+        self._tick()
 
     def flush(self) -> None:
         """Commit now (readers call this before reading). Callbacks made due by this commit
@@ -308,10 +383,35 @@ class Store:
         self._unsynced = []
         return wait
 
-    @staticmethod
-    def _run_after(after: list[Callable[[], None]]) -> None:
-        for cb in after:
-            cb()
+    def _run_after(self, after: list[Callable[[], None]]) -> None:
+        """Run callbacks made due by a commit, in the order they were registered: with a
+        running loop, in slices that let a due timer run between them (a group commit
+        may acknowledge hundreds of jobs); without one, all of them now."""
+        if not after:
+            return
+        self._due.extend(after)
+        if not self._draining or not self._sliced():
+            self._drain()
+
+    def _sliced(self) -> bool:
+        return self.loop is not None and self.loop.is_running()
+
+    def _drain(self) -> None:
+        due = self._due
+        loop = self.loop
+        sliced = self._sliced()
+        t0 = loop.time() if loop is not None and sliced else 0.0
+        self._draining = True
+        try:
+            while due:
+                due.popleft()()
+                if sliced and due and should_yield(loop, t0):  # type: ignore[arg-type]
+                    break
+        finally:
+            if due and sliced:  # the rest on the next pass; what comes due meanwhile
+                resume_later(loop, self._drain)  # type: ignore[arg-type]  # queues behind
+            else:
+                self._draining = False
 
     # -- group fsync -------------------------------------------------------
     def _queue_after(self, after: list[Callable[[], None]], now: bool = False) -> None:
@@ -350,7 +450,7 @@ class Store:
             self._run_after(self._take_unsynced())
             return
         if self._syncer is None:
-            self._syncer = _Syncer(self.loop, self._sync_done)
+            self._syncer = _Syncer(self.loop, self._sync_done, self.path)
         self._syncing = self._gen
         self._sync_wait.extend(self._unsynced)
         self._unsynced = []
@@ -414,6 +514,7 @@ class Store:
             return False
         if not self._pending():
             return True
+        self._last_commit = time.monotonic()
         db = self.db
         db.execute("BEGIN")
         try:
@@ -607,6 +708,9 @@ class Store:
     def close(self) -> None:
         for cb in self.before_close:
             cb()
+        if self._commit_timer is not None:
+            self._commit_timer.cancel()
+            self._commit_timer = None
         if not self._commit(retry=True):
             self.log("content store: closing with uncommitted work (disk fault)")
         if self._syncer is not None:

@@ -7,6 +7,7 @@ them. Each named queue is its own ordering domain.
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import time
 from typing import TYPE_CHECKING, Any
@@ -37,7 +38,10 @@ class Sched:
         self.entries: dict[int, tuple] = {}
         self.stopped_queues: set = set()
         self._last_request: tuple[Any, Any] | None = None  # see feasible_request
-        self._scheduled = False
+        self._scheduled: asyncio.Handle | None = None  # the pass queued by _kick
+        self._settling = False  # a pass waits for the job-manager (see free)
+        self._passing = False  # a pass is running (_schedule is not re-entered)
+        self._again = False
         #: no scheduling while set: a restart is still giving reloaded jobs their
         #: priorities (see hold / release)
         self.held = False
@@ -91,7 +95,11 @@ class Sched:
     def free(self, job: Job) -> None:
         if job.R is not None:
             self.pool.free(job.R)
-            self._kick()
+            # the next job starts as soon as the freeing job's events are processed
+            # (its free, clean...), in this loop pass rather than the next one
+            if not self._settling and not self.held:
+                self._settling = True
+                self.broker.job_manager.on_settle(self._settled)
 
     def mark_allocated(self, job: Job) -> None:
         if job.R is not None:
@@ -125,14 +133,38 @@ class Sched:
         self._kick()
 
     def _kick(self) -> None:
-        if not self._scheduled and not self.held:
-            self._scheduled = True
-            self.broker.loop.call_soon(self._schedule)
+        if self._scheduled is None and not self.held:
+            self._scheduled = self.broker.loop.call_soon(self._schedule)
+
+    def _settled(self) -> None:
+        if self._settling:
+            self._settling = False
+            self._schedule()
+
+    def freed(self) -> None:
+        """A job's ``free`` event has been processed: make the pass its free asked for
+        now, before the rest of that job's events (its clean, its end)."""
+        self._settled()
 
     def _schedule(self) -> None:
-        self._scheduled = False
+        if self._scheduled is not None:
+            self._scheduled.cancel()  # (a pass made now serves the one queued)
+            self._scheduled = None
         if self.held:
             return
+        if self._passing:  # (asked again from inside a pass: that pass goes round again)
+            self._again = True
+            return
+        self._passing = True
+        try:
+            self._again = True
+            while self._again:
+                self._again = False
+                self._pass()
+        finally:
+            self._passing = False
+
+    def _pass(self) -> None:
         jm = self.broker.job_manager
         pool = self.pool
         for name, q in list(self.queues.items()):
