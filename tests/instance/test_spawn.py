@@ -85,3 +85,26 @@ def test_tmpdir_removed_before_job_ends(instance):
     dirs = set(p.stdout.split())
     assert len(dirs) == 1
     assert not os.path.exists(dirs.pop())
+
+
+def test_environment_of_copies_and_neighbours(instance):
+    """Jobs whose environment equals the previous job's share it in the job-manager:
+    each still starts with its own submitted environment and its own FLUX_JOB_ID,
+    and a job with a different environment between them gets its own."""
+    ids = []
+    for value, cc in (("a", "1-3"), ("b", "1-2"), ("a", "1")):
+        p = instance.flux(
+            "submit",
+            f"--cc={cc}",
+            f"--env=X={value}",
+            "sh",
+            "-c",
+            'echo "$X $FLUX_JOB_ID $FLUX_TASK_RANK"',
+            check=True,
+        )
+        ids += [(value, jobid) for jobid in p.stdout.split()]
+    for value, jobid in ids:
+        x, task_id, rank = instance.flux("job", "attach", jobid, check=True).stdout.split()
+        assert (x, task_id[1:], rank) == (value, jobid[1:], "0")  # (f or ƒ: the locale's)
+    p = instance.flux("run", "--env=X=c", "--env=Y=d", "sh", "-c", 'echo "$X$Y"', check=True)
+    assert p.stdout == "cd\n"

@@ -553,7 +553,8 @@ class Exec:
             except OSError:
                 pass
         # here rather than in the spawner thread: one rmdir of an empty directory costs
-        # less than the two thread hand-offs, which would delay the job's end
+        # less than the two thread hand-offs, which would delay the job's end (measured
+        # with the removal in the spawner: a fifth fewer real jobs per second)
         remove_dirs(ej.tmpdirs)
         job = ej.job
         self.jobs.pop(job.id, None)

@@ -38,7 +38,7 @@ TABLE = "restart_fold"
 _SCHEMA = f"CREATE TABLE IF NOT EXISTS {TABLE} (id INTEGER PRIMARY KEY, seq INTEGER NOT NULL, data BLOB NOT NULL)"
 
 #: Job slots not part of the fold: the id and what the store or the job's jobspec
-#: give (jobspec, info, R, env_bytes), and what only a running instance sets
+#: give (jobspec, info, R, env), and what only a running instance sets
 #: (plugin data, scheduler request, event queue, annotations, pending updates)
 _JOB_SKIP = frozenset(
     (
@@ -46,7 +46,7 @@ _JOB_SKIP = frozenset(
         "jobspec",
         "info",
         "R",
-        "env_bytes",
+        "env",
         "evqueue",
         "processing",
         "aux",

@@ -75,18 +75,26 @@ class Job:
         "epilog_pending",
         "annotations",
         "sched_req",
-        "env_bytes",
+        "env",
     )
 
     def __init__(self, jobid: int, userid: int, jobspec: dict, info: Any):
         self.id = jobid
         self.userid = userid
-        self.env_bytes: bytes | None = None
+        self.env: dict | None = None
         system = jobspec.get("attributes", {}).get("system")
         if isinstance(system, dict) and "environment" in system:
             # the environment is not kept in memory (often the biggest part of a jobspec,
             # and thousands of jobs may wait): a job needs it only to start, and
-            # JobManager.job_environment reads it from the store then
+            # JobManager.job_environment reads it from the store then; but a job whose
+            # environment equals the previous new job's (--cc copies, a burst from one
+            # shell) shares that one dict (never changed in place), read at no cost
+            env = system["environment"]
+            last = _LAST_ENV[0]
+            if last is not None and (env is last or env == last):
+                self.env = last
+            else:
+                _LAST_ENV[0] = env if isinstance(env, dict) else None
             system = {k: v for k, v in system.items() if k != "environment"}
             jobspec = dict(jobspec)
             jobspec["attributes"] = dict(jobspec["attributes"], system=system)
@@ -142,6 +150,7 @@ class Job:
         return f"<Job {self.id} {STATE_NAMES.get(self.state)}>"
 
 
+_LAST_ENV: list[dict | None] = [None]  # the environment of the last new job
 _JOBSPECS: dict[bytes, dict] = {}
 _JOBSPECS_MAX = 1024
 

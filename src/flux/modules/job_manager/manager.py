@@ -522,9 +522,9 @@ class JobManager(JobRequests):
         return None if row is None else orjson.loads(row[1])
 
     def job_environment(self, job: Job) -> dict:
-        """The environment a job was submitted with."""
-        if job.env_bytes is not None:
-            return orjson.loads(job.env_bytes)
+        """The environment a job was submitted with (a copy the caller may change)."""
+        if job.env is not None:
+            return dict(job.env)
         js = self.original_jobspec(job.id) or {}
         env = js.get("attributes", {}).get("system", {}).get("environment")
         return dict(env) if isinstance(env, dict) else {}
