@@ -25,6 +25,8 @@ import orjson
 from flux.core.paths import path_with_flux_first
 from flux.modules.job_exec.execlog import ExecLog, ExecLogStore
 from flux.modules.job_exec.fdwatch import FdWatch
+from flux.modules.job_exec.heldcalls import Reader
+from flux.modules.job_exec.heldcalls import reap as _reap
 from flux.modules.job_exec.jobshell import (
     _extract_files,
     _render_argv,
@@ -137,6 +139,7 @@ class Exec:
         self.pending_execlog: dict[int, list[Callable[[dict | None], None]]] = {}
         self.spawner = Spawner(self.loop)
         self.fdwatch = FdWatch(self.loop)
+        self._reader = Reader()
         broker.register("job-exec.stdin", lambda req: handle_stdin(req, self))
         from flux.modules.job_exec.multinode import MultiNode
 
@@ -447,7 +450,7 @@ class Exec:
 
     def _read(self, ej: ExecJob, fd: int, stream: str, rank: int) -> None:
         try:
-            data = os.read(fd, 65536)
+            data = self._reader.read(fd)
         except BlockingIOError:
             return
         except OSError:
@@ -510,7 +513,9 @@ class Exec:
             self.fdwatch.remove(pidfd)
             _close(pidfd)
         try:
-            _, raw = os.waitpid(pid, 0)
+            raw = _reap(pid)
+            if raw is None:  # (its pidfd is readable: it has exited)
+                _, raw = os.waitpid(pid, 0)
         except ChildProcessError:
             raw = 0
         proc = ej.procs.pop(pid, None)

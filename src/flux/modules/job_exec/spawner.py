@@ -6,8 +6,11 @@ the GIL for that wait. The exec service therefore prepares what a job's tasks ne
 the loop thread (environment, arguments, files opened with the job owner's
 credentials) and hands a :class:`LaunchPlan` to one worker thread, which creates the
 job's ``FLUX_JOB_TMPDIR`` directories, the output pipes and the processes, and opens a
-pidfd for each. The results come back to the loop in batches (one wake-up for all the
-launches finished meanwhile), where the exec service watches the pipes and pidfds.
+pidfd for each. The results come back to the loop in batches (one wake-up, through an
+eventfd, for all the launches finished meanwhile), where the exec service watches the
+pipes and pidfds. Apart from the wait for the child's exec, the worker keeps the GIL
+(see :mod:`heldcalls`), so that it does not lose it to the loop thread and wait to get
+it back at every system call.
 The directories are removed on the loop thread when the job ends (an empty one is a
 single rmdir, cheaper than two hand-offs between the threads), before its ``finish``
 event, so a job's tmpdir is gone once it is inactive.
@@ -29,7 +32,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from flux.modules.job_exec import posixspawn
+from flux.modules.job_exec import heldcalls, posixspawn
 
 _IDS_LOCK = threading.Lock()  # held by the worker while it works, and by as_user
 
@@ -249,11 +252,11 @@ def _start_task(plan: LaunchPlan, task: TaskSpec) -> Started:
         close(w_out)
     if plan.stderr_fd is None or task.pty:
         close(w_err)
-    for fd in (r_out, r_err):
+    for fd in (r_out, r_err, w_in):
         if fd >= 0:
-            os.set_blocking(fd, False)
+            heldcalls.set_nonblocking(fd)
     try:
-        pidfd = os.pidfd_open(pid)
+        pidfd = heldcalls.pidfd_open(pid)
     except OSError:
         os.killpg(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
@@ -332,10 +335,16 @@ class Spawner:
         self._lock = threading.Lock()
         self._wake_posted = False
         self._thread: threading.Thread | None = None
+        self._wakeup: heldcalls.Wakeup | None = None
 
     def submit(self, work: Callable[[], Any], then: Callable[[Any], None]) -> None:
         """Run ``work()`` in the worker, then ``then(result)`` on the loop thread."""
         if self._thread is None:
+            if self._wakeup is None and heldcalls.available():
+                try:
+                    self._wakeup = heldcalls.Wakeup(self.loop, self._deliver)
+                except RuntimeError:  # the loop is closed (broker shutdown)
+                    pass
             self._thread = threading.Thread(target=self._run, name="job-exec-spawner")
             self._thread.daemon = True
             self._thread.start()
@@ -358,6 +367,10 @@ class Spawner:
                 wake = not self._wake_posted
                 self._wake_posted = True
             if wake:
+                wakeup = self._wakeup
+                if wakeup is not None:
+                    wakeup.post()
+                    continue
                 try:
                     self.loop.call_soon_threadsafe(self._deliver)
                 except RuntimeError:  # the loop is closed: flush() delivers
@@ -378,4 +391,7 @@ class Spawner:
         self._queue.put(None)
         thread.join()
         self._thread = None
+        if self._wakeup is not None:
+            self._wakeup.close()
+            self._wakeup = None
         self._deliver()

@@ -19,6 +19,7 @@ from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from flux.constants import FLUX_ROLE_OWNER
+from flux.modules.job_exec.spawner import close_fd
 from flux.util.idset import decode as decode_idset
 
 if TYPE_CHECKING:
@@ -48,8 +49,7 @@ class StdinPipe:
     __slots__ = ("fd", "loop", "queue", "eof", "writing")
 
     def __init__(self, fd: int, loop: asyncio.AbstractEventLoop):
-        os.set_blocking(fd, False)
-        self.fd = fd
+        self.fd = fd  # (non-blocking: the spawner made it so)
         self.loop = loop
         self.queue: deque[list[Any]] = deque()  # [memoryview, pending]
         self.eof = False
@@ -98,7 +98,7 @@ class StdinPipe:
         if self.writing:
             self.writing = False
             self.loop.remove_writer(self.fd)
-        os.close(self.fd)
+        close_fd(self.fd)
         self.fd = -1
         while self.queue:
             self.queue.popleft()[1].one_done()
