@@ -1,8 +1,17 @@
-"""A job-manager Job keeps no environment, except one shared with the previous new job."""
+"""A job-manager Job keeps no environment, except as a few variables over the shared
+environment of an earlier new job (--cc copies differ in FLUX_JOB_CC)."""
 
 from __future__ import annotations
 
-from flux.modules.job_manager.job import Job
+import pytest
+
+from flux.modules.job_manager import job as job_module
+from flux.modules.job_manager.job import Job, job_env
+
+
+@pytest.fixture(autouse=True)
+def _no_base(monkeypatch):
+    monkeypatch.setattr(job_module, "_LAST_ENV", [None])
 
 
 def _jobspec(env: dict) -> dict:
@@ -13,24 +22,42 @@ def _jobspec(env: dict) -> dict:
     }
 
 
-def test_equal_environments_shared_and_never_in_jobspec():
-    a = Job(1, 0, _jobspec({"X": "a", "PATH": "/bin"}), None)
-    b = Job(2, 0, _jobspec({"X": "a", "PATH": "/bin"}), None)
-    c = Job(3, 0, _jobspec({"X": "a", "PATH": "/bin"}), None)
+def _env_of(job: Job) -> dict | None:
+    return None if job.env is None else job_env(job.env)
+
+
+def test_copies_share_a_base_and_keep_their_differences():
+    base = {"X": "a", "PATH": "/bin"}
+    a = Job(1, 0, _jobspec(dict(base, FLUX_JOB_CC="1")), None)
+    jobs = [Job(i, 0, _jobspec(dict(base, FLUX_JOB_CC=str(i))), None) for i in range(2, 5)]
     assert a.env is None  # the first of its kind: read from the store when it starts
-    assert b.env == {"X": "a", "PATH": "/bin"}
-    assert c.env is b.env
-    for job in (a, b, c):
+    for i, job in enumerate(jobs, start=2):
+        assert _env_of(job) == dict(base, FLUX_JOB_CC=str(i))
+        assert job.env[0] is jobs[0].env[0]  # one base between them
         assert "environment" not in job.jobspec["attributes"]["system"]
+    got = _env_of(jobs[0])
+    got["NEW"] = "1"  # a caller may change what it gets: the base stays as it was
+    assert _env_of(jobs[1]) == dict(base, FLUX_JOB_CC="3")
 
 
-def test_different_environment_not_shared():
+def test_added_variables_and_exact_copies():
     Job(1, 0, _jobspec({"X": "a"}), None)
-    b = Job(2, 0, _jobspec({"X": "b"}), None)
+    b = Job(2, 0, _jobspec({"X": "a", "Y": "b"}), None)
+    assert _env_of(b) == {"X": "a", "Y": "b"}
+    c = Job(3, 0, _jobspec({"X": "a"}), None)
+    assert c.env is not None and len(c.env) == 1 and _env_of(c) == {"X": "a"}
+
+
+def test_removed_or_many_changed_variables_start_a_new_base():
+    Job(1, 0, _jobspec({"X": "a", "Y": "b"}), None)
+    b = Job(2, 0, _jobspec({"X": "a"}), None)  # Y removed
     assert b.env is None
-    c = Job(3, 0, _jobspec({"X": "b"}), None)
-    assert c.env == {"X": "b"}
-    d = Job(4, 0, _jobspec({"X": "a"}), None)
+    c = Job(3, 0, _jobspec({"X": "a"}), None)  # b's environment is the base now
+    assert _env_of(c) == {"X": "a"}
+    many = {f"V{i}": str(i) for i in range(10)}
+    d = Job(4, 0, _jobspec(dict(many, X="a")), None)
     assert d.env is None
     e = Job(5, 0, {"version": 1, "tasks": [], "attributes": {"system": {}}}, None)
     assert e.env is None
+    f = Job(6, 0, _jobspec("not a dict"), None)  # type: ignore[arg-type]
+    assert f.env is None

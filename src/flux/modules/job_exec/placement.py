@@ -52,24 +52,56 @@ def _ntasks_from_R(R: dict, per_resource: dict) -> int:
     return max(1, nnodes * count)
 
 
-def _place_tasks(R: dict, ntasks: int, slot_cores: int) -> list[tuple[int, str]]:
-    """Map task ranks onto the ranks of R as flux-core's job shell does: each task goes
-    to the rank with the most free cores (ties in rank order), which then waits its
-    turn; a rank too small for another task drops out; when all are full, start over
-    (oversubscribe). Task ids are then numbered in rank order."""
+_RANKS: dict[tuple, list[tuple[int, int, str]]] = {}
+_RANKS_MAX = 256
+
+
+def _rank_cores(R: dict) -> list[tuple[int, int, str]]:
+    """(rank, cores, GPU list) of each rank of R, in rank order; remembered for the few
+    shapes of R a run of jobs gets (one core of one node, again and again)."""
     from flux.util.idset import IDset
 
-    ranks: list[tuple[int, int, str]] = []  # (rank, cores, gpus)
-    for ent in R.get("execution", {}).get("R_lite", []):
+    entries = R.get("execution", {}).get("R_lite", [])
+    key: tuple | None = None
+    try:
+        key = tuple(
+            (ent["rank"], ent.get("children", {}).get("core"), ent.get("children", {}).get("gpu"))
+            for ent in entries
+        )
+        hash(key)
+    except (TypeError, AttributeError, KeyError):
+        key = None
+    if key is not None:
+        known = _RANKS.get(key)
+        if known is not None:
+            return known
+    ranks: list[tuple[int, int, str]] = []
+    for ent in entries:
         children = ent.get("children", {})
         ncores = len(IDset(children.get("core", ""))) if children.get("core") else 0
         gpus = children.get("gpu", "")
         gpulist = ",".join(str(g) for g in IDset(gpus)) if gpus else ""
         for rank in IDset(ent["rank"]):
             ranks.append((rank, max(1, ncores), gpulist))
+    ranks.sort()
+    if key is not None:
+        if len(_RANKS) >= _RANKS_MAX:
+            _RANKS.clear()
+        _RANKS[key] = ranks
+    return ranks
+
+
+def _place_tasks(R: dict, ntasks: int, slot_cores: int) -> list[tuple[int, str]]:
+    """Map task ranks onto the ranks of R as flux-core's job shell does: each task goes
+    to the rank with the most free cores (ties in rank order), which then waits its
+    turn; a rank too small for another task drops out; when all are full, start over
+    (oversubscribe). Task ids are then numbered in rank order."""
+    ranks = _rank_cores(R)
     if not ranks:
         return [(0, "")] * max(1, ntasks)
-    ranks.sort()
+    if len(ranks) == 1:
+        rank, _cores, gpus = ranks[0]
+        return [(rank, gpus)] * max(1, ntasks)
     per = max(1, min(slot_cores, min(c for _r, c, _g in ranks)))
     counts = dict.fromkeys((r for r, _c, _g in ranks), 0)
     assigned = 0

@@ -81,20 +81,15 @@ class Job:
     def __init__(self, jobid: int, userid: int, jobspec: dict, info: Any):
         self.id = jobid
         self.userid = userid
-        self.env: dict | None = None
+        self.env: tuple | None = None
         system = jobspec.get("attributes", {}).get("system")
         if isinstance(system, dict) and "environment" in system:
             # the environment is not kept in memory (often the biggest part of a jobspec,
             # and thousands of jobs may wait): a job needs it only to start, and
             # JobManager.job_environment reads it from the store then; but a job whose
-            # environment equals the previous new job's (--cc copies, a burst from one
-            # shell) shares that one dict (never changed in place), read at no cost
-            env = system["environment"]
-            last = _LAST_ENV[0]
-            if last is not None and (env is last or env == last):
-                self.env = last
-            else:
-                _LAST_ENV[0] = env if isinstance(env, dict) else None
+            # environment is the previous new job's but for a few variables (--cc
+            # copies differ in FLUX_JOB_CC) keeps that one as a shared base
+            self.env = share_env(system["environment"])
             system = {k: v for k, v in system.items() if k != "environment"}
             jobspec = dict(jobspec)
             jobspec["attributes"] = dict(jobspec["attributes"], system=system)
@@ -150,7 +145,46 @@ class Job:
         return f"<Job {self.id} {STATE_NAMES.get(self.state)}>"
 
 
-_LAST_ENV: list[dict | None] = [None]  # the environment of the last new job
+_LAST_ENV: list[dict | None] = [None]  # the base environment of new jobs
+_ENV_DELTA_MAX = 4
+_MISSING = object()
+
+
+def share_env(env: Any) -> tuple | None:
+    """``env`` as ``(base, name, value, ...)``: the shared base environment with the
+    variables that differ from it, if there are at most a few (and none removed); else
+    None, and ``env`` becomes the base for the next jobs. The base is never changed."""
+    base = _LAST_ENV[0]
+    if not isinstance(env, dict):
+        return None
+    if base is None:
+        _LAST_ENV[0] = env
+        return None
+    delta: list = []
+    added = 0
+    get = base.get
+    for k, v in env.items():
+        was = get(k, _MISSING)
+        if was is _MISSING or was != v:
+            if len(delta) == 2 * _ENV_DELTA_MAX:
+                _LAST_ENV[0] = env
+                return None
+            delta += (k, v)
+            added += was is _MISSING
+    if len(env) - added != len(base):  # a variable of the base is not in env
+        _LAST_ENV[0] = env
+        return None
+    return (base, *delta)
+
+
+def job_env(shared: tuple) -> dict:
+    """The environment a :func:`share_env` tuple stands for (a new dict)."""
+    env = dict(shared[0])
+    for i in range(1, len(shared), 2):
+        env[shared[i]] = shared[i + 1]
+    return env
+
+
 _JOBSPECS: dict[bytes, dict] = {}
 _JOBSPECS_MAX = 1024
 

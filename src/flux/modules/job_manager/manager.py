@@ -35,6 +35,7 @@ from flux.modules.job_manager.job import (
     SCHED,
     STATE_TOPIC,
     Job,
+    job_env,
     last_event,
     posted_add,
 )
@@ -524,7 +525,7 @@ class JobManager(JobRequests):
     def job_environment(self, job: Job) -> dict:
         """The environment a job was submitted with (a copy the caller may change)."""
         if job.env is not None:
-            return dict(job.env)
+            return job_env(job.env)
         js = self.original_jobspec(job.id) or {}
         env = js.get("attributes", {}).get("system", {}).get("environment")
         return dict(env) if isinstance(env, dict) else {}
