@@ -209,16 +209,19 @@ class Exec:
 
     def _shell_events(self, ej: ExecJob) -> None:
         """The exec eventlog entries flux-core's job shell posts once tasks are running."""
-        from flux.job.JobID import JobID
-
         job = ej.job
         per_node: dict[int, int] = {}
         for rank in ej.task_ranks:
             per_node[rank] = per_node.get(rank, 0) + 1
+        f58 = ej.f58
+        if not f58 or _ascii_only():  # (the service is named with the UTF-8 id)
+            from flux.job.JobID import JobID
+
+            f58 = JobID(job.id).f58
         ej.execlog.post(
             "shell.init",
             {
-                "service": f"{job.userid}-shell-{JobID(job.id).f58}",
+                "service": f"{job.userid}-shell-{f58}",
                 "leader-rank": min(per_node, default=0),
                 "size": len(per_node),
             },

@@ -7,7 +7,7 @@ blocking call, and the first waits that long, or up to the interpreter's switch
 interval (5 ms), to go on. For the calls of a task's life that never block (pipes,
 ``fcntl``, ``pidfd_open``, ``epoll_ctl``, a ``waitpid`` or ``read`` of what is already
 there), the C library is called here through ``ctypes.PyDLL``, which keeps the GIL.
-Without glibc (see :func:`posixspawn.available`) the ``os`` calls are used instead.
+Without glibc (see ``posixspawn.available``) the ``os`` calls are used instead.
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ import select
 import struct
 from typing import Any
 
-from flux.modules.job_exec import posixspawn
+from flux.modules.job_exec.posixspawn import _load as _posix_libc
+from flux.modules.job_exec.posixspawn import available as _posix_available
 
 _F_GETFL = 3
 _F_SETFL = 4
@@ -39,7 +40,7 @@ def _load() -> Any:
     if _checked:
         return _libc
     _checked = True
-    libc = posixspawn._load() if posixspawn.available() else None
+    libc = _posix_libc() if _posix_available() else None
     if libc is None or _SYS_PIDFD_OPEN is None:
         return None
     try:

@@ -123,7 +123,8 @@ class MultiNode:
     def _open_outputs(self, ej: ExecJob, outspec: dict, creds: dict[str, Any]) -> None:
         """``--output``/``--error`` files are written here, on rank 0, as flux-core's
         leader shell collects every node's output into them."""
-        from flux.modules.job_exec.execsvc import _as_user, _SpawnError
+        from flux.modules.job_exec.spawner import SpawnError as _SpawnError
+        from flux.modules.job_exec.spawner import as_user as _as_user
 
         try:
             with _as_user(creds):

@@ -32,7 +32,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from flux.modules.job_exec import heldcalls, posixspawn
+from flux.modules.job_exec.heldcalls import Wakeup, pidfd_open, set_nonblocking
+from flux.modules.job_exec.heldcalls import available as _held_available
+from flux.modules.job_exec.posixspawn import available as _spawn_available
+from flux.modules.job_exec.posixspawn import close as _close_held
+from flux.modules.job_exec.posixspawn import pipe as _pipe_held
+from flux.modules.job_exec.posixspawn import spawn as _posix_spawn
 
 _IDS_LOCK = threading.Lock()  # held by the worker while it works, and by as_user
 
@@ -190,7 +195,7 @@ def _launch(plan: LaunchPlan, out: Launched) -> None:
 
 def _start_task(plan: LaunchPlan, task: TaskSpec) -> Started:
     fast = _fast()
-    pipe, close = (posixspawn.pipe, posixspawn.close) if fast else (os.pipe, os.close)
+    pipe, close = (_pipe_held, _close_held) if fast else (os.pipe, os.close)
     w_in = -1
     if task.pty:
         # shell option pty: task 0 on a terminal whose master is its I/O
@@ -215,7 +220,7 @@ def _start_task(plan: LaunchPlan, task: TaskSpec) -> Started:
     preexec = _task_preexec(task.pty, plan.child_instance)
     try:
         if fast and preexec is None and not plan.creds and min(stdin, w_out, w_err) > 2:
-            pid = posixspawn.spawn(task.argv, task.env, plan.cwd, (stdin, w_out, w_err))
+            pid = _posix_spawn(task.argv, task.env, plan.cwd, (stdin, w_out, w_err))
         else:
             proc = subprocess.Popen(
                 task.argv,
@@ -254,9 +259,9 @@ def _start_task(plan: LaunchPlan, task: TaskSpec) -> Started:
         close(w_err)
     for fd in (r_out, r_err, w_in):
         if fd >= 0:
-            heldcalls.set_nonblocking(fd)
+            set_nonblocking(fd)
     try:
-        pidfd = heldcalls.pidfd_open(pid)
+        pidfd = pidfd_open(pid)
     except OSError:
         os.killpg(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
@@ -271,7 +276,7 @@ def close_fd(fd: int) -> None:
     """Close a task's pipe or pidfd on the loop thread, keeping the GIL (releasing it
     for a system call of a microsecond lets the spawner thread take it for longer)."""
     if _fast():
-        posixspawn.close(fd)
+        _close_held(fd)
     else:
         os.close(fd)
 
@@ -296,7 +301,7 @@ def _fast() -> bool:
     Popen (to compare the two)."""
     global _FAST
     if _FAST is None:
-        _FAST = posixspawn.available() and not os.environ.get("FLUX_EXEC_POPEN")
+        _FAST = _spawn_available() and not os.environ.get("FLUX_EXEC_POPEN")
     return _FAST
 
 
@@ -335,14 +340,14 @@ class Spawner:
         self._lock = threading.Lock()
         self._wake_posted = False
         self._thread: threading.Thread | None = None
-        self._wakeup: heldcalls.Wakeup | None = None
+        self._wakeup: Wakeup | None = None
 
     def submit(self, work: Callable[[], Any], then: Callable[[Any], None]) -> None:
         """Run ``work()`` in the worker, then ``then(result)`` on the loop thread."""
         if self._thread is None:
-            if self._wakeup is None and heldcalls.available():
+            if self._wakeup is None and _held_available():
                 try:
-                    self._wakeup = heldcalls.Wakeup(self.loop, self._deliver)
+                    self._wakeup = Wakeup(self.loop, self._deliver)
                 except RuntimeError:  # the loop is closed (broker shutdown)
                     pass
             self._thread = threading.Thread(target=self._run, name="job-exec-spawner")

@@ -2,8 +2,8 @@
 
 Each real task runs in its own session (pgid == pid). Its pgid is written to the
 ``exec_tasks`` table in the same group commit as the job's ``start`` event, and removed
-when the job finishes (nothing else is read or written per task: the checks happen at
-restart). A broker killed with
+when the job finishes (a job that starts and finishes between two commits writes
+nothing; nothing else is read or written per task: the checks happen at restart). A broker killed with
 SIGKILL leaves rows behind; the next broker on that statedir kills those groups before
 it restores any job, so that no task of a lost job keeps running unseen.
 """
@@ -50,26 +50,35 @@ class TaskTable:
     def __init__(self, store: Store):
         self.store = store
         store.db.execute(_SCHEMA)
-        self._added: list[tuple[int, int]] = []
+        self._added: dict[int, list[int]] = {}  # jobid -> pgids, not yet written
         self._removed: list[tuple[int]] = []
         store.add_writer(self._write, self._written)
 
     def add(self, jobid: int, pgid: int) -> None:
-        self._added.append((jobid, pgid))
+        pgids = self._added.get(jobid)
+        if pgids is None:
+            self._added[jobid] = [pgid]
+        else:
+            pgids.append(pgid)
         self.store.touch()
 
     def remove(self, jobid: int) -> None:
+        if self._added.pop(jobid, None) is not None:
+            return  # its tasks came and went between two commits: nothing to write
         self._removed.append((jobid,))
         self.store.touch()
 
     def _write(self, db: sqlite3.Connection) -> None:
         if self._added:
-            db.executemany("INSERT INTO exec_tasks VALUES (?,?)", self._added)
+            db.executemany(
+                "INSERT INTO exec_tasks VALUES (?,?)",
+                [(jobid, pgid) for jobid, pgids in self._added.items() for pgid in pgids],
+            )
         if self._removed:
             db.executemany("DELETE FROM exec_tasks WHERE id=?", self._removed)
 
     def _written(self) -> None:
-        self._added = []
+        self._added = {}
         self._removed = []
 
     def kill_orphans(self) -> list[int]:

@@ -182,8 +182,8 @@ class Rexec:
             raise ValueError("invalid tmpdir name")
         path = os.path.join(self.broker.rundir, name)
         if path not in self.tmpdirs:
-            from flux.modules.job_exec.execsvc import _as_user
             from flux.modules.job_exec.jobshell import _extract_files
+            from flux.modules.job_exec.spawner import as_user as _as_user
 
             os.mkdir(path, 0o700)
             self.tmpdirs[path] = 0
