@@ -349,6 +349,14 @@ def test_exec_eventlog(instance):
         "done",
     ]
     assert entries[3]["context"]["taskmap"] == {"version": 1, "map": [[0, 1, 2, 1]]}
+    from flux.job.JobID import JobID
+
+    uid = os.getuid()
+    assert entries[2]["context"] == {
+        "service": f"{uid}-shell-{JobID(jobid).f58}",
+        "leader-rank": 0,
+        "size": 1,
+    }
     assert entries[-2]["context"] == {"status": 0}
     p = instance.flux("job", "info", jobid, "guest.exec.eventlog", check=True)
     assert [json.loads(x)["name"] for x in p.stdout.splitlines()] == names
