@@ -22,6 +22,8 @@ import errno
 import os
 import signal
 import sys
+from collections.abc import Iterator
+from itertools import accumulate
 from typing import Any
 
 _POSIX_SPAWN_SETSIGDEF = 0x04
@@ -106,22 +108,35 @@ def close(fd: int) -> None:
         raise OSError(err, os.strerror(err))
 
 
-def _candidates(cmd: str, env: dict[str, str]) -> list[str]:
+def _candidates(cmd: str, env: dict[str, str]) -> Iterator[str]:
     """Where exec would look for ``cmd``, in order (as Popen and execvp do)."""
-    if os.path.dirname(cmd):
-        return [cmd]
-    return [os.path.join(d, cmd) for d in os.get_exec_path(env)]
+    if "/" in cmd:
+        yield cmd
+        return
+    for d in os.get_exec_path(env):
+        yield f"{d}/{cmd}" if d and d[-1] != "/" else d + cmd
 
 
-def _string_array(items: list[bytes]) -> tuple[Any, array.array]:
-    """A NULL-terminated C array of pointers to NUL-terminated copies of ``items`` (one
-    buffer for all the strings: far cheaper than a ctypes array of c_char_p)."""
-    buf = ctypes.create_string_buffer(b"\0".join(items) + b"\0")
-    pos = ctypes.addressof(buf)
-    ptrs = array.array("Q")
-    for item in items:
-        ptrs.append(pos)
-        pos += len(item) + 1
+def _string_array(items: list[str]) -> tuple[Any, array.array]:
+    """A NULL-terminated C array of pointers to NUL-terminated copies of ``items``, as
+    ``os.fsencode`` encodes them (one buffer for all the strings, encoded at once: far
+    cheaper than a ctypes array of c_char_p)."""
+    joined = "\0".join(items)
+    if joined.count("\0") != len(items) - 1 if items else False:
+        raise ValueError("embedded null byte")
+    data = os.fsencode(joined)
+    buf = ctypes.create_string_buffer(data)  # (with a NUL after the last string)
+    base = ctypes.addressof(buf)
+    if len(data) == len(joined):  # one byte a character: the offsets are the same
+        offsets = [0, *accumulate(len(item) + 1 for item in items[:-1])]
+    else:
+        offsets = [0]
+        pos = data.find(b"\0")
+        while pos >= 0:
+            offsets.append(pos + 1)
+            pos = data.find(b"\0", pos + 1)
+        del offsets[len(items) :]
+    ptrs = array.array("Q", [base + off for off in offsets] if items else [])
     ptrs.append(0)
     return buf, ptrs  # the caller keeps buf alive while ptrs is used
 
@@ -131,13 +146,13 @@ def spawn(argv: list[str], env: dict[str, str], cwd: str | None, fds: tuple[int,
     return its pid. Raises OSError as Popen would (FileNotFoundError for a command
     that is nowhere on PATH, PermissionError for one that is not executable)."""
     libc = _load()
-    argv_buf, argv_c = _string_array([os.fsencode(a) for a in argv])
-    envb = []
-    for k, v in env.items():
-        if "=" in k or "\0" in k or "\0" in v:
-            raise ValueError("illegal environment variable name or value")
-        envb.append(os.fsencode(f"{k}={v}"))
-    env_buf, env_c = _string_array(envb)
+    argv_buf, argv_c = _string_array([os.fspath(a) for a in argv])
+    if "=" in "".join(env):
+        raise ValueError("illegal environment variable name or value")
+    try:
+        env_buf, env_c = _string_array([k + "=" + v for k, v in env.items()])
+    except ValueError:
+        raise ValueError("illegal environment variable name or value") from None
     attr = ctypes.create_string_buffer(_ATTR_SIZE)
     actions = ctypes.create_string_buffer(_ACTIONS_SIZE)
     sigdef = ctypes.create_string_buffer(_SIGSET_SIZE)
