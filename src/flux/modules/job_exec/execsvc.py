@@ -140,6 +140,7 @@ class Exec:
         self.spawner = Spawner(self.loop)
         self.fdwatch = FdWatch(self.loop)
         self._reader = Reader()
+        self._paths: dict[str | None, str] = {}  # a job's PATH -> with flux's bin first
         broker.register("job-exec.stdin", lambda req: handle_stdin(req, self))
         from flux.modules.job_exec.multinode import MultiNode
 
@@ -303,9 +304,15 @@ class Exec:
         env["FLUX_JOB_NNODES"] = str(nnodes)
         env["FLUX_URI"] = self.uri
         env["FLUX_KVS_NAMESPACE"] = f"job-{job.id}"
-        path = path_with_flux_first(env.get("PATH"))
-        if path is not None:
-            env["PATH"] = path
+        path = env.get("PATH")
+        known = self._paths.get(path)
+        if known is None:
+            known = path_with_flux_first(path) or ""
+            if len(self._paths) >= 64:
+                self._paths.clear()
+            self._paths[path] = known
+        if known:
+            env["PATH"] = known
         opts = system.get("shell", {}).get("options", {})
         outspec = opts.get("output", {}) if isinstance(opts, dict) else {}
         if isinstance(outspec, dict):
