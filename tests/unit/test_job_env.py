@@ -1,4 +1,4 @@
-"""A job-manager Job keeps no environment, except as a few variables over the shared
+"""A job-manager Job keeps no environment, except as a few values over the shared
 environment of an earlier new job (--cc copies differ in FLUX_JOB_CC)."""
 
 from __future__ import annotations
@@ -40,24 +40,25 @@ def test_copies_share_a_base_and_keep_their_differences():
     assert _env_of(jobs[1]) == dict(base, FLUX_JOB_CC="3")
 
 
-def test_added_variables_and_exact_copies():
-    Job(1, 0, _jobspec({"X": "a"}), None)
-    b = Job(2, 0, _jobspec({"X": "a", "Y": "b"}), None)
-    assert _env_of(b) == {"X": "a", "Y": "b"}
-    c = Job(3, 0, _jobspec({"X": "a"}), None)
-    assert c.env is not None and len(c.env) == 1 and _env_of(c) == {"X": "a"}
-
-
-def test_removed_or_many_changed_variables_start_a_new_base():
+def test_exact_copies_and_order_kept():
     Job(1, 0, _jobspec({"X": "a", "Y": "b"}), None)
-    b = Job(2, 0, _jobspec({"X": "a"}), None)  # Y removed
-    assert b.env is None
-    c = Job(3, 0, _jobspec({"X": "a"}), None)  # b's environment is the base now
+    c = Job(2, 0, _jobspec({"X": "a", "Y": "b"}), None)
+    assert c.env is not None and len(c.env) == 1 and _env_of(c) == {"X": "a", "Y": "b"}
+    d = Job(3, 0, _jobspec({"X": "c", "Y": "b"}), None)
+    assert list(_env_of(d).items()) == [("X", "c"), ("Y", "b")]
+
+
+def test_other_names_or_many_changed_values_start_a_new_base():
+    Job(1, 0, _jobspec({"X": "a", "Y": "b"}), None)
+    assert Job(2, 0, _jobspec({"X": "a"}), None).env is None  # Y removed
+    c = Job(3, 0, _jobspec({"X": "a"}), None)  # the last one is the base now
     assert _env_of(c) == {"X": "a"}
+    assert Job(4, 0, _jobspec({"X": "a", "Z": "1"}), None).env is None  # Z added
+    assert Job(5, 0, _jobspec({"Z": "1", "X": "a"}), None).env is None  # another order
     many = {f"V{i}": str(i) for i in range(10)}
-    d = Job(4, 0, _jobspec(dict(many, X="a")), None)
-    assert d.env is None
-    e = Job(5, 0, {"version": 1, "tasks": [], "attributes": {"system": {}}}, None)
+    Job(6, 0, _jobspec(many), None)
+    assert Job(7, 0, _jobspec({k: v + "x" for k, v in many.items()}), None).env is None
+    e = Job(8, 0, {"version": 1, "tasks": [], "attributes": {"system": {}}}, None)
     assert e.env is None
-    f = Job(6, 0, _jobspec("not a dict"), None)  # type: ignore[arg-type]
+    f = Job(9, 0, _jobspec("not a dict"), None)  # type: ignore[arg-type]
     assert f.env is None

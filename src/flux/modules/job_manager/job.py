@@ -87,8 +87,8 @@ class Job:
             # the environment is not kept in memory (often the biggest part of a jobspec,
             # and thousands of jobs may wait): a job needs it only to start, and
             # JobManager.job_environment reads it from the store then; but a job whose
-            # environment is the previous new job's but for a few variables (--cc
-            # copies differ in FLUX_JOB_CC) keeps that one as a shared base
+            # environment is the previous new job's but for a few values (--cc copies
+            # differ in FLUX_JOB_CC) keeps that one as a shared base
             self.env = share_env(system["environment"])
             system = {k: v for k, v in system.items() if k != "environment"}
             jobspec = dict(jobspec)
@@ -147,33 +147,27 @@ class Job:
 
 _LAST_ENV: list[dict | None] = [None]  # the base environment of new jobs
 _ENV_DELTA_MAX = 4
-_MISSING = object()
 
 
 def share_env(env: Any) -> tuple | None:
     """``env`` as ``(base, name, value, ...)``: the shared base environment with the
-    variables that differ from it, if there are at most a few (and none removed); else
-    None, and ``env`` becomes the base for the next jobs. The base is never changed."""
+    values that differ from it, if there are at most a few and the names are the same,
+    in the same order (so the environment given back is the one submitted, order
+    included); else None, and ``env`` becomes the base for the next jobs. The base is
+    never changed."""
     base = _LAST_ENV[0]
     if not isinstance(env, dict):
         return None
-    if base is None:
+    if base is None or len(env) != len(base):
         _LAST_ENV[0] = env
         return None
     delta: list = []
-    added = 0
-    get = base.get
-    for k, v in env.items():
-        was = get(k, _MISSING)
-        if was is _MISSING or was != v:
-            if len(delta) == 2 * _ENV_DELTA_MAX:
+    for (k, v), (bk, bv) in zip(env.items(), base.items(), strict=True):
+        if v != bv or k != bk:
+            if k != bk or len(delta) == 2 * _ENV_DELTA_MAX:
                 _LAST_ENV[0] = env
                 return None
             delta += (k, v)
-            added += was is _MISSING
-    if len(env) - added != len(base):  # a variable of the base is not in env
-        _LAST_ENV[0] = env
-        return None
     return (base, *delta)
 
 
