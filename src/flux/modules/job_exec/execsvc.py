@@ -25,8 +25,6 @@ import orjson
 from flux.core.paths import path_with_flux_first
 from flux.modules.job_exec.execlog import ExecLog, ExecLogStore
 from flux.modules.job_exec.fdwatch import FdWatch
-from flux.modules.job_exec.heldcalls import Reader
-from flux.modules.job_exec.heldcalls import reap as _reap
 from flux.modules.job_exec.jobshell import (
     _extract_files,
     _render_argv,
@@ -139,7 +137,6 @@ class Exec:
         self.pending_execlog: dict[int, list[Callable[[dict | None], None]]] = {}
         self.spawner = Spawner(self.loop)
         self.fdwatch = FdWatch(self.loop)
-        self._reader = Reader()
         self._paths: dict[str | None, str] = {}  # a job's PATH -> with flux's bin first
         broker.register("job-exec.stdin", lambda req: handle_stdin(req, self))
         from flux.modules.job_exec.multinode import MultiNode
@@ -460,7 +457,7 @@ class Exec:
 
     def _read(self, ej: ExecJob, fd: int, stream: str, rank: int) -> None:
         try:
-            data = self._reader.read(fd)
+            data = os.read(fd, 65536)
         except BlockingIOError:
             return
         except OSError:
@@ -523,9 +520,7 @@ class Exec:
             self.fdwatch.remove(pidfd)
             _close(pidfd)
         try:
-            raw = _reap(pid)
-            if raw is None:  # (its pidfd is readable: it has exited)
-                _, raw = os.waitpid(pid, 0)
+            _, raw = os.waitpid(pid, 0)
         except ChildProcessError:
             raw = 0
         proc = ej.procs.pop(pid, None)

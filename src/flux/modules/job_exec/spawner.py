@@ -6,11 +6,8 @@ the GIL for that wait. The exec service therefore prepares what a job's tasks ne
 the loop thread (environment, arguments, files opened with the job owner's
 credentials) and hands a :class:`LaunchPlan` to one worker thread, which creates the
 job's ``FLUX_JOB_TMPDIR`` directories, the output pipes and the processes, and opens a
-pidfd for each. The results come back to the loop in batches (one wake-up, through an
-eventfd, for all the launches finished meanwhile), where the exec service watches the
-pipes and pidfds. Apart from the wait for the child's exec, the worker keeps the GIL
-(see :mod:`heldcalls`), so that it does not lose it to the loop thread and wait to get
-it back at every system call.
+pidfd for each. The results come back to the loop in batches (one wake-up for all the
+launches finished meanwhile), where the exec service watches the pipes and pidfds.
 The directories are removed on the loop thread when the job ends (an empty one is a
 single rmdir, cheaper than two hand-offs between the threads), before its ``finish``
 event, so a job's tmpdir is gone once it is inactive.
@@ -32,8 +29,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from flux.modules.job_exec.heldcalls import Wakeup, pidfd_open, set_nonblocking
-from flux.modules.job_exec.heldcalls import available as _held_available
 from flux.modules.job_exec.posixspawn import available as _spawn_available
 from flux.modules.job_exec.posixspawn import close as _close_held
 from flux.modules.job_exec.posixspawn import pipe as _pipe_held
@@ -259,9 +254,9 @@ def _start_task(plan: LaunchPlan, task: TaskSpec) -> Started:
         close(w_err)
     for fd in (r_out, r_err, w_in):
         if fd >= 0:
-            set_nonblocking(fd)
+            os.set_blocking(fd, False)
     try:
-        pidfd = pidfd_open(pid)
+        pidfd = os.pidfd_open(pid)
     except OSError:
         os.killpg(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
@@ -340,16 +335,10 @@ class Spawner:
         self._lock = threading.Lock()
         self._wake_posted = False
         self._thread: threading.Thread | None = None
-        self._wakeup: Wakeup | None = None
 
     def submit(self, work: Callable[[], Any], then: Callable[[Any], None]) -> None:
         """Run ``work()`` in the worker, then ``then(result)`` on the loop thread."""
         if self._thread is None:
-            if self._wakeup is None and _held_available():
-                try:
-                    self._wakeup = Wakeup(self.loop, self._deliver)
-                except RuntimeError:  # the loop is closed (broker shutdown)
-                    pass
             self._thread = threading.Thread(target=self._run, name="job-exec-spawner")
             self._thread.daemon = True
             self._thread.start()
@@ -372,10 +361,6 @@ class Spawner:
                 wake = not self._wake_posted
                 self._wake_posted = True
             if wake:
-                wakeup = self._wakeup
-                if wakeup is not None:
-                    wakeup.post()
-                    continue
                 try:
                     self.loop.call_soon_threadsafe(self._deliver)
                 except RuntimeError:  # the loop is closed: flush() delivers
@@ -396,7 +381,4 @@ class Spawner:
         self._queue.put(None)
         thread.join()
         self._thread = None
-        if self._wakeup is not None:
-            self._wakeup.close()
-            self._wakeup = None
         self._deliver()
