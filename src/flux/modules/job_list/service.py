@@ -53,6 +53,7 @@ from .constraint import (
 from .inactive import InactiveStore
 from .jobdata import ATTRS, JobRecord, check_attrs, job_to_dict
 from .journal import JournalMixin, is_int, is_number
+from .pendingindex import PendingIndex
 from .responder import Responder, decode, pick, required
 from .stats import JobStats
 
@@ -94,7 +95,7 @@ class JobListService(JournalMixin):
         self.broker = broker
         #: active jobs (and jobs not yet validated)
         self.jobs: dict[int, JobRecord] = {}
-        self.pending = SortedList()
+        self.pending = PendingIndex()
         self.running = SortedList()
         #: active records by userid / name / queue (for narrowed searches)
         self._by: dict[str, dict[Any, set[JobRecord]]] = {"userid": {}, "name": {}, "queue": {}}

@@ -10,40 +10,83 @@ from __future__ import annotations
 
 import errno
 import heapq
+from collections.abc import Iterator
+from itertools import islice
 from typing import Any
-
-from sortedcontainers import SortedList
 
 from flux import jobtap
 from flux.constants import FLUX_ROLE_USER
+
+
+class _UserJobs:
+    """One user's jobs held in memory, newest first on demand.
+
+    Jobs arrive newest last (job.new is called in submission order), so they are
+    kept in a dict in arrival order, keyed by job ID: adding and removing a job
+    cost the same however many of the user's jobs rest there (e.g. 100,000 held
+    ones).  A job that arrives older than the newest one (a restart reloading
+    jobs) marks the dict unsorted, and the next reader sorts it once.
+    """
+
+    __slots__ = ("items", "top", "unsorted")
+
+    def __init__(self) -> None:
+        #: jobid -> (t_submit, jobid), ascending while not ``unsorted``
+        self.items: dict[int, tuple[float, int]] = {}
+        self.top: tuple[float, int] | None = None  # the newest key added
+        self.unsorted = False
+
+    def add(self, key: tuple[float, int]) -> None:
+        items = self.items
+        if key[1] in items:
+            return
+        items[key[1]] = key
+        top = self.top
+        if top is None or key > top:
+            self.top = key
+        else:
+            self.unsorted = True
+
+    def discard(self, key: tuple[float, int]) -> None:
+        if self.items.get(key[1]) == key:
+            del self.items[key[1]]
+
+    def newest(self) -> Iterator[tuple[float, int]]:
+        """The jobs as ``(-t_submit, -id)``, newest first (sorted order)."""
+        if self.unsorted:
+            self.items = {key[1]: key for key in sorted(self.items.values())}
+            self.unsorted = False
+        return ((-t, -jobid) for t, jobid in reversed(self.items.values()))
+
+    def __len__(self) -> int:
+        return len(self.items)
 
 
 class _History:
     __slots__ = ("users", "stored")
 
     def __init__(self, stored: bool) -> None:
-        #: userid -> (-t_submit, -id) of the user's jobs held in memory
-        self.users: dict[int, SortedList] = {}
+        #: userid -> the user's jobs held in memory
+        self.users: dict[int, _UserJobs] = {}
         #: inactive jobs are read from the store (not held here)
         self.stored = stored
 
-    def add(self, userid: int, item: tuple[float, int]) -> None:
-        lst = self.users.get(userid)
-        if lst is None:
-            lst = self.users[userid] = SortedList()
-        if item not in lst:
-            lst.add(item)
+    def add(self, userid: int, key: tuple[float, int]) -> None:
+        jobs = self.users.get(userid)
+        if jobs is None:
+            jobs = self.users[userid] = _UserJobs()
+        jobs.add(key)
 
-    def discard(self, userid: int, item: tuple[float, int]) -> None:
-        lst = self.users.get(userid)
-        if lst is not None:
-            lst.discard(item)
-            if not lst:
+    def discard(self, userid: int, key: tuple[float, int]) -> None:
+        jobs = self.users.get(userid)
+        if jobs is not None:
+            jobs.discard(key)
+            if not jobs:
                 del self.users[userid]
 
 
 def _item(args: Any) -> tuple[float, int]:
-    return (-float(args["t_submit"]), -int(args["id"]))
+    return (float(args["t_submit"]), int(args["id"]))
 
 
 def _new(p: Any, topic: str, args: Any, hist: _History) -> int:
@@ -91,10 +134,11 @@ def _needed(sl: slice | None) -> int | None:
 
 
 def _ids(p: Any, hist: _History, userid: int, limit: int | None) -> list[int]:
-    mem = hist.users.get(userid, ())
+    jobs = hist.users.get(userid)
+    mem = jobs.newest() if jobs is not None else iter(())
     stored = jobtap.inactive_history(p, userid, limit) if hist.stored else None
     if stored is None:
-        items = list(mem if limit is None else mem[:limit])
+        items = list(mem if limit is None else islice(mem, limit))
     else:
         older = ((-t, -jobid) for t, jobid in stored)
         items = list(heapq.merge(mem, older))
