@@ -39,7 +39,7 @@ def test_pending_index_matches_a_sorted_list(monkeypatch, big):
             jobid = next_id if rng.random() < 0.8 else rng.randrange(1, next_id + 1)
             next_id += 1
             k = key(rng.choice([0, 0, 16, 16, 16, 5, rng.randrange(100)]), jobid * 10000 + step)
-            index.add(k)
+            index.add(k, rng.random() < 0.5)  # (priority 0: maybe no priority yet)
             ref.add(k)
             live.append(k)
         if step % 97 == 0:
@@ -55,6 +55,28 @@ def test_pending_index_matches_a_sorted_list(monkeypatch, big):
         index.remove(missing)
     with pytest.raises(ValueError):
         index.remove(key(12345, 1))  # a priority with no bucket
+
+
+def test_pending_index_unknown_priority_lists_among_priority_0():
+    index = PendingIndex()
+    held = [key(0, i) for i in range(0, 40, 2)]
+    new = [key(0, i) for i in range(1, 40, 2)]
+    top = key(16, 100)
+    for k in held:
+        index.add(k)
+    for k in new:
+        index.add(k, True)
+    index.add(top)
+    assert list(index) == [top] + sorted(held + new)
+    assert all(k in index for k in new)
+    for k in new[:5]:
+        index.remove(k)
+    assert list(index) == [top] + sorted(held + new[5:])
+    # no priority-0 bucket: the unknown ones come last
+    index = PendingIndex()
+    index.add(top)
+    index.add(new[0], True)
+    assert list(index) == [top, new[0]]
 
 
 def test_pending_index_update_and_clear():

@@ -275,8 +275,9 @@ class JournalMixin:
     def _file(self, rec: JobRecord) -> None:
         state = rec.state
         if state & _PENDING:
-            key = (-max(rec.priority, 0), rec.id, rec)
-            self.pending.add(key)
+            priority = rec.priority
+            key = (-max(priority, 0), rec.id, rec)
+            self.pending.add(key, priority < 0)
         elif state & _RUNNING:
             key = (-rec.t_run, rec.id, rec)
             self.running.add(key)
