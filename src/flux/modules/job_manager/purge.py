@@ -199,6 +199,9 @@ class Purge:
             return
         count = self.purge_eligible(age_limit, num_limit, batch)
         self.jm.store.after_commit(lambda: req.respond({"count": count}))
+        # (the client waits for this answer before its next batch: it does not wait out
+        # the store's commit pacing, which is for bursts of jobs)
+        self.jm.store.commit_soon()
 
     def purge_id_request(self, req: Request) -> None:
         p = req.payload
@@ -223,3 +226,4 @@ class Purge:
             return
         self.remove([jobid])
         self.jm.store.after_commit(lambda: req.respond({"count": 1}))
+        self.jm.store.commit_soon()
