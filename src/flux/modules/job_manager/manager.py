@@ -77,10 +77,6 @@ class JobManager(JobRequests):
         # the highest id in ``active`` (None: to be computed again), for getinfo
         self._max_active: int | None = 0
         self._memory = getattr(broker, "memory", None)  # told of each job that ends
-        # post_entry calls in progress (nested ones included), and what waits for them
-        # all to return (see on_settle)
-        self._depth = 0
-        self._settle: list[Callable[[], None]] = []
         reg = broker.register
         reg("job-manager.urgency", self.urgency_request, USER)
         reg("job-manager.raise", self.raise_request, USER)
@@ -142,42 +138,15 @@ class JobManager(JobRequests):
             job.evqueue.append(entry)
             return
         job.processing = True
-        self._depth += 1
-        done = False
         try:
             self._process(job, entry)
             q = job.evqueue
             while q:
                 self._process(job, q.pop(0))
-            done = True
         finally:
             job.processing = False
             if job.evqueue is not None and not job.evqueue:
                 job.evqueue = None  # (an empty list per waiting job adds up)
-            self._depth -= 1
-            if not self._depth and self._settle:
-                if done:
-                    self._run_settle()
-                else:  # (an exception is on its way out: the loop runs them next)
-                    self.broker.loop.call_soon(self._run_settle)
-
-    def on_settle(self, cb: Callable[[], None]) -> None:
-        """Run ``cb`` once the events being processed now (those they post included)
-        are all processed; on the next loop pass if none is (never inside the caller)."""
-        if self._depth:
-            self._settle.append(cb)
-        else:
-            self.broker.loop.call_soon(cb)
-
-    def _run_settle(self) -> None:
-        settle = self._settle
-        while settle:
-            try:
-                settle.pop(0)()
-            except BaseException:
-                if settle:  # (the others still run, on the next loop pass)
-                    self.broker.loop.call_soon(self._run_settle)
-                raise
 
     def _process(self, job: Job, entry: dict) -> None:
         if job.readonly:

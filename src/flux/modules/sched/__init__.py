@@ -39,7 +39,6 @@ class Sched:
         self.stopped_queues: set = set()
         self._last_request: tuple[Any, Any] | None = None  # see feasible_request
         self._scheduled: asyncio.Handle | None = None  # the pass queued by _kick
-        self._settling = False  # a pass waits for the job-manager (see free)
         self._passing = False  # a pass is running (_schedule is not re-entered)
         self._again = False
         #: no scheduling while set: a restart is still giving reloaded jobs their
@@ -95,11 +94,9 @@ class Sched:
     def free(self, job: Job) -> None:
         if job.R is not None:
             self.pool.free(job.R)
-            # the next job starts as soon as the freeing job's events are processed
-            # (its free, clean...), in this loop pass rather than the next one
-            if not self._settling and not self.held:
-                self._settling = True
-                self.broker.job_manager.on_settle(self._settled)
+            # a pass on the next loop tick, unless the job-manager asks for it sooner
+            # (freed(), once the freeing job's free event is processed)
+            self._kick()
 
     def mark_allocated(self, job: Job) -> None:
         if job.R is not None:
@@ -136,15 +133,11 @@ class Sched:
         if self._scheduled is None and not self.held:
             self._scheduled = self.broker.loop.call_soon(self._schedule)
 
-    def _settled(self) -> None:
-        if self._settling:
-            self._settling = False
-            self._schedule()
-
     def freed(self) -> None:
         """A job's ``free`` event has been processed: make the pass its free asked for
         now, before the rest of that job's events (its clean, its end)."""
-        self._settled()
+        if self._scheduled is not None:
+            self._schedule()
 
     def _schedule(self) -> None:
         if self._scheduled is not None:
