@@ -327,6 +327,57 @@ def test_attach_forwards_signals_to_the_job(instance, tmp_path):
     assert out == "got-usr1\n"
 
 
+HOLD_SUBMIT = """
+import os, time
+
+def validate(p, topic, args, arg):
+    # hold this submit (and the broker) until the test says go
+    open(os.path.join(DIR, "entered"), "w").close()
+    deadline = time.monotonic() + 60
+    while not os.path.exists(os.path.join(DIR, "go")) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return 0
+
+def flux_plugin_init(p):
+    p.add_handler("job.validate", validate)
+"""
+
+
+def test_run_survives_a_signal_that_comes_before_attach(make_instance, tmp_path):
+    """A signal sent to ``flux run`` while it still waits for its submit to be accepted
+    waits for the attach, which forwards it (the job is pending here: refused and
+    logged), instead of ending the front end."""
+    import signal
+    import subprocess
+    import sys
+
+    inst = make_instance()
+    os.chmod(tmp_path, 0o755)
+    plugin = tmp_path / "hold.py"
+    plugin.write_text(f"DIR = {str(tmp_path)!r}\n" + HOLD_SUBMIT)
+    inst.flux("queue", "stop", check=True)
+    inst.flux("jobtap", "load", str(plugin), check=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "flux", "run", "true"],
+        env=inst.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while not (tmp_path / "entered").exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGUSR1)
+    (tmp_path / "go").touch()
+    inst.flux("jobtap", "remove", "hold.py", check=True)
+    jobid = inst.flux("jobs", "-no", "{id}", check=True).stdout.strip()
+    inst.flux("queue", "start", check=True)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert "flux-job: kill:" in err
+    assert inst.flux("jobs", "-no", "{result}", jobid, check=True).stdout.strip() == "COMPLETED"
+
+
 def test_attach_options(instance):
     p = instance.flux("job", "attach", "f1234")
     assert p.returncode == 1 and p.stderr == "flux-job: Failed to attach to f1234: No such job\n"

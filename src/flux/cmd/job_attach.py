@@ -295,13 +295,19 @@ class Attach:
 
     def run(self) -> int:
         old = {}
+        mask = None
         if self.stdin_open:  # --read-only: neither stdin nor signals are taken
             old[signal.SIGINT] = signal.signal(signal.SIGINT, self.sigint)
             for sig in FORWARDED:
                 old[sig] = signal.signal(sig, self.forward)
+            # a caller that blocked these until now (flux run, from before its submit)
+            # gets the ones that arrived meanwhile forwarded here
+            mask = signal.pthread_sigmask(signal.SIG_UNBLOCK, FORWARDED)
         try:
             self.h.reactor_run()
         finally:
+            if mask is not None:
+                signal.pthread_sigmask(signal.SIG_SETMASK, mask)
             for sig, handler in old.items():
                 signal.signal(sig, handler)
         if self.error:

@@ -2,17 +2,36 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 PROG = "flux-run"
 
 
 def main(argv: list[str]) -> int:
-    from flux.cmd.job_attach import Attach
-    from flux.cmd.submit import prepare, submit_all
+    from flux.cmd.submit import prepare
 
     prepared = prepare(argv, PROG, "flux run [OPTIONS...] COMMAND [ARGS...]")
     if isinstance(prepared, int):
         return prepared
     args, specs, urgency, flags, h = prepared
+    # a signal for the job that comes before its attach is ready (the job can start,
+    # and its user see it run, before then) waits, blocked, to be forwarded to the job
+    # rather than ending this front end
+    import signal
+
+    from flux.cmd.job_attach import FORWARDED
+
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, FORWARDED)
+    try:
+        return _submit_attach(args, specs, urgency, flags, h)
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+
+
+def _submit_attach(args: Any, specs: Any, urgency: int, flags: int, h: Any) -> int:
+    from flux.cmd.job_attach import Attach
+    from flux.cmd.submit import submit_all
+
     ids = submit_all(h, specs, urgency, flags, PROG)
     if not ids or getattr(ids, "lost", False):
         return 1
