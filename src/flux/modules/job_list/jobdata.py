@@ -501,12 +501,84 @@ _GETTERS: dict[str, Any] = {
 def job_to_dict(rec: JobRecord, attrs: Iterable[str]) -> dict[str, Any]:
     """Render the job-list dict for ``rec``: ``id`` then the requested
     attributes (already validated) that are set."""
+    if attrs is ATTRS:
+        return _all_to_dict(rec)
     out: dict[str, Any] = {"id": rec.id}
     getters = _GETTERS
     for attr in attrs:
         value = getters[attr](rec)
         if value is not None:
             out[attr] = value
+    return out
+
+
+def _all_to_dict(r: JobRecord) -> dict[str, Any]:
+    """``job_to_dict(r, ATTRS)`` in one pass (each job that ends is stored so, and
+    ``attrs=["all"]`` lists so): the same keys in the same order, unset ones left out."""
+    out: dict[str, Any] = {"id": r.id}
+    if r.userid is not None:
+        out["userid"] = r.userid
+    if r.urgency is not None:
+        out["urgency"] = r.urgency
+    if r.priority >= 0:
+        out["priority"] = r.priority
+    if r.t_submit is not None:
+        out["t_submit"] = r.t_submit
+    if r.t_depend:
+        out["t_depend"] = r.t_depend
+    if r.t_priority:
+        out["t_priority"] = r.t_priority
+    if r.t_sched:
+        out["t_sched"] = r.t_sched
+    if r.t_run:
+        out["t_run"] = r.t_run
+    if r.t_cleanup:
+        out["t_cleanup"] = r.t_cleanup
+    if r.t_inactive:
+        out["t_inactive"] = r.t_inactive
+    if r.state is not None:
+        out["state"] = r.state
+    for key, value in (
+        ("name", r.name),
+        ("cwd", r.cwd),
+        ("queue", r.queue),
+        ("project", r.project),
+        ("bank", r.bank),
+        ("ntasks", r.ntasks),
+        ("ncores", r.ncores),
+        ("duration", r.duration),
+        ("nnodes", r.nnodes),
+    ):
+        if value is not None:
+            out[key] = value
+    ran = _ran(r)
+    if ran:
+        out["ranks"] = r.ranks
+        if r.nodelist is not None:
+            out["nodelist"] = r.nodelist
+    inactive = r.state == FLUX_JOB_STATE_INACTIVE
+    exc = r.exc
+    if inactive:
+        out["success"] = r.result == FLUX_JOB_RESULT_COMPLETED
+        out["exception_occurred"] = exc is not None
+    if exc is not None:
+        for key, value in (
+            ("exception_type", exc[1]),
+            ("exception_severity", exc[0]),
+            ("exception_note", exc[2]),
+        ):
+            if value is not None:
+                out[key] = value
+    if inactive and r.result is not None:
+        out["result"] = r.result
+    if ran and r.expiration is not None:
+        out["expiration"] = r.expiration
+    if r.annotations:
+        out["annotations"] = r.annotations
+    if r.waitstatus is not None:
+        out["waitstatus"] = r.waitstatus
+    if r.deps is not None:
+        out["dependencies"] = list(r.deps)
     return out
 
 
