@@ -31,9 +31,11 @@ class PreciseEpollSelector(selectors.EpollSelector):
         fd = self._selector.fileno()  # type: ignore[attr-defined]
         if timeout is not None and 0 < timeout < PRECISE_BELOW and fd < _FD_SETSIZE:
             try:
-                select.select([fd], [], [], timeout)
+                ready = select.select([fd], [], [], timeout)[0]
             except InterruptedError:
-                pass
+                ready = [fd]
+            if not ready:
+                return []  # the timeout (what comes ready now is seen on the next pass)
             timeout = 0
         return super().select(timeout)
 
@@ -54,6 +56,24 @@ _PR_SET_TIMERSLACK = 29
 
 class BrokerLoop(asyncio.SelectorEventLoop):
     """asyncio's selector loop, which can tell work done in slices that a timer is due."""
+
+    def _read_from_self(self) -> None:
+        # asyncio reads the self-pipe until it fails with EAGAIN: two system calls and an
+        # exception per wake-up from another thread (the spawner, the fsync thread).
+        # One read that does not fill the buffer has emptied it (what a thread writes
+        # after it makes the socket readable again: the loop is woken once more)
+        while True:
+            try:
+                data = self._ssock.recv(4096)  # type: ignore[attr-defined]
+            except InterruptedError:
+                continue
+            except BlockingIOError:
+                return
+            if not data:
+                return
+            self._process_self_data(data)  # type: ignore[attr-defined]
+            if len(data) < 4096:
+                return
 
     def timer_due(self) -> bool:
         """Has the earliest timer's time come (a test-mode job's end...)?"""

@@ -228,8 +228,11 @@ class JournalMixin:
             orig = bulk.pop(rec, None)
             if orig is not None:  # ends in bulk: account what it went through
                 self.stats.transition(rec.queue, orig, old, rec.result)
-        # DEPEND -> PRIORITY -> SCHED keeps a filed job's place in the pending index
-        refile = rec.key is None or not (old & _PENDING and new & _PENDING)
+        # DEPEND -> PRIORITY -> SCHED keeps a filed job's place in the pending index,
+        # RUN -> CLEANUP its place in the running index (ordered by t_run)
+        refile = rec.key is None or not (
+            (old & _PENDING and new & _PENDING) or (old & _RUNNING and new & _RUNNING)
+        )
         if refile:
             self._unfile(rec)
         rec.state = new

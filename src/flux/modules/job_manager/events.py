@@ -104,114 +104,187 @@ def check_event(job: Job, name: str, context: dict | None) -> None:
 def apply_event(job: Job, entry: dict) -> None:
     """Update ``job`` for ``entry``; raise EventError if the event is not legal now."""
     name = entry["name"]
-    ctx = entry.get("context") or {}
-    state = job.state
+    ctx = entry.get("context") or _NO_CONTEXT
     check = _CHECKS.get(name)
     if check is not None:
         check(job, ctx)
-    if name == "submit":
-        job.t_submit = entry["timestamp"]
-        job.userid = ctx.get("userid", job.userid)
-        job.urgency = ctx.get("urgency", 16)
-        job.flags = ctx.get("flags", 0)
-    elif name == "validate":
-        if state == NEW:
-            job.state = DEPEND
-    elif name == "depend":
-        if state == DEPEND:
-            job.state = PRIORITY
-            job.depend_posted = True
-    elif name == "priority":
-        if state in (PRIORITY, SCHED):
-            job.priority = ctx["priority"]
-            job.state = SCHED
-    elif name == "urgency":
-        job.urgency = ctx["urgency"]
-        if state == SCHED:
-            job.state = PRIORITY
-    elif name == "flux-restart":
-        if state == SCHED:
-            job.state = PRIORITY
-    elif name == "jobspec-update":
-        apply_jobspec_update(job, ctx)
-        if state == SCHED:
-            job.state = PRIORITY
-    elif name == "resource-update":
-        exp = ctx["expiration"]
-        if job.R is not None:
-            R = dict(job.R)
-            ex = dict(R.get("execution", {}))
-            ex["expiration"] = exp
-            R["execution"] = ex
-            job.R = R
-            job.R_updated = True
-    elif name == "alloc":
-        if state == SCHED:
-            job.has_resources = True
-            job.alloc_queued = False
-            job.state = RUN
-    elif name == "start":
-        pass
-    elif name == "finish":
-        if state == RUN:
-            job.state = CLEANUP
-        if job.end_event is None:
-            job.end_event = entry
-        job.finished = True
-    elif name == "release":
-        if ctx["final"]:
-            job.start_pending = False
-    elif name == "free":
-        job.has_resources = False
-        job.free_posted = True
-    elif name == "clean":
-        if state == CLEANUP:
-            job.state = INACTIVE
-            job.t_clean = entry["timestamp"]
-            job.readonly = True
-    elif name == "exception":
-        severity = ctx.get("severity", 0)
-        if severity == 0:
-            if state != INACTIVE:
-                if job.end_event is None:
-                    job.end_event = entry
-                if state in (DEPEND, PRIORITY, SCHED, RUN):
-                    job.state = CLEANUP
-            if ctx.get("type") == "scheduler-restart":
-                job.has_resources = False
-    elif name == "dependency-add":
-        if state in (NEW, DEPEND):
-            desc = ctx["description"]
-            if desc not in job.grudge:
-                if not job.grudge:
-                    job.grudge = set()
-                if not job.deps:
-                    job.deps = set()
-                job.grudge.add(desc)
-                job.deps.add(desc)
-    elif name == "dependency-remove":
-        if state in (NEW, DEPEND):
-            if job.deps:
-                job.deps.discard(ctx["description"])
-    elif name == "set-flags":
-        for f in ctx.get("flags", []):
-            if not job.set_flags:
-                job.set_flags = set()
-            job.set_flags.add(f)
-    elif name in ("prolog-start",):
+    fold = _FOLDS.get(name)
+    if fold is not None:  # (memo, debug.*, and other events have no effect on state)
+        fold(job, entry, ctx)
+
+
+_NO_CONTEXT: dict = {}  # (never changed: the folds only read a context)
+
+
+def _submit(job: Job, entry: dict, ctx: dict) -> None:
+    job.t_submit = entry["timestamp"]
+    job.userid = ctx.get("userid", job.userid)
+    job.urgency = ctx.get("urgency", 16)
+    job.flags = ctx.get("flags", 0)
+
+
+def _validate(job: Job, entry: dict, ctx: dict) -> None:
+    if job.state == NEW:
+        job.state = DEPEND
+
+
+def _depend(job: Job, entry: dict, ctx: dict) -> None:
+    if job.state == DEPEND:
+        job.state = PRIORITY
+        job.depend_posted = True
+
+
+def _priority(job: Job, entry: dict, ctx: dict) -> None:
+    if job.state in (PRIORITY, SCHED):
+        job.priority = ctx["priority"]
+        job.state = SCHED
+
+
+def _urgency(job: Job, entry: dict, ctx: dict) -> None:
+    state = job.state
+    job.urgency = ctx["urgency"]
+    if state == SCHED:
+        job.state = PRIORITY
+
+
+def _flux_restart(job: Job, entry: dict, ctx: dict) -> None:
+    if job.state == SCHED:
+        job.state = PRIORITY
+
+
+def _jobspec_update(job: Job, entry: dict, ctx: dict) -> None:
+    state = job.state
+    apply_jobspec_update(job, ctx)
+    if state == SCHED:
+        job.state = PRIORITY
+
+
+def _resource_update(job: Job, entry: dict, ctx: dict) -> None:
+    exp = ctx["expiration"]
+    if job.R is not None:
+        R = dict(job.R)
+        ex = dict(R.get("execution", {}))
+        ex["expiration"] = exp
+        R["execution"] = ex
+        job.R = R
+        job.R_updated = True
+
+
+def _alloc(job: Job, entry: dict, ctx: dict) -> None:
+    if job.state == SCHED:
+        job.has_resources = True
+        job.alloc_queued = False
+        job.state = RUN
+
+
+def _finish(job: Job, entry: dict, ctx: dict) -> None:
+    if job.state == RUN:
+        job.state = CLEANUP
+    if job.end_event is None:
+        job.end_event = entry
+    job.finished = True
+
+
+def _release(job: Job, entry: dict, ctx: dict) -> None:
+    if ctx["final"]:
+        job.start_pending = False
+
+
+def _free(job: Job, entry: dict, ctx: dict) -> None:
+    job.has_resources = False
+    job.free_posted = True
+
+
+def _clean(job: Job, entry: dict, ctx: dict) -> None:
+    if job.state == CLEANUP:
+        job.state = INACTIVE
+        job.t_clean = entry["timestamp"]
+        job.readonly = True
+
+
+def _exception(job: Job, entry: dict, ctx: dict) -> None:
+    state = job.state
+    severity = ctx.get("severity", 0)
+    if severity == 0:
+        if state != INACTIVE:
+            if job.end_event is None:
+                job.end_event = entry
+            if state in (DEPEND, PRIORITY, SCHED, RUN):
+                job.state = CLEANUP
+        if ctx.get("type") == "scheduler-restart":
+            job.has_resources = False
+
+
+def _dependency_add(job: Job, entry: dict, ctx: dict) -> None:
+    if job.state in (NEW, DEPEND):
+        desc = ctx["description"]
+        if desc not in job.grudge:
+            if not job.grudge:
+                job.grudge = set()
+            if not job.deps:
+                job.deps = set()
+            job.grudge.add(desc)
+            job.deps.add(desc)
+
+
+def _dependency_remove(job: Job, entry: dict, ctx: dict) -> None:
+    if job.state in (NEW, DEPEND):
+        if job.deps:
+            job.deps.discard(ctx["description"])
+
+
+def _set_flags(job: Job, entry: dict, ctx: dict) -> None:
+    for f in ctx.get("flags", []):
+        if not job.set_flags:
+            job.set_flags = set()
+        job.set_flags.add(f)
+
+
+def _prolog_start(job: Job, entry: dict, ctx: dict) -> None:
+    job.perilog_active += 1
+    job.prolog_pending = False
+
+
+def _prolog_finish(job: Job, entry: dict, ctx: dict) -> None:
+    if job.perilog_active > 0:
+        job.perilog_active -= 1
+
+
+def _epilog_start(job: Job, entry: dict, ctx: dict) -> None:
+    job.epilog_pending = False
+    if job.state == CLEANUP:
         job.perilog_active += 1
-        job.prolog_pending = False
-    elif name in ("prolog-finish",):
-        if job.perilog_active > 0:
-            job.perilog_active -= 1
-    elif name == "epilog-start":
-        job.epilog_pending = False
-        if state == CLEANUP:
-            job.perilog_active += 1
-    elif name == "epilog-finish":
-        if state == CLEANUP and job.perilog_active > 0:
-            job.perilog_active -= 1
-    # memo, debug.*, and other events have no effect on state
+
+
+def _epilog_finish(job: Job, entry: dict, ctx: dict) -> None:
+    if job.state == CLEANUP and job.perilog_active > 0:
+        job.perilog_active -= 1
+
+
+#: how each event that changes a job changes it: ``fold(job, entry, context)``
+_FOLDS: dict[str, Callable[[Job, dict, dict], None]] = {
+    "submit": _submit,
+    "validate": _validate,
+    "depend": _depend,
+    "priority": _priority,
+    "urgency": _urgency,
+    "flux-restart": _flux_restart,
+    "jobspec-update": _jobspec_update,
+    "resource-update": _resource_update,
+    "alloc": _alloc,
+    "finish": _finish,
+    "release": _release,
+    "free": _free,
+    "clean": _clean,
+    "exception": _exception,
+    "dependency-add": _dependency_add,
+    "dependency-remove": _dependency_remove,
+    "set-flags": _set_flags,
+    "prolog-start": _prolog_start,
+    "prolog-finish": _prolog_finish,
+    "epilog-start": _epilog_start,
+    "epilog-finish": _epilog_finish,
+}
 
 
 def apply_jobspec_update(job: Job, updates: dict) -> None:

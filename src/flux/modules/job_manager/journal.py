@@ -50,7 +50,6 @@ class Journal:
     def __init__(self, jm: JobManager):
         self.jm = jm
         self.listeners: dict[tuple[Any, int], _Listener] = {}
-        self.event_count = 0
         jm.broker.register("job-manager.events-journal", self.request, FLUX_ROLE_OWNER)
         jm.broker.register("job-manager.events-journal-cancel", self.cancel, FLUX_ROLE_OWNER)
         jm.broker.disconnect_subscribe(self.disconnected)
@@ -116,12 +115,12 @@ class Journal:
 
     # -- events ------------------------------------------------------------------------
     def _journal_cb(self, job: Job, entry: dict) -> None:
-        self.event_count += 1
         if not self.listeners:
             return
         name = entry["name"]
         for ln in self.listeners.values():
-            if not ln.wants(name):
+            allow, deny = ln.allow, ln.deny  # (ln.wants, inline: 10 events a job)
+            if (allow is not None and name not in allow) or (deny is not None and name in deny):
                 continue
             if ln.batch:
                 ln.pending.append((job.id, entry))

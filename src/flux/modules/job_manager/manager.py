@@ -162,7 +162,9 @@ class JobManager(JobRequests):
         seq = job.seq
         job.seq = seq + 1
         self.store.append_event(job.id, seq, _dumps(entry))
-        job.events_posted = posted_add(job.events_posted, name)
+        posted = job.events_posted
+        if name not in posted:
+            job.events_posted = posted_add(posted, name)
         if name == "jobspec-update":
             self._jobspec_updated(job, entry)
         elif name == "resource-update" and job.R is not None:
@@ -181,7 +183,8 @@ class JobManager(JobRequests):
             rc, out = self.jobtap.call(
                 STATE_TOPIC[state], job, {"entry": entry, "prev_state": prev}
             )
-            self._state_out(job, state, rc, out)
+            if out:
+                self._state_out(job, state, rc, out)
         self._action(job, prev)
 
     def jobtap_event(self, job: Job, entry: dict) -> None:
