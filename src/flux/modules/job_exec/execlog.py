@@ -37,13 +37,15 @@ class ExecLog:
         if context:
             entry["context"] = context
         self.entries.append(entry)
-        for cb in list(self.watchers):
-            cb(entry)
+        if self.watchers:
+            for cb in list(self.watchers):
+                cb(entry)
 
     def close(self) -> None:
-        for cb in list(self.watchers):
-            cb(None)
-        self.watchers.clear()
+        if self.watchers:
+            for cb in list(self.watchers):
+                cb(None)
+            self.watchers.clear()
 
 
 class ExecLogStore:

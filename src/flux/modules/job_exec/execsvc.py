@@ -211,8 +211,8 @@ class Exec:
         per_node: dict[int, int] = {}
         for rank in ej.task_ranks:
             per_node[rank] = per_node.get(rank, 0) + 1
-        f58 = ej.f58
-        if not f58 or _ascii_only():  # (the service is named with the UTF-8 id)
+        f58 = ej.f58  # (the id as the job sees it: what JobID.f58 gives here)
+        if not f58:
             from flux.job.JobID import JobID
 
             f58 = JobID(job.id).f58
@@ -511,8 +511,9 @@ class Exec:
         ej.output.append(entry)
         self.broker.store.append_output(ej.job.id, ej.outseq, _dumps(entry))
         ej.outseq += 1
-        for cb in list(ej.watchers):
-            cb(entry)
+        if ej.watchers:
+            for cb in list(ej.watchers):
+                cb(entry)
 
     def _reap(self, ej: ExecJob, pid: int) -> None:
         pidfd = ej.pidfds.pop(pid, None)
@@ -547,7 +548,9 @@ class Exec:
         self._maybe_done(ej)
 
     def _maybe_done(self, ej: ExecJob) -> None:
-        if not ej.procs and not ej.open_fds and not ej.done and not self.multinode.running(ej):
+        if ej.procs or ej.open_fds or ej.done:
+            return
+        if not self.multinode.running(ej):
             self._finish(ej, ej.status)
 
     def _finish(self, ej: ExecJob, status: int | None) -> None:
@@ -580,9 +583,10 @@ class Exec:
             ej.stdin.clear()
         if ej.tracked:
             self.tasks.remove(job.id)
-        for cb in list(ej.watchers):
-            cb(None)
-        ej.watchers.clear()
+        if ej.watchers:
+            for cb in list(ej.watchers):
+                cb(None)
+            ej.watchers.clear()
         jm = self.jm
         if status is not None:
             jm.post_event(job, "finish", {"status": status})

@@ -209,7 +209,9 @@ class JobtapCore:
     ) -> tuple[int, dict]:
         """Call the stack for ``topic``; return (rc, out) where rc<0 means a handler failed,
         otherwise rc is the number of handlers that ran."""
-        hl = self.handlers(topic)
+        hl = self._cache.get(topic)
+        if hl is None:
+            hl = self.handlers(topic)
         if only is not None:
             hl = [h for h in hl if h[0] is only]
         if not hl:

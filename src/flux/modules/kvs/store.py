@@ -524,10 +524,23 @@ class Store:
                 db.executemany("INSERT INTO events VALUES (?,?,?)", self._events)
             if self._output:
                 db.executemany("INSERT INTO output VALUES (?,?,?)", self._output)
-            if self._R:
-                db.executemany("UPDATE jobs SET R=? WHERE id=?", self._R)
-            if self._inactive:
-                db.executemany("UPDATE jobs SET inactive=1 WHERE id=?", self._inactive)
+            R_rows, inactive = self._R, self._inactive
+            if R_rows and inactive:
+                # a job allocated and ended since the last commit: its row (the jobspec
+                # with it) updated once, with its last R
+                ended = {row[0] for row in inactive}
+                final = {jobid: R for R, jobid in R_rows if jobid in ended}
+                if final:
+                    db.executemany(
+                        "UPDATE jobs SET R=?, inactive=1 WHERE id=?",
+                        [(R, jobid) for jobid, R in final.items()],
+                    )
+                    R_rows = [row for row in R_rows if row[1] not in final]
+                    inactive = [row for row in inactive if row[0] not in final]
+            if R_rows:
+                db.executemany("UPDATE jobs SET R=? WHERE id=?", R_rows)
+            if inactive:
+                db.executemany("UPDATE jobs SET inactive=1 WHERE id=?", inactive)
             if self._kv:
                 db.executemany("INSERT OR REPLACE INTO kv VALUES (?,?)", self._kv)
             if self._deleted:
