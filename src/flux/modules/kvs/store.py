@@ -333,6 +333,7 @@ class Store:
         fsync's return commits what queued meanwhile (one transaction, one more fsync)."""
         self._scheduled = False
         if self._syncing:
+            self._scheduled = True  # (the fsync's return commits what queues meanwhile)
             return
         if self._commit_timer is not None:
             self._scheduled = True  # (the timer commits what queues meanwhile)
@@ -465,6 +466,7 @@ class Store:
         """The fsync covering commit ``gen`` returned (``err``: its errno). On failure its
         callbacks wait, new jobs are refused (``fault``) and the fsync is retried."""
         self._syncing = 0
+        self._scheduled = False  # (no tick was queued while the fsync was in flight)
         if err:
             if self.sync_fault is None:
                 self.log(f"content store: fsync failed: {os.strerror(err)}; retrying")
