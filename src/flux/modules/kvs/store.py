@@ -107,8 +107,12 @@ class _Syncer:
         self.db: sqlite3.Connection | None = None
         self.last_checkpoint = time.monotonic()
         self.done = done  # done(gen, errno or 0), called in the loop
-        self.cond = threading.Condition()
-        self.job: tuple[int, int] | None = None  # (fd, gen)
+        # the thread sleeps in a read of this eventfd; the loop wakes it with a write,
+        # a system call made without the GIL: the thread woken may take the loop's CPU
+        # at once (busy machine), and the loop must not hold the GIL meanwhile (the
+        # spawner thread needs it). A Condition's notify wakes it holding the GIL
+        self.wake = os.eventfd(0, os.EFD_CLOEXEC)
+        self.job: tuple[int, int] | None = None  # (fd, gen); one at a time (the loop's)
         self.stopped = False
         self.interval = SYNC_INTERVAL
         self.last = 0.0  # when the last fsync began (monotonic)
@@ -116,16 +120,18 @@ class _Syncer:
         self.thread.start()
 
     def request(self, fd: int, gen: int) -> None:
-        with self.cond:
-            self.job = (fd, gen)
-            self.cond.notify()
+        self.job = (fd, gen)
+        os.eventfd_write(self.wake, 1)
 
     def stop(self) -> None:
-        with self.cond:
-            self.stopped = True
-            self.cond.notify()
+        if self.stopped:
+            return
+        self.stopped = True
+        os.eventfd_write(self.wake, 1)
         if threading.current_thread() is not self.thread:
             self.thread.join(10.0)  # (a checkpoint under way ends first)
+            if not self.thread.is_alive():
+                os.close(self.wake)
 
     def _checkpoint(self) -> None:
         self.last_checkpoint = time.monotonic()
@@ -138,15 +144,16 @@ class _Syncer:
 
     def _run(self) -> None:
         while True:
-            with self.cond:
-                while self.job is None and not self.stopped:
-                    self.cond.wait()
-                if self.stopped:
-                    if self.db is not None:
-                        self.db.close()
-                    return
-                fd, gen = self.job  # type: ignore[misc]
-                self.job = None
+            job = self.job
+            while job is None and not self.stopped:
+                os.eventfd_read(self.wake)
+                job = self.job
+            if self.stopped:
+                if self.db is not None:
+                    self.db.close()
+                return
+            self.job = None
+            fd, gen = job  # type: ignore[misc]
             err = 0
             # at most one fsync per SYNC_INTERVAL: an idle store syncs at once; a busy
             # one gathers more commits per fsync (each fsync is a journal commit of the
