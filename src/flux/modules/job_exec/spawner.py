@@ -34,7 +34,10 @@ from flux.modules.job_exec.posixspawn import close as _close_held
 from flux.modules.job_exec.posixspawn import pipe as _pipe_held
 from flux.modules.job_exec.posixspawn import spawn as _posix_spawn
 
-_IDS_LOCK = threading.Lock()  # held by the worker while it works, and by as_user
+# one lock per worker thread, held while it works; as_user holds them all (and _IDS_LOCK
+# against another as_user)
+_IDS_LOCK = threading.Lock()
+_WORKER_LOCKS: list[threading.Lock] = []
 
 
 class SpawnError(Exception):
@@ -52,16 +55,23 @@ def as_user(creds: dict[str, Any]) -> Iterator[None]:
         yield
         return
     with _IDS_LOCK:
-        saved = os.getgroups()
-        os.setgroups(creds["extra_groups"])
-        os.setegid(creds["group"])
-        os.seteuid(creds["user"])
+        held = list(_WORKER_LOCKS)
+        for lock in held:
+            lock.acquire()
         try:
-            yield
+            saved = os.getgroups()
+            os.setgroups(creds["extra_groups"])
+            os.setegid(creds["group"])
+            os.seteuid(creds["user"])
+            try:
+                yield
+            finally:
+                os.seteuid(0)
+                os.setegid(0)
+                os.setgroups(saved)
         finally:
-            os.seteuid(0)
-            os.setegid(0)
-            os.setgroups(saved)
+            for lock in held:
+                lock.release()
 
 
 class TaskSpec:
@@ -324,9 +334,14 @@ def _task_preexec(pty: bool, child_instance: bool) -> Callable[[], None] | None:
     return preexec
 
 
+WORKERS = 2
+
+
 class Spawner:
-    """One worker thread running jobs' launches and directory removals in order; each
-    one's callback runs on the loop thread, in batches."""
+    """Worker threads (``WORKERS``) running jobs' launches; each one's callback runs on
+    the loop thread, in batches. Two workers: most of a launch is the wait in
+    ``vfork()`` while the child execs (GIL released), and one worker would start at
+    most one process at a time, about a millisecond each here."""
 
     def __init__(self, loop: Any):
         self.loop = loop
@@ -334,37 +349,47 @@ class Spawner:
         self._done: list[tuple[Callable[[Any], None], Any]] = []
         self._lock = threading.Lock()
         self._wake_posted = False
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
 
     def submit(self, work: Callable[[], Any], then: Callable[[Any], None]) -> None:
-        """Run ``work()`` in the worker, then ``then(result)`` on the loop thread."""
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="job-exec-spawner")
-            self._thread.daemon = True
-            self._thread.start()
+        """Run ``work()`` in a worker, then ``then(result)`` on the loop thread."""
+        if not self._threads:
+            for i in range(WORKERS):
+                lock = threading.Lock()
+                with _IDS_LOCK:
+                    _WORKER_LOCKS.append(lock)
+                name = "job-exec-spawner" if i == 0 else f"job-exec-spawner-{i}"
+                thread = threading.Thread(target=self._run, args=(lock,), name=name)
+                thread.daemon = True
+                thread.start()
+                self._threads.append(thread)
         self._queue.put((work, then))
 
-    def _run(self) -> None:
+    def _run(self, ids_lock: threading.Lock) -> None:
         get = self._queue.get
-        while True:
-            item = get()
-            if item is None:
-                return
-            work, then = item
+        try:
+            while True:
+                item = get()
+                if item is None:
+                    return
+                work, then = item
+                with ids_lock:
+                    try:
+                        result = work()
+                    except Exception as exc:  # handed to the callback, which reports it
+                        result = exc
+                with self._lock:
+                    self._done.append((then, result))
+                    wake = not self._wake_posted
+                    self._wake_posted = True
+                if wake:
+                    try:
+                        self.loop.call_soon_threadsafe(self._deliver)
+                    except RuntimeError:  # the loop is closed: flush() delivers
+                        pass
+        finally:
             with _IDS_LOCK:
-                try:
-                    result = work()
-                except Exception as exc:  # handed to the callback, which reports it
-                    result = exc
-            with self._lock:
-                self._done.append((then, result))
-                wake = not self._wake_posted
-                self._wake_posted = True
-            if wake:
-                try:
-                    self.loop.call_soon_threadsafe(self._deliver)
-                except RuntimeError:  # the loop is closed: flush() delivers
-                    pass
+                _WORKER_LOCKS.remove(ids_lock)
 
     def _deliver(self) -> None:
         with self._lock:
@@ -375,10 +400,11 @@ class Spawner:
 
     def flush(self) -> None:
         """Finish every queued item and run its callback now (broker shutdown)."""
-        thread = self._thread
-        if thread is None:
+        threads, self._threads = self._threads, []
+        if not threads:
             return
-        self._queue.put(None)
-        thread.join()
-        self._thread = None
+        for _ in threads:
+            self._queue.put(None)
+        for thread in threads:
+            thread.join()
         self._deliver()
