@@ -41,3 +41,54 @@ def test_bad_strings_refused():
             posixspawn.spawn(["true"], env, None, (0, 1, 2))
     with pytest.raises(FileNotFoundError):
         posixspawn.spawn(["no-such-command-here"], {"PATH": "/usr/bin:/bin"}, None, (0, 1, 2))
+
+
+def _env_lines(env) -> list[str]:
+    return _run(["/usr/bin/env"], env).decode().splitlines()
+
+
+def test_environ_changes_reach_the_task_in_dict_order():
+    """An Environ (a shared base with names set, replaced and removed) gives the task
+    exactly the environment, in the order, of the dict it stands for."""
+    base = {"PATH": "/usr/bin:/bin", "A": "1", "GONE": "x", "B": "2"}
+    env = posixspawn.Environ(base, {"B": "two"}, shared=True)
+    env["NEW"] = "n"
+    env.pop("GONE", None)
+    env.pop("NEVER", None)
+    env["A"] = "one"
+    want = env.as_dict()
+    assert list(want) == ["PATH", "A", "B", "NEW"]
+    assert _env_lines(env) == [f"{k}={v}" for k, v in want.items()]
+    assert base == {"PATH": "/usr/bin:/bin", "A": "1", "GONE": "x", "B": "2"}
+    # a name removed and set again comes last, as in a dict
+    again = env.copy()
+    again.pop("PATH")
+    again["PATH"] = "/bin:/usr/bin"
+    assert list(again.as_dict()) == ["A", "B", "NEW", "PATH"]
+    assert _env_lines(again) == [f"{k}={v}" for k, v in again.as_dict().items()]
+
+
+def test_environ_shared_bases_each_seen():
+    """Tasks of two different shared bases (and a base dict of the same contents
+    but another object) each get their own environment, however often they alternate."""
+    one = {"PATH": "/usr/bin:/bin", "WHO": "one"}
+    two = {"PATH": "/usr/bin:/bin", "WHO": "two", "EXTRA": "é"}
+    for _ in range(3):
+        for base, rank in ((one, "0"), (two, "1"), (dict(one), "2")):
+            env = posixspawn.Environ(base, {"RANK": rank}, shared=True)
+            assert _env_lines(env) == [f"{k}={v}" for k, v in env.as_dict().items()]
+
+
+def test_environ_bad_strings_refused():
+    for base, changes in (
+        ({"A=B": "1"}, {}),
+        ({"A": "1"}, {"B=C": "2"}),
+        ({"A": "1"}, {"B": "x\0y"}),
+        ({"A": "x\0y"}, {}),
+    ):
+        env = posixspawn.Environ(base, changes, shared=True)
+        with pytest.raises(ValueError, match="illegal environment variable"):
+            posixspawn.spawn(["true"], env, None, (0, 1, 2))
+    # a bad name of the base that the changes remove is no longer there
+    env = posixspawn.Environ({"A=B": "1", "PATH": "/usr/bin:/bin"}, {"A=B": None}, shared=True)
+    assert _env_lines(env) == ["PATH=/usr/bin:/bin"]

@@ -35,6 +35,7 @@ from flux.modules.job_exec.placement import (
     _guest_creds,
     _task_status,
 )
+from flux.modules.job_exec.posixspawn import Environ
 from flux.modules.job_exec.spawner import (
     Launched,
     LaunchPlan,
@@ -272,7 +273,7 @@ class Exec:
         js = job.jobspec
         system = js.get("attributes", {}).get("system", {})
         command = js["tasks"][0]["command"]
-        env = self.jm.job_environment(job)
+        env = _job_environ(self.jm, job)
         cwd = system.get("cwd") or None
         info = job.info
         placement = job_placement(job)
@@ -339,7 +340,7 @@ class Exec:
         for taskrank, (rank, gpus) in enumerate(placement):
             local = local_ids.get(rank, 0)
             local_ids[rank] = local + 1
-            tenv = dict(env)
+            tenv = env.copy()
             tenv["FLUX_TASK_RANK"] = str(taskrank)
             tenv["FLUX_TASK_LOCAL_ID"] = str(local)
             tenv["FLUX_JOB_TMPDIR"] = tmpdirs[rank]
@@ -749,6 +750,16 @@ class Exec:
                 except (ProcessLookupError, PermissionError):
                     break
                 time.sleep(0.01)
+
+
+def _job_environ(jm: Any, job: Job) -> Environ:
+    """The environment ``job`` was submitted with, to which the exec service adds its
+    names: a ``--cc`` copy's is the base it shares with the jobs before it (encoded
+    once for all of them) with the few names that differ."""
+    shared = job.env
+    if shared is not None and len(shared) % 2 == 1 and isinstance(shared[0], dict):
+        return Environ(shared[0], dict(zip(shared[1::2], shared[2::2], strict=True)), True)
+    return Environ(jm.job_environment(job))
 
 
 def _signal_option(job: Job) -> tuple[int, float] | None:

@@ -22,6 +22,7 @@ import errno
 import os
 import signal
 import sys
+import threading
 from collections.abc import Iterator
 from itertools import accumulate
 from typing import Any
@@ -67,6 +68,7 @@ def _load() -> Any:
             "access",
             "pipe2",
             "close",
+            "fcntl",
         ):
             getattr(libc, name)
         libc.spawn = ctypes.CDLL(None).posix_spawn
@@ -82,8 +84,37 @@ def _load() -> Any:
     ]
     libc.posix_spawnattr_setflags.argtypes = [ctypes.c_void_p, ctypes.c_short]
     libc.access.argtypes = [ctypes.c_char_p, ctypes.c_int]
+    libc.fcntl.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int]
     _libc = libc
     return libc
+
+
+_attr: Any = None
+
+
+def _spawn_attr(libc: Any) -> Any:
+    """The spawn attributes every task gets (made once, never changed, shared by the
+    worker threads: posix_spawn only reads them)."""
+    global _attr
+    if _attr is not None:
+        return _attr
+    attr = ctypes.create_string_buffer(_ATTR_SIZE)
+    sigdef = ctypes.create_string_buffer(_SIGSET_SIZE)
+    nomask = ctypes.create_string_buffer(_SIGSET_SIZE)
+    libc.posix_spawnattr_init(attr)
+    libc.sigemptyset(sigdef)
+    # as Popen: SIGPIPE and SIGXFSZ (which Python ignores) back to their defaults; and
+    # glibc's two internal signals, which its spawn would otherwise leave ignored in
+    # the task (sigaddset refuses them: set their bits directly)
+    ctypes.memmove(sigdef, _SIGDEF_BITS, len(_SIGDEF_BITS))
+    libc.posix_spawnattr_setsigdefault(attr, sigdef)
+    # and no signal blocked, whatever the calling thread's mask
+    libc.sigemptyset(nomask)
+    libc.posix_spawnattr_setsigmask(attr, nomask)
+    flags = _POSIX_SPAWN_SETSID | _POSIX_SPAWN_SETSIGDEF | _POSIX_SPAWN_SETSIGMASK
+    libc.posix_spawnattr_setflags(attr, flags)
+    _attr = attr
+    return attr
 
 
 def available() -> bool:
@@ -108,6 +139,17 @@ def close(fd: int) -> None:
         raise OSError(err, os.strerror(err))
 
 
+_F_SETFL = 4
+
+
+def set_nonblocking(fd: int) -> None:
+    """``os.set_blocking(fd, False)`` for an end of a new pipe (whose status flags are
+    known to be none: one ``fcntl`` rather than two), without releasing the GIL."""
+    if _libc.fcntl(fd, _F_SETFL, os.O_NONBLOCK) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, os.strerror(err))
+
+
 def _candidates(cmd: str, env: dict[str, str]) -> Iterator[str]:
     """Where exec would look for ``cmd``, in order (as Popen and execvp do)."""
     if "/" in cmd:
@@ -115,6 +157,30 @@ def _candidates(cmd: str, env: dict[str, str]) -> Iterator[str]:
         return
     for d in os.get_exec_path(env):
         yield f"{d}/{cmd}" if d and d[-1] != "/" else d + cmd
+
+
+_PROBES: dict[tuple, list[tuple[bytes, bytes]]] = {}
+_PROBES_MAX = 256
+
+
+def _probes(cmd: str, path: str | None, cwd: str | None) -> list[tuple[bytes, bytes]]:
+    """For each place exec would look for ``cmd`` (``path``: the task's PATH), the path
+    to exec and the path to probe (relative ones as seen from ``cwd``), encoded;
+    remembered for the few (command, PATH, cwd) a run of jobs has."""
+    key = (cmd, path, cwd)
+    known = _PROBES.get(key)
+    if known is not None:
+        return known
+    env = {} if path is None else {"PATH": path}
+    out = []
+    for cand in _candidates(cmd, env):
+        bpath = os.fsencode(cand)
+        probe = bpath if cwd is None or cand[0] == "/" else os.fsencode(os.path.join(cwd, cand))
+        out.append((bpath, probe))
+    if len(_PROBES) >= _PROBES_MAX:
+        _PROBES.clear()
+    _PROBES[key] = out
+    return out
 
 
 def _string_array(items: list[str]) -> tuple[Any, array.array]:
@@ -141,57 +207,161 @@ def _string_array(items: list[str]) -> tuple[Any, array.array]:
     return buf, ptrs  # the caller keeps buf alive while ptrs is used
 
 
-def spawn(argv: list[str], env: dict[str, str], cwd: str | None, fds: tuple[int, int, int]) -> int:
+class Environ:
+    """A task's environment as ``base`` (a dict never changed, which jobs may share)
+    with ``changes`` applied in order: a name set (in place if the base has it, else
+    after the others) or removed (value None). :func:`spawn` encodes a ``shared``
+    base once and then only the changes of each task."""
+
+    __slots__ = ("base", "changes", "shared")
+
+    def __init__(
+        self, base: dict[str, str], changes: dict[str, str | None] | None = None, shared=False
+    ):
+        self.base = base
+        self.changes: dict[str, str | None] = {} if changes is None else changes
+        self.shared = shared
+
+    def get(self, name: str, default: Any = None) -> Any:
+        changes = self.changes
+        if name in changes:
+            value = changes[name]
+            return default if value is None else value
+        return self.base.get(name, default)
+
+    def __setitem__(self, name: str, value: str) -> None:
+        changes = self.changes
+        if name in changes and changes[name] is None and name in self.base:
+            # set again after its removal: last, as in a dict (not in its base place)
+            self.base, self.changes, self.shared = self.as_dict(), {}, False
+            changes = self.changes
+        changes[name] = value
+
+    def pop(self, name: str, default: Any = None) -> Any:
+        """Remove ``name`` (if present), as ``dict.pop``."""
+        value = self.get(name, default)
+        changes = self.changes
+        changes.pop(name, None)
+        changes[name] = None
+        return value
+
+    def copy(self) -> Environ:
+        return Environ(self.base, dict(self.changes), self.shared)
+
+    def as_dict(self) -> dict[str, str]:
+        env = dict(self.base)
+        for name, value in self.changes.items():
+            if value is None:
+                env.pop(name, None)
+            else:
+                env[name] = value
+        return env
+
+
+def as_dict(env: dict[str, str] | Environ) -> dict[str, str]:
+    """``env`` as a dict (an :class:`Environ` made into one)."""
+    return env.as_dict() if isinstance(env, Environ) else env
+
+
+_BASES: dict[int, tuple[dict, Any, array.array, dict[str, int]]] = {}
+_BASES_MAX = 8
+
+
+def _env_array(env: dict[str, str] | Environ) -> tuple[Any, array.array]:
+    """The C environment array of ``env`` (see :func:`_string_array`)."""
+    if isinstance(env, Environ):
+        if env.shared:
+            try:
+                return _patched_array(env)
+            except ValueError:
+                pass  # (a bad string: refused below, as for a dict)
+        env = env.as_dict()
+    if "=" in "".join(env):
+        raise ValueError("illegal environment variable name or value")
+    try:
+        return _string_array([k + "=" + v for k, v in env.items()])
+    except ValueError:
+        raise ValueError("illegal environment variable name or value") from None
+
+
+def _patched_array(env: Environ) -> tuple[Any, array.array]:
+    """The array of a shared base (encoded once, remembered while it is one of the few
+    last bases) with the pointers of the changed names replaced, removed or added."""
+    base = env.base
+    known = _BASES.get(id(base))
+    if known is None or known[0] is not base:
+        if "=" in "".join(base):
+            raise ValueError("illegal environment variable name or value")
+        buf, ptrs = _string_array([k + "=" + v for k, v in base.items()])
+        known = (base, buf, ptrs, {k: i for i, k in enumerate(base)})
+        if len(_BASES) >= _BASES_MAX:
+            _BASES.clear()
+        _BASES[id(base)] = known  # (holds base: its id is not reused meanwhile)
+    _base, base_buf, base_ptrs, index = known
+    ptrs = base_ptrs[:]  # (NULL-terminated)
+    items: list[str] = []
+    where: list[int] = []  # for each item, the place it replaces (-1: added)
+    removed: list[int] = []
+    for name, value in env.changes.items():
+        pos = index.get(name, -1)
+        if value is None:
+            if pos >= 0:
+                removed.append(pos)
+            continue
+        if "=" in name:
+            raise ValueError("illegal environment variable name or value")
+        items.append(name + "=" + value)
+        where.append(pos)
+    buf, new = _string_array(items)
+    ptrs.pop()
+    for pos, ptr in zip(where, new, strict=False):  # (new ends with its NULL)
+        if pos >= 0:
+            ptrs[pos] = ptr
+        else:
+            ptrs.append(ptr)
+    for pos in sorted(removed, reverse=True):
+        del ptrs[pos]
+    ptrs.append(0)
+    return (base_buf, buf), ptrs  # the caller keeps both buffers alive
+
+
+_local = threading.local()
+
+
+def spawn(
+    argv: list[str],
+    env: dict[str, str] | Environ,
+    cwd: str | None,
+    fds: tuple[int, int, int],
+) -> int:
     """Start ``argv`` in a new session with ``fds`` as its stdin, stdout and stderr;
     return its pid. Raises OSError as Popen would (FileNotFoundError for a command
     that is nowhere on PATH, PermissionError for one that is not executable)."""
     libc = _load()
     argv_buf, argv_c = _string_array([os.fspath(a) for a in argv])
-    if "=" in "".join(env):
-        raise ValueError("illegal environment variable name or value")
-    try:
-        env_buf, env_c = _string_array([k + "=" + v for k, v in env.items()])
-    except ValueError:
-        raise ValueError("illegal environment variable name or value") from None
-    attr = ctypes.create_string_buffer(_ATTR_SIZE)
-    actions = ctypes.create_string_buffer(_ACTIONS_SIZE)
-    sigdef = ctypes.create_string_buffer(_SIGSET_SIZE)
-    nomask = ctypes.create_string_buffer(_SIGSET_SIZE)
-    libc.posix_spawnattr_init(attr)
+    env_buf, env_c = _env_array(env)
+    attr = _spawn_attr(libc)
+    local = _local.__dict__
+    actions = local.get("actions")
+    if actions is None:
+        actions = local["actions"] = ctypes.create_string_buffer(_ACTIONS_SIZE)
+        local["pid"] = ctypes.c_int()
+    pid = local["pid"]
     libc.posix_spawn_file_actions_init(actions)
     try:
-        libc.sigemptyset(sigdef)
-        # as Popen: SIGPIPE and SIGXFSZ (which Python ignores) back to their defaults;
-        # and glibc's two internal signals, which its spawn would otherwise leave
-        # ignored in the task (sigaddset refuses them: set their bits directly)
-        ctypes.memmove(sigdef, _SIGDEF_BITS, len(_SIGDEF_BITS))
-        libc.posix_spawnattr_setsigdefault(attr, sigdef)
-        # and no signal blocked, whatever the calling thread's mask
-        libc.sigemptyset(nomask)
-        libc.posix_spawnattr_setsigmask(attr, nomask)
-        flags = _POSIX_SPAWN_SETSID | _POSIX_SPAWN_SETSIGDEF | _POSIX_SPAWN_SETSIGMASK
-        libc.posix_spawnattr_setflags(attr, flags)
         for target, fd in enumerate(fds):
             libc.posix_spawn_file_actions_adddup2(actions, fd, target)
         if cwd:
             libc.posix_spawn_file_actions_addchdir_np(actions, os.fsencode(cwd))
         libc.posix_spawn_file_actions_addclosefrom_np(actions, 3)
-        pid = ctypes.c_int()
         first_error = 0
         last_error = errno.ENOENT
-        for path in _candidates(argv[0], env):
-            bpath = os.fsencode(path)
-            probe = bpath if cwd is None or path[0] == "/" else os.fsencode(os.path.join(cwd, path))
-            if libc.access(probe, os.F_OK) != 0:
+        access, call = libc.access, libc.spawn
+        argv_p, env_p = argv_c.buffer_info()[0], env_c.buffer_info()[0]
+        for bpath, probe in _probes(argv[0], env.get("PATH"), cwd):
+            if access(probe, os.F_OK) != 0:
                 continue  # as exec's ENOENT, without a process started to find out
-            rc = libc.spawn(
-                ctypes.byref(pid),
-                bpath,
-                actions,
-                attr,
-                argv_c.buffer_info()[0],
-                env_c.buffer_info()[0],
-            )
+            rc = call(ctypes.byref(pid), bpath, actions, attr, argv_p, env_p)
             if rc == 0:
                 return pid.value
             last_error = rc
@@ -205,4 +375,3 @@ def spawn(argv: list[str], env: dict[str, str], cwd: str | None, fds: tuple[int,
         raise OSError(err, os.strerror(err))
     finally:
         libc.posix_spawn_file_actions_destroy(actions)
-        libc.posix_spawnattr_destroy(attr)

@@ -29,9 +29,11 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from flux.modules.job_exec.posixspawn import Environ, as_dict
 from flux.modules.job_exec.posixspawn import available as _spawn_available
 from flux.modules.job_exec.posixspawn import close as _close_held
 from flux.modules.job_exec.posixspawn import pipe as _pipe_held
+from flux.modules.job_exec.posixspawn import set_nonblocking as _nonblocking_held
 from flux.modules.job_exec.posixspawn import spawn as _posix_spawn
 
 # one lock per worker thread, held while it works; as_user holds them all (and _IDS_LOCK
@@ -82,7 +84,7 @@ class TaskSpec:
     def __init__(
         self,
         argv: list[str],
-        env: dict[str, str],
+        env: dict[str, str] | Environ,
         taskrank: int,
         local: int,
         rank: int,
@@ -229,7 +231,7 @@ def _start_task(plan: LaunchPlan, task: TaskSpec) -> Started:
         else:
             proc = subprocess.Popen(
                 task.argv,
-                env=task.env,
+                env=as_dict(task.env),
                 cwd=plan.cwd,
                 stdin=stdin,
                 stdout=w_out,
@@ -262,9 +264,10 @@ def _start_task(plan: LaunchPlan, task: TaskSpec) -> Started:
         close(w_out)
     if plan.stderr_fd is None or task.pty:
         close(w_err)
+    nonblocking = _nonblocking_held if fast and not task.pty else _set_nonblocking
     for fd in (r_out, r_err, w_in):
         if fd >= 0:
-            os.set_blocking(fd, False)
+            nonblocking(fd)
     try:
         pidfd = os.pidfd_open(pid)
     except OSError:
@@ -275,6 +278,10 @@ def _start_task(plan: LaunchPlan, task: TaskSpec) -> Started:
                 close(fd)
         raise
     return Started(pid, proc, task.taskrank, task.local, r_out, r_err, w_in, pidfd)
+
+
+def _set_nonblocking(fd: int) -> None:
+    os.set_blocking(fd, False)
 
 
 def close_fd(fd: int) -> None:
