@@ -326,6 +326,34 @@ def _patched_array(env: Environ) -> tuple[Any, array.array]:
 
 
 _local = threading.local()
+_ACTIONS_MAX = 64
+
+
+def _file_actions(libc: Any, fds: tuple[int, int, int], cwd: str | None) -> tuple[Any, Any]:
+    """The file actions of a task (``fds`` on 0, 1 and 2, the others closed, ``cwd``),
+    remembered by each thread for the few sets of descriptors that recur (a job's
+    pipes take the numbers the last job's left); and the thread's pid cell."""
+    local = _local.__dict__
+    known = local.get("actions")
+    if known is None:
+        known = local["actions"] = {}
+        local["pid"] = ctypes.c_int()
+    key = (fds, cwd)
+    actions = known.get(key)
+    if actions is None:
+        if len(known) >= _ACTIONS_MAX:
+            for old in known.values():
+                libc.posix_spawn_file_actions_destroy(old)
+            known.clear()
+        actions = ctypes.create_string_buffer(_ACTIONS_SIZE)
+        libc.posix_spawn_file_actions_init(actions)
+        for target, fd in enumerate(fds):
+            libc.posix_spawn_file_actions_adddup2(actions, fd, target)
+        if cwd:
+            libc.posix_spawn_file_actions_addchdir_np(actions, os.fsencode(cwd))
+        libc.posix_spawn_file_actions_addclosefrom_np(actions, 3)
+        known[key] = actions
+    return actions, local["pid"]
 
 
 def spawn(
@@ -341,37 +369,23 @@ def spawn(
     argv_buf, argv_c = _string_array([os.fspath(a) for a in argv])
     env_buf, env_c = _env_array(env)
     attr = _spawn_attr(libc)
-    local = _local.__dict__
-    actions = local.get("actions")
-    if actions is None:
-        actions = local["actions"] = ctypes.create_string_buffer(_ACTIONS_SIZE)
-        local["pid"] = ctypes.c_int()
-    pid = local["pid"]
-    libc.posix_spawn_file_actions_init(actions)
-    try:
-        for target, fd in enumerate(fds):
-            libc.posix_spawn_file_actions_adddup2(actions, fd, target)
-        if cwd:
-            libc.posix_spawn_file_actions_addchdir_np(actions, os.fsencode(cwd))
-        libc.posix_spawn_file_actions_addclosefrom_np(actions, 3)
-        first_error = 0
-        last_error = errno.ENOENT
-        access, call = libc.access, libc.spawn
-        argv_p, env_p = argv_c.buffer_info()[0], env_c.buffer_info()[0]
-        for bpath, probe in _probes(argv[0], env.get("PATH"), cwd):
-            if access(probe, os.F_OK) != 0:
-                continue  # as exec's ENOENT, without a process started to find out
-            rc = call(ctypes.byref(pid), bpath, actions, attr, argv_p, env_p)
-            if rc == 0:
-                return pid.value
-            last_error = rc
-            if rc not in (errno.ENOENT, errno.ENOTDIR) and not first_error:
-                first_error = rc
-            if cwd and rc == errno.ENOENT and not os.path.isdir(cwd):
-                break
-        err = first_error or last_error
-        if cwd and not os.path.isdir(cwd):
-            err = errno.ENOENT
-        raise OSError(err, os.strerror(err))
-    finally:
-        libc.posix_spawn_file_actions_destroy(actions)
+    actions, pid = _file_actions(libc, fds, cwd)
+    first_error = 0
+    last_error = errno.ENOENT
+    access, call = libc.access, libc.spawn
+    argv_p, env_p = argv_c.buffer_info()[0], env_c.buffer_info()[0]
+    for bpath, probe in _probes(argv[0], env.get("PATH"), cwd):
+        if access(probe, os.F_OK) != 0:
+            continue  # as exec's ENOENT, without a process started to find out
+        rc = call(ctypes.byref(pid), bpath, actions, attr, argv_p, env_p)
+        if rc == 0:
+            return pid.value
+        last_error = rc
+        if rc not in (errno.ENOENT, errno.ENOTDIR) and not first_error:
+            first_error = rc
+        if cwd and rc == errno.ENOENT and not os.path.isdir(cwd):
+            break
+    err = first_error or last_error
+    if cwd and not os.path.isdir(cwd):
+        err = errno.ENOENT
+    raise OSError(err, os.strerror(err))

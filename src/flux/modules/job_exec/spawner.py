@@ -341,7 +341,7 @@ def _task_preexec(pty: bool, child_instance: bool) -> Callable[[], None] | None:
     return preexec
 
 
-WORKERS = 2
+WORKERS = 2  # FLUX_EXEC_SPAWNERS=N overrides (to compare)
 
 
 class Spawner:
@@ -361,7 +361,11 @@ class Spawner:
     def submit(self, work: Callable[[], Any], then: Callable[[Any], None]) -> None:
         """Run ``work()`` in a worker, then ``then(result)`` on the loop thread."""
         if not self._threads:
-            for i in range(WORKERS):
+            try:
+                workers = max(1, int(os.environ.get("FLUX_EXEC_SPAWNERS") or WORKERS))
+            except ValueError:
+                workers = WORKERS
+            for i in range(workers):
                 lock = threading.Lock()
                 with _IDS_LOCK:
                     _WORKER_LOCKS.append(lock)
