@@ -165,18 +165,22 @@ _PROBES_MAX = 256
 
 def _probes(cmd: str, path: str | None, cwd: str | None) -> list[tuple[bytes, bytes]]:
     """For each place exec would look for ``cmd`` (``path``: the task's PATH), the path
-    to exec and the path to probe (relative ones as seen from ``cwd``), encoded;
-    remembered for the few (command, PATH, cwd) a run of jobs has."""
+    to exec and the path to probe (relative ones as seen from ``cwd``), encoded, each
+    once (a directory named twice in PATH gives the same answer twice); remembered for
+    the few (command, PATH, cwd) a run of jobs has."""
     key = (cmd, path, cwd)
     known = _PROBES.get(key)
     if known is not None:
         return known
     env = {} if path is None else {"PATH": path}
     out = []
+    seen = set()
     for cand in _candidates(cmd, env):
         bpath = os.fsencode(cand)
         probe = bpath if cwd is None or cand[0] == "/" else os.fsencode(os.path.join(cwd, cand))
-        out.append((bpath, probe))
+        if (bpath, probe) not in seen:
+            seen.add((bpath, probe))
+            out.append((bpath, probe))
     if len(_PROBES) >= _PROBES_MAX:
         _PROBES.clear()
     _PROBES[key] = out
