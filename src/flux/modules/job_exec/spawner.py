@@ -341,14 +341,17 @@ def _task_preexec(pty: bool, child_instance: bool) -> Callable[[], None] | None:
     return preexec
 
 
-WORKERS = 2  # FLUX_EXEC_SPAWNERS=N overrides (to compare)
+WORKERS = 1  # FLUX_EXEC_SPAWNERS=N overrides
 
 
 class Spawner:
-    """Worker threads (``WORKERS``) running jobs' launches; each one's callback runs on
-    the loop thread, in batches. Two workers: most of a launch is the wait in
-    ``vfork()`` while the child execs (GIL released), and one worker would start at
-    most one process at a time, about a millisecond each here."""
+    """Worker threads (``WORKERS``, or ``FLUX_EXEC_SPAWNERS``) running jobs' launches;
+    each one's callback runs on the loop thread, in batches. Most of a launch is the
+    wait in ``vfork()`` while the child execs (GIL released), so more workers can
+    start processes side by side; but on this project's 2-core machine a second one
+    measured no faster and dearer (the loop then wakes an idle worker for nearly
+    every job: ``submit`` went from 2% to 10% of the GIL's time, and the spawner
+    threads' CPU per job rose by about 25 us)."""
 
     def __init__(self, loop: Any):
         self.loop = loop
