@@ -108,3 +108,46 @@ def test_environment_of_copies_and_neighbours(instance):
         assert (x, task_id[1:], rank) == (value, jobid[1:], "0")  # (f or ƒ: the locale's)
     p = instance.flux("run", "--env=X=c", "--env=Y=d", "sh", "-c", 'echo "$X$Y"', check=True)
     assert p.stdout == "cd\n"
+
+
+def test_path_search_sees_commands_installed_meanwhile(instance, tmp_path):
+    """The places PATH gives are remembered, what is there is not: a command put
+    earlier on PATH since the last job is the one the next job runs."""
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir()
+    b.mkdir()
+    _script(b / "tool", "#!/bin/sh\necho from-b\n", 0o755)
+    path = f"--env=PATH={a}:{b}:/usr/bin:/bin"
+    p = instance.flux("run", path, "tool")
+    assert (p.returncode, p.stdout) == (0, "from-b\n")
+    _script(a / "tool", "#!/bin/sh\necho from-a\n", 0o755)
+    p = instance.flux("run", path, "tool")
+    assert (p.returncode, p.stdout) == (0, "from-a\n")
+    (a / "tool").unlink()
+    (b / "tool").unlink()
+    p = instance.flux("run", path, "tool")
+    assert p.returncode == 127
+
+
+def test_cc_copies_each_see_their_environment(instance):
+    """--cc copies share their environment but for FLUX_JOB_CC; two such runs with
+    different environments, one after the other and interleaved with another job,
+    each give every task its own (and the exec service's names)."""
+    show = 'echo "$FOO $FLUX_JOB_CC $FLUX_TASK_RANK $FLUX_JOB_ID ${GONE-unset}"'
+    ids = {}
+    for foo in ("one", "two", "one"):
+        p = instance.flux(
+            "submit", "--cc=1-3", f"--env=FOO={foo}", "-n2", "sh", "-c", show, check=True
+        )
+        ids[foo + str(len(ids))] = p.stdout.split()
+        instance.flux("run", "--env=FOO=other", "--env=GONE=x", "true", check=True)
+    from flux.job.JobID import JobID
+
+    for key, jobids in ids.items():
+        assert len(jobids) == 3
+        for cc, jobid in enumerate(jobids, start=1):
+            p = instance.flux("job", "attach", jobid, check=True)
+            lines = sorted(p.stdout.splitlines())
+            assert [line.split() for line in lines] == [
+                [key[:-1], str(cc), str(rank), JobID(jobid).f58, "unset"] for rank in (0, 1)
+            ]
