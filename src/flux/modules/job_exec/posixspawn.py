@@ -220,7 +220,10 @@ class Environ:
     __slots__ = ("base", "changes", "shared")
 
     def __init__(
-        self, base: dict[str, str], changes: dict[str, str | None] | None = None, shared=False
+        self,
+        base: dict[str, str],
+        changes: dict[str, str | None] | None = None,
+        shared: bool = False,
     ):
         self.base = base
         self.changes: dict[str, str | None] = {} if changes is None else changes
