@@ -40,6 +40,7 @@ _SIGDEF_BITS = (
 
 _libc: Any = None
 _checked = False
+_local = threading.local()  # per thread: file actions, pid cell, pipe array
 
 
 def _load() -> Any:
@@ -125,7 +126,9 @@ def available() -> bool:
 def pipe() -> tuple[int, int]:
     """``os.pipe()`` (close-on-exec ends) without releasing the GIL for the system call
     (so the worker does not hand the GIL to the loop thread and wait to get it back)."""
-    fds = (ctypes.c_int * 2)()
+    fds = _local.__dict__.get("pipe")
+    if fds is None:
+        fds = _local.pipe = (ctypes.c_int * 2)()
     if _libc.pipe2(fds, os.O_CLOEXEC) != 0:
         err = ctypes.get_errno()
         raise OSError(err, os.strerror(err))
@@ -332,7 +335,26 @@ def _patched_array(env: Environ) -> tuple[Any, array.array]:
     return (base_buf, buf), ptrs  # the caller keeps both buffers alive
 
 
-_local = threading.local()
+_ARGVS: dict[tuple, tuple[Any, array.array]] = {}
+_ARGVS_MAX = 256
+
+
+def _argv_array(argv: list[str]) -> tuple[Any, array.array]:
+    """The C array of ``argv`` (see :func:`_string_array`), remembered for the few
+    command lines a run of jobs has (posix_spawn only reads it)."""
+    try:
+        key = tuple(argv)
+        known = _ARGVS.get(key)
+    except TypeError:  # (an unhashable argument)
+        return _string_array([os.fspath(a) for a in argv])
+    if known is None:
+        known = _string_array([os.fspath(a) for a in argv])
+        if len(_ARGVS) >= _ARGVS_MAX:
+            _ARGVS.clear()
+        _ARGVS[key] = known
+    return known
+
+
 _ACTIONS_MAX = 64
 
 
@@ -373,7 +395,7 @@ def spawn(
     return its pid. Raises OSError as Popen would (FileNotFoundError for a command
     that is nowhere on PATH, PermissionError for one that is not executable)."""
     libc = _load()
-    argv_buf, argv_c = _string_array([os.fspath(a) for a in argv])
+    argv_buf, argv_c = _argv_array(argv)
     env_buf, env_c = _env_array(env)
     attr = _spawn_attr(libc)
     actions, pid = _file_actions(libc, fds, cwd)
