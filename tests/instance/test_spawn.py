@@ -151,3 +151,24 @@ def test_cc_copies_each_see_their_environment(instance):
             assert [line.split() for line in lines] == [
                 [key[:-1], str(cc), str(rank), JobID(jobid).f58, "unset"] for rank in (0, 1)
             ]
+
+
+def test_tmpdir_that_cannot_be_made_fails_the_job(instance):
+    """A FLUX_JOB_TMPDIR that cannot be made (here: a file in its place) is the job's
+    exec exception, reported as the job shell would, and no task runs."""
+    from flux.job.JobID import JobID
+
+    p = instance.flux("submit", "--urgency=hold", "sh", "-c", "echo ran", check=True)
+    jobid = p.stdout.strip()
+    path = os.path.join(instance.rundir, f"jobtmp-0-{JobID(jobid).f58}")
+    with open(path, "w"):
+        pass
+    try:
+        instance.flux("job", "urgency", jobid, "default", check=True)
+        p = instance.flux("job", "attach", jobid)
+        assert p.returncode == 1
+        assert f"flux-shell[0]: ERROR: tmpdir {path}: [Errno 17] File exists" in p.stderr
+        assert "ran" not in p.stdout
+        assert os.path.isfile(path)  # (what was there is left alone)
+    finally:
+        os.unlink(path)

@@ -70,6 +70,7 @@ def _load() -> Any:
             "pipe2",
             "close",
             "fcntl",
+            "mkdir",
         ):
             getattr(libc, name)
         libc.spawn = ctypes.CDLL(None).posix_spawn
@@ -140,6 +141,13 @@ def close(fd: int) -> None:
     if _libc.close(fd) != 0:
         err = ctypes.get_errno()
         raise OSError(err, os.strerror(err))
+
+
+def mkdir(path: str, mode: int) -> None:
+    """``os.mkdir(path, mode)`` without releasing the GIL."""
+    if _libc.mkdir(os.fsencode(path), mode) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, os.strerror(err), path)
 
 
 _F_SETFL = 4

@@ -4,13 +4,14 @@ Starting a process costs about a millisecond here, most of it the parent waiting
 ``vfork()`` until the child has called ``exec``; Python (3.11.5 and later) releases
 the GIL for that wait. The exec service therefore prepares what a job's tasks need on
 the loop thread (environment, arguments, files opened with the job owner's
-credentials) and hands a :class:`LaunchPlan` to one worker thread, which creates the
-job's ``FLUX_JOB_TMPDIR`` directories, the output pipes and the processes, and opens a
-pidfd for each. The results come back to the loop in batches (one wake-up for all the
-launches finished meanwhile), where the exec service watches the pipes and pidfds.
-The directories are removed on the loop thread when the job ends (an empty one is a
-single rmdir, cheaper than two hand-offs between the threads), before its ``finish``
-event, so a job's tmpdir is gone once it is inactive.
+credentials, its ``FLUX_JOB_TMPDIR`` directories: a ``mkdir`` with the GIL held,
+cheaper there than a worker releasing the GIL for it and waiting to get it back) and
+hands a :class:`LaunchPlan` to a worker thread, which creates the output pipes and the
+processes, and opens a pidfd for each. The results come back to the loop in batches
+(one wake-up for all the launches finished meanwhile), where the exec service watches
+the pipes and pidfds. The directories are removed on the loop thread when the job ends
+(an empty one is a single rmdir, cheaper than two hand-offs between the threads),
+before its ``finish`` event, so a job's tmpdir is gone once it is inactive.
 
 While a root broker acts with a guest's effective ids (:func:`as_user`) the worker
 does nothing: ``seteuid`` applies to every thread of the process.
@@ -32,6 +33,7 @@ from typing import Any
 from flux.modules.job_exec.posixspawn import Environ, as_dict
 from flux.modules.job_exec.posixspawn import available as _spawn_available
 from flux.modules.job_exec.posixspawn import close as _close_held
+from flux.modules.job_exec.posixspawn import mkdir as _mkdir_held
 from flux.modules.job_exec.posixspawn import pipe as _pipe_held
 from flux.modules.job_exec.posixspawn import set_nonblocking as _nonblocking_held
 from flux.modules.job_exec.posixspawn import spawn as _posix_spawn
@@ -101,10 +103,10 @@ class TaskSpec:
 
 
 class LaunchPlan:
-    """What the worker does for one job: make ``tmpdirs`` ((rank, path) pairs), then
-    start ``tasks`` in order, stopping at the first that fails."""
+    """What the worker does for one job: start ``tasks`` in order, stopping at the
+    first that fails."""
 
-    __slots__ = ("tasks", "cwd", "creds", "stdout_fd", "stderr_fd", "child_instance", "tmpdirs")
+    __slots__ = ("tasks", "cwd", "creds", "stdout_fd", "stderr_fd", "child_instance")
 
     def __init__(
         self,
@@ -114,7 +116,6 @@ class LaunchPlan:
         stdout_fd: int | None,
         stderr_fd: int | None,
         child_instance: bool,
-        tmpdirs: list[tuple[int, str]],
     ):
         self.tasks = tasks
         self.cwd = cwd
@@ -122,7 +123,6 @@ class LaunchPlan:
         self.stdout_fd = stdout_fd  # output file of the job, or None: a pipe per task
         self.stderr_fd = stderr_fd
         self.child_instance = child_instance
-        self.tmpdirs = tmpdirs
 
 
 class Started:
@@ -154,14 +154,12 @@ class Started:
 
 
 class Launched:
-    """The outcome of a plan: the tasks started, the directories made, the error that
-    stopped it (if any)."""
+    """The outcome of a plan: the tasks started, the error that stopped it (if any)."""
 
-    __slots__ = ("started", "tmpdirs", "error")
+    __slots__ = ("started", "error")
 
     def __init__(self) -> None:
         self.started: list[Started] = []
-        self.tmpdirs: list[str] = []
         self.error: SpawnError | None = None
 
 
@@ -178,16 +176,6 @@ def launch(plan: LaunchPlan) -> Launched:
 
 
 def _launch(plan: LaunchPlan, out: Launched) -> None:
-    creds = plan.creds
-    for rank, path in plan.tmpdirs:
-        try:
-            os.mkdir(path, 0o700)
-            if creds:
-                os.chown(path, creds["user"], creds["group"])
-        except OSError as exc:
-            out.error = SpawnError(f"tmpdir {path}: {exc}", rank, 1 << 8)
-            return
-        out.tmpdirs.append(path)
     for task in plan.tasks:
         try:
             out.started.append(_start_task(plan, task))
@@ -291,6 +279,15 @@ def close_fd(fd: int) -> None:
         _close_held(fd)
     else:
         os.close(fd)
+
+
+def make_dir(path: str) -> None:
+    """Make a job temp directory (mode 0700) on the loop thread, keeping the GIL: the
+    worker thread would release it for the ``mkdir`` and then wait to get it back."""
+    if _fast():
+        _mkdir_held(path, 0o700)
+    else:
+        os.mkdir(path, 0o700)
 
 
 def remove_dirs(paths: list[str]) -> None:
