@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from flux.modules.job_manager.job import Job, posted_add
-from flux.modules.kvs.store import join_events
+from flux.modules.kvs.store import JOBSPEC_COLUMN, JOBSPEC_JOIN, join_events
 
 if TYPE_CHECKING:
     from flux.modules.kvs.store import Store
@@ -230,7 +230,8 @@ def active_rows(
     fold]) of the jobs not yet inactive, in id order: one scan of each table (the
     partial index ``jobs_active``; the events from each job's fold on)."""
     cur = db.execute(
-        f"SELECT j.id, j.userid, j.jobspec, j.R, f.data FROM jobs j INDEXED BY jobs_active "
+        f"SELECT j.id, j.userid, {JOBSPEC_COLUMN}, j.R, f.data FROM jobs j "
+        f"INDEXED BY jobs_active {JOBSPEC_JOIN} "
         f"LEFT JOIN {TABLE} f ON f.id = j.id WHERE j.inactive = 0 ORDER BY j.id"
     )
     ecur = db.execute(

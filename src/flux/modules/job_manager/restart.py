@@ -23,6 +23,7 @@ import orjson
 
 from flux.modules.job_manager import fold
 from flux.modules.job_manager.job import INACTIVE, SCHED, Job
+from flux.modules.kvs.store import JOBSPEC_COLUMN, JOBSPEC_JOIN
 
 if TYPE_CHECKING:
     from flux.broker.broker import Broker
@@ -282,8 +283,8 @@ def _restore_active(broker: Broker, lister: Any) -> dict[str, Any]:
     plugins = _replaying_plugins(jm)
     if plugins:
         cur = store.db.execute(
-            "SELECT j.id, j.userid, j.jobspec, l.t_submit FROM "
-            f"{lister.inactive.table} l JOIN jobs j ON j.id = l.id ORDER BY l.id"
+            f"SELECT j.id, j.userid, {JOBSPEC_COLUMN}, l.t_submit FROM "
+            f"{lister.inactive.table} l JOIN jobs j ON j.id = l.id {JOBSPEC_JOIN} ORDER BY l.id"
         )
         for jobid, userid, jobspec_b, t_submit in _rows(cur):
             _inactive_add(jm, plugins, _light_inactive(jobid, userid, jobspec_b, t_submit))
@@ -338,7 +339,10 @@ def _restore_all(broker: Broker, lister: Any) -> dict[str, Any]:
     restart: list[Job] = []
     n = replayed = 0
     _bulk(lister, True)
-    cur = store.db.execute("SELECT id, userid, jobspec, R, inactive FROM jobs ORDER BY id")
+    cur = store.db.execute(
+        f"SELECT j.id, j.userid, {JOBSPEC_COLUMN}, j.R, j.inactive FROM jobs j "
+        f"{JOBSPEC_JOIN} ORDER BY j.id"
+    )
     for jobid, userid, jobspec_b, R_b, inactive in _rows(cur):
         n += 1
         t_submit = known.get(jobid) if inactive else None

@@ -47,6 +47,10 @@ CREATE TABLE IF NOT EXISTS jobs (
     R BLOB,
     inactive INTEGER NOT NULL DEFAULT 0
 );
+CREATE TABLE IF NOT EXISTS jobspecs (
+    id INTEGER PRIMARY KEY,
+    jobspec BLOB NOT NULL
+);
 CREATE TABLE IF NOT EXISTS events (
     id INTEGER NOT NULL,
     seq INTEGER NOT NULL,
@@ -66,6 +70,15 @@ CREATE TABLE IF NOT EXISTS kv (
 CREATE INDEX IF NOT EXISTS jobs_active ON jobs (id) WHERE inactive = 0;
 """
 
+
+# A job's jobspec (its environment included: kilobytes) is kept in ``jobspecs``, and
+# its ``jobs`` row holds an empty jobspec: the small rows share pages, so setting a
+# job's R and its end rewrites a page shared by many jobs instead of one page of its
+# own per job (a row holding the jobspec fills a page by itself). A store written
+# before kept the jobspec in the ``jobs`` row (and has no ``jobspecs`` row for it):
+# readers take the jobspec as JOBSPEC_COLUMN, from ``jobs j`` joined by JOBSPEC_JOIN.
+JOBSPEC_COLUMN = "coalesce(s.jobspec, j.jobspec)"
+JOBSPEC_JOIN = "LEFT JOIN jobspecs s ON s.id = j.id"
 
 RESERVE = 1024 * 1024  # free bytes the statedir must keep for new jobs to be accepted
 RETRY_INTERVAL = 1.0  # seconds between commits retried after a disk fault
@@ -241,7 +254,7 @@ class Store:
         self._kv: list[tuple] = []
         self._deleted: list[tuple] = []
         # tables keyed by job id ("id"), emptied of a purged job; services add theirs
-        self.job_tables = ["jobs", "events", "output"]
+        self.job_tables = ["jobs", "jobspecs", "events", "output"]
         self._after: list[Callable[[], None]] = []
         # callbacks whose commit is durable, run in order in slices (see _run_after)
         self._due: deque[Callable[[], None]] = deque()
@@ -544,7 +557,14 @@ class Store:
         db.execute("BEGIN")
         try:
             if self._jobs:
-                db.executemany("INSERT INTO jobs (id, userid, jobspec) VALUES (?,?,?)", self._jobs)
+                jobs = self._jobs
+                db.executemany(
+                    "INSERT INTO jobs (id, userid, jobspec) VALUES (?,?,x'')",
+                    [row[:2] for row in jobs],
+                )
+                db.executemany(
+                    "INSERT INTO jobspecs VALUES (?,?)", [(row[0], row[2]) for row in jobs]
+                )
             if self._events:
                 _insert_triples(db, "events", self._events)
             if self._output:
@@ -695,8 +715,8 @@ class Store:
         in id order (through the partial index ``jobs_active``: inactive jobs are not
         read)."""
         cur = self.db.execute(
-            "SELECT id, userid, jobspec, R FROM jobs INDEXED BY jobs_active "
-            "WHERE inactive = 0 ORDER BY id"
+            f"SELECT j.id, j.userid, {JOBSPEC_COLUMN}, j.R FROM jobs j INDEXED BY jobs_active "
+            f"{JOBSPEC_JOIN} WHERE j.inactive = 0 ORDER BY j.id"
         )
         ecur = self.db.execute(
             "SELECT e.id, e.entry FROM jobs j INDEXED BY jobs_active "
@@ -708,7 +728,9 @@ class Store:
         if not storable_id(jobid):
             return None
         return self.db.execute(
-            "SELECT userid, jobspec, R, inactive FROM jobs WHERE id=?", (jobid,)
+            f"SELECT j.userid, {JOBSPEC_COLUMN}, j.R, j.inactive FROM jobs j {JOBSPEC_JOIN} "
+            "WHERE j.id=?",
+            (jobid,),
         ).fetchone()
 
     def queued_R(self, jobid: int) -> bytes | None:
