@@ -43,7 +43,9 @@ from flux.modules.job_exec.spawner import (
     TaskSpec,
     launch,
     make_dir,
+    read_fd,
     remove_dirs,
+    wait_status,
 )
 from flux.modules.job_exec.spawner import SpawnError as _SpawnError
 from flux.modules.job_exec.spawner import as_user as _as_user
@@ -460,7 +462,7 @@ class Exec:
 
     def _read(self, ej: ExecJob, fd: int, stream: str, rank: int) -> None:
         try:
-            data = os.read(fd, 65536)
+            data = read_fd(fd)
         except BlockingIOError:
             return
         except OSError:
@@ -524,7 +526,7 @@ class Exec:
             self.fdwatch.remove(pidfd)
             _close(pidfd)
         try:
-            _, raw = os.waitpid(pid, 0)
+            raw = wait_status(pid)
         except ChildProcessError:
             raw = 0
         proc = ej.procs.pop(pid, None)
