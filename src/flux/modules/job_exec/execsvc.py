@@ -43,9 +43,7 @@ from flux.modules.job_exec.spawner import (
     TaskSpec,
     launch,
     make_dir,
-    read_fd,
     remove_dirs,
-    wait_status,
 )
 from flux.modules.job_exec.spawner import SpawnError as _SpawnError
 from flux.modules.job_exec.spawner import as_user as _as_user
@@ -462,7 +460,7 @@ class Exec:
 
     def _read(self, ej: ExecJob, fd: int, stream: str, rank: int) -> None:
         try:
-            data = read_fd(fd)
+            data = os.read(fd, 65536)
         except BlockingIOError:
             return
         except OSError:
@@ -526,7 +524,7 @@ class Exec:
             self.fdwatch.remove(pidfd)
             _close(pidfd)
         try:
-            raw = wait_status(pid)
+            _, raw = os.waitpid(pid, 0)
         except ChildProcessError:
             raw = 0
         proc = ej.procs.pop(pid, None)

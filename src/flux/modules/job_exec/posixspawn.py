@@ -73,8 +73,6 @@ def _load() -> Any:
             "mkdir",
             "write",
             "read",
-            "rmdir",
-            "waitpid",
         ):
             getattr(libc, name)
         libc.spawn = ctypes.CDLL(None).posix_spawn
@@ -152,44 +150,6 @@ def mkdir(path: str, mode: int) -> None:
     if _libc.mkdir(os.fsencode(path), mode) != 0:
         err = ctypes.get_errno()
         raise OSError(err, os.strerror(err), path)
-
-
-def rmdir(path: str) -> None:
-    """``os.rmdir(path)`` without releasing the GIL."""
-    if _libc.rmdir(os.fsencode(path)) != 0:
-        err = ctypes.get_errno()
-        raise OSError(err, os.strerror(err), path)
-
-
-def waitpid(pid: int) -> int:
-    """``os.waitpid(pid, 0)[1]`` without releasing the GIL, for a child known to have
-    exited (its pidfd is readable): the wait status."""
-    cell = _local.__dict__.get("status")
-    if cell is None:
-        cell = _local.status = ctypes.c_int(0)
-    while _libc.waitpid(pid, ctypes.byref(cell), 0) < 0:
-        err = ctypes.get_errno()
-        if err != errno.EINTR:
-            raise OSError(err, os.strerror(err))
-    return cell.value
-
-
-READ_SIZE = 65536
-
-
-def read(fd: int) -> bytes:
-    """``os.read(fd, READ_SIZE)`` without releasing the GIL, for a non-blocking
-    descriptor found readable."""
-    buf = _local.__dict__.get("readbuf")
-    if buf is None:
-        buf = _local.readbuf = ctypes.create_string_buffer(READ_SIZE)
-    while True:
-        n = _libc.read(fd, buf, READ_SIZE)
-        if n >= 0:
-            return ctypes.string_at(buf, n)
-        err = ctypes.get_errno()
-        if err != errno.EINTR:
-            raise OSError(err, os.strerror(err))
 
 
 def eventfd_add(fd: int) -> None:

@@ -37,11 +37,8 @@ from flux.modules.job_exec.posixspawn import eventfd_add as _eventfd_add
 from flux.modules.job_exec.posixspawn import eventfd_clear as _eventfd_clear
 from flux.modules.job_exec.posixspawn import mkdir as _mkdir_held
 from flux.modules.job_exec.posixspawn import pipe as _pipe_held
-from flux.modules.job_exec.posixspawn import read as _read_held
-from flux.modules.job_exec.posixspawn import rmdir as _rmdir_held
 from flux.modules.job_exec.posixspawn import set_nonblocking as _nonblocking_held
 from flux.modules.job_exec.posixspawn import spawn as _posix_spawn
-from flux.modules.job_exec.posixspawn import waitpid as _waitpid_held
 
 # one lock per worker thread, held while it works; as_user holds them all (and _IDS_LOCK
 # against another as_user)
@@ -295,29 +292,11 @@ def make_dir(path: str) -> None:
         os.mkdir(path, 0o700)
 
 
-def read_fd(fd: int) -> bytes:
-    """Read up to 64 KiB of a task's readable pipe on the loop thread, keeping the GIL
-    (as :func:`close_fd`: an end of file is a microsecond)."""
-    if _fast():
-        return _read_held(fd)
-    return os.read(fd, 65536)
-
-
-def wait_status(pid: int) -> int:
-    """The wait status of a task that has exited (its pidfd is readable), reaped on the
-    loop thread keeping the GIL."""
-    if _fast():
-        return _waitpid_held(pid)
-    return os.waitpid(pid, 0)[1]
-
-
 def remove_dirs(paths: list[str]) -> None:
-    """Remove job temp directories (empty ones with a single rmdir, which keeps the GIL:
-    the spawner thread would take it meanwhile and the loop wait to get it back)."""
-    rmdir = _rmdir_held if _fast() else os.rmdir
+    """Remove job temp directories (empty ones with a single rmdir)."""
     for path in paths:
         try:
-            rmdir(path)
+            os.rmdir(path)
         except FileNotFoundError:
             pass
         except OSError:
