@@ -137,8 +137,8 @@ class Exec:
         self.tasks = TaskTable(broker.store)
         self.execlogs = ExecLogStore(broker.store)
         self.pending_execlog: dict[int, list[Callable[[dict | None], None]]] = {}
+        self.spawner = Spawner(self.loop)
         self.fdwatch = FdWatch(self.loop)
-        self.spawner = Spawner(self.loop, self.fdwatch)
         self._paths: dict[str | None, str] = {}  # a job's PATH -> with flux's bin first
         broker.register("job-exec.stdin", lambda req: handle_stdin(req, self))
         from flux.modules.job_exec.multinode import MultiNode

@@ -71,8 +71,6 @@ def _load() -> Any:
             "close",
             "fcntl",
             "mkdir",
-            "write",
-            "read",
         ):
             getattr(libc, name)
         libc.spawn = ctypes.CDLL(None).posix_spawn
@@ -150,23 +148,6 @@ def mkdir(path: str, mode: int) -> None:
     if _libc.mkdir(os.fsencode(path), mode) != 0:
         err = ctypes.get_errno()
         raise OSError(err, os.strerror(err), path)
-
-
-def eventfd_add(fd: int) -> None:
-    """``os.eventfd_write(fd, 1)`` without releasing the GIL (no hand-off of the GIL
-    just to add one to a counter; the thread it wakes waits for the GIL anyway)."""
-    buf = _local.__dict__.get("one")
-    if buf is None:
-        buf = _local.one = ctypes.c_uint64(1)
-    _libc.write(fd, ctypes.byref(buf), 8)
-
-
-def eventfd_clear(fd: int) -> None:
-    """Reset a non-blocking eventfd's counter without releasing the GIL."""
-    buf = _local.__dict__.get("count")
-    if buf is None:
-        buf = _local.count = ctypes.c_uint64(0)
-    _libc.read(fd, ctypes.byref(buf), 8)
 
 
 _F_SETFL = 4

@@ -21,11 +21,11 @@ from __future__ import annotations
 
 import ctypes
 import os
+import queue
 import shutil
 import signal
 import subprocess
 import threading
-from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -33,8 +33,6 @@ from typing import Any
 from flux.modules.job_exec.posixspawn import Environ, as_dict
 from flux.modules.job_exec.posixspawn import available as _spawn_available
 from flux.modules.job_exec.posixspawn import close as _close_held
-from flux.modules.job_exec.posixspawn import eventfd_add as _eventfd_add
-from flux.modules.job_exec.posixspawn import eventfd_clear as _eventfd_clear
 from flux.modules.job_exec.posixspawn import mkdir as _mkdir_held
 from flux.modules.job_exec.posixspawn import pipe as _pipe_held
 from flux.modules.job_exec.posixspawn import set_nonblocking as _nonblocking_held
@@ -350,78 +348,39 @@ class Spawner:
     start processes side by side; but on this project's 2-core machine a second one
     measured no faster and dearer (the loop then wakes an idle worker for nearly
     every job: ``submit`` went from 2% to 10% of the GIL's time, and the spawner
-    threads' CPU per job rose by about 25 us).
+    threads' CPU per job rose by about 25 us)."""
 
-    The hand-offs are eventfds. An idle worker sleeps in a read of one (GIL released)
-    and ``submit`` wakes it with a write that keeps the GIL (only when a worker is
-    idle; once per loop pass with one worker): the woken worker waits for the GIL
-    anyway, and a ``SimpleQueue.put`` woke it holding the GIL for longer. A worker
-    hands results back through another, watched in the exec service's epoll set
-    (``FdWatch``), with a write that releases the GIL (the worker's wait, not the
-    loop's): the loop runs one callback for it, among the pidfds ready in the same
-    pass, where ``call_soon_threadsafe`` cost two (the self-pipe's read, then the
-    delivery). Measured (ab-spawn, 6 runs each): 878 -> 928 real jobs/s, broker CPU
-    877 -> 852 us/job. Without an FdWatch (``fdwatch=None``) the results come back
-    through ``call_soon_threadsafe``."""
-
-    def __init__(self, loop: Any, fdwatch: Any = None):
+    def __init__(self, loop: Any):
         self.loop = loop
-        self.fdwatch = fdwatch
-        self._items: deque = deque()
-        self._idle: set[int] = set()
-        self._wake = -1
-        self._back = -1
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
         self._done: list[tuple[Callable[[Any], None], Any]] = []
         self._lock = threading.Lock()
         self._wake_posted = False
         self._threads: list[threading.Thread] = []
 
-    def _start_workers(self) -> None:
-        try:
-            workers = max(1, int(os.environ.get("FLUX_EXEC_SPAWNERS") or WORKERS))
-        except ValueError:
-            workers = WORKERS
-        self._wake = os.eventfd(0, os.EFD_CLOEXEC | os.EFD_SEMAPHORE)
-        if self.fdwatch is not None:
-            self._back = os.eventfd(0, os.EFD_CLOEXEC | os.EFD_NONBLOCK)
-            self.fdwatch.add(self._back, self._deliver)
-        for i in range(workers):
-            lock = threading.Lock()
-            with _IDS_LOCK:
-                _WORKER_LOCKS.append(lock)
-            name = "job-exec-spawner" if i == 0 else f"job-exec-spawner-{i}"
-            thread = threading.Thread(target=self._run, args=(i, lock), name=name)
-            thread.daemon = True
-            thread.start()
-            self._threads.append(thread)
-
     def submit(self, work: Callable[[], Any], then: Callable[[Any], None]) -> None:
         """Run ``work()`` in a worker, then ``then(result)`` on the loop thread."""
         if not self._threads:
-            self._start_workers()
-        self._items.append((work, then))
-        if self._idle:  # (a worker out of the set is awake or being woken)
-            self._idle.pop()
-            if _fast():
-                _eventfd_add(self._wake)
-            else:
-                os.eventfd_write(self._wake, 1)
+            try:
+                workers = max(1, int(os.environ.get("FLUX_EXEC_SPAWNERS") or WORKERS))
+            except ValueError:
+                workers = WORKERS
+            for i in range(workers):
+                lock = threading.Lock()
+                with _IDS_LOCK:
+                    _WORKER_LOCKS.append(lock)
+                name = "job-exec-spawner" if i == 0 else f"job-exec-spawner-{i}"
+                thread = threading.Thread(target=self._run, args=(lock,), name=name)
+                thread.daemon = True
+                thread.start()
+                self._threads.append(thread)
+        self._queue.put((work, then))
 
-    def _run(self, me: int, ids_lock: threading.Lock) -> None:
-        items, idle, wake = self._items, self._idle, self._wake
+    def _run(self, ids_lock: threading.Lock) -> None:
+        get = self._queue.get
         try:
             while True:
-                try:
-                    item = items.popleft()
-                except IndexError:
-                    # idle first, then look again: submit either sees this worker idle
-                    # (and wakes it, taking it out of the idle set) or this worker sees
-                    # the item
-                    idle.add(me)
-                    if not items:
-                        os.eventfd_read(wake)  # sleeps, GIL released
-                    idle.discard(me)
-                    continue
+                item = get()
                 if item is None:
                     return
                 work, then = item
@@ -432,12 +391,9 @@ class Spawner:
                         result = exc
                 with self._lock:
                     self._done.append((then, result))
-                    wake_loop = not self._wake_posted
+                    wake = not self._wake_posted
                     self._wake_posted = True
-                if wake_loop:
-                    if self._back >= 0:
-                        os.eventfd_write(self._back, 1)  # (GIL released)
-                        continue
+                if wake:
                     try:
                         self.loop.call_soon_threadsafe(self._deliver)
                     except RuntimeError:  # the loop is closed: flush() delivers
@@ -447,14 +403,6 @@ class Spawner:
                 _WORKER_LOCKS.remove(ids_lock)
 
     def _deliver(self) -> None:
-        if self._back >= 0:
-            if _fast():
-                _eventfd_clear(self._back)
-            else:
-                try:
-                    os.eventfd_read(self._back)
-                except BlockingIOError:
-                    pass
         with self._lock:
             done, self._done = self._done, []
             self._wake_posted = False
@@ -467,15 +415,7 @@ class Spawner:
         if not threads:
             return
         for _ in threads:
-            self._items.append(None)
-        os.eventfd_write(self._wake, len(threads))
+            self._queue.put(None)
         for thread in threads:
             thread.join()
         self._deliver()
-        os.close(self._wake)
-        self._wake = -1
-        if self._back >= 0:
-            if self.fdwatch is not None:
-                self.fdwatch.remove(self._back)
-            os.close(self._back)
-            self._back = -1
