@@ -92,3 +92,40 @@ def test_environ_bad_strings_refused():
     # a bad name of the base that the changes remove is no longer there
     env = posixspawn.Environ({"A=B": "1", "PATH": "/usr/bin:/bin"}, {"A=B": None}, shared=True)
     assert _env_lines(env) == ["PATH=/usr/bin:/bin"]
+
+
+def _tool(d, text: str, mode: int = 0o755) -> None:
+    d.mkdir(exist_ok=True)
+    f = d / "tool"
+    f.write_text(f"#!/bin/sh\necho {text}\n")
+    f.chmod(mode)
+
+
+def test_path_search_when_the_task_path_is_the_brokers(monkeypatch, tmp_path):
+    """A task whose PATH is the broker's is found by the C library's search: as exec
+    does, a non-executable match is passed over, a command put earlier on PATH since
+    the last task is the one started, and a missing one is an error as Popen's."""
+    a, b = tmp_path / "a", tmp_path / "b"
+    _tool(a, "a", 0o644)  # not executable: passed over
+    _tool(b, "b")
+    path = f"{a}:{b}:/usr/bin:/bin"
+    monkeypatch.setenv("PATH", path)  # (the broker's environment, C's too)
+    env = {"PATH": path}
+    assert _run(["tool"], env) == b"b\n"
+    (a / "tool").chmod(0o755)  # now the first on PATH
+    assert _run(["tool"], env) == b"a\n"
+    with pytest.raises(FileNotFoundError):
+        posixspawn.spawn(["no-such-tool-here"], env, None, (0, 1, 2))
+    (a / "tool").chmod(0o644)
+    (b / "tool").unlink()
+    with pytest.raises(PermissionError):
+        posixspawn.spawn(["tool"], env, None, (0, 1, 2))
+
+
+def test_path_search_uses_the_tasks_path_not_the_brokers(monkeypatch, tmp_path):
+    x, y = tmp_path / "x", tmp_path / "y"
+    _tool(x, "x")
+    _tool(y, "y")
+    monkeypatch.setenv("PATH", f"{x}:/usr/bin:/bin")
+    assert _run(["tool"], {"PATH": f"{y}:/usr/bin:/bin"}) == b"y\n"
+    assert _run(["tool"], {"PATH": f"{x}:/usr/bin:/bin"}) == b"x\n"

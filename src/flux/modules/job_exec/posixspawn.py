@@ -74,9 +74,11 @@ def _load() -> Any:
         ):
             getattr(libc, name)
         libc.spawn = ctypes.CDLL(None).posix_spawn
+        libc.spawnp = ctypes.CDLL(None).posix_spawnp
+        libc.getenv.restype = ctypes.c_char_p
     except (OSError, AttributeError):
         return None
-    libc.spawn.argtypes = [
+    libc.spawn.argtypes = libc.spawnp.argtypes = [
         ctypes.POINTER(ctypes.c_int),
         ctypes.c_char_p,
         ctypes.c_void_p,
@@ -84,6 +86,7 @@ def _load() -> Any:
         ctypes.c_void_p,
         ctypes.c_void_p,
     ]
+    libc.getenv.argtypes = [ctypes.c_char_p]
     libc.posix_spawnattr_setflags.argtypes = [ctypes.c_void_p, ctypes.c_short]
     libc.access.argtypes = [ctypes.c_char_p, ctypes.c_int]
     libc.fcntl.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int]
@@ -393,6 +396,19 @@ def _file_actions(libc: Any, fds: tuple[int, int, int], cwd: str | None) -> tupl
     return actions, local["pid"]
 
 
+_ENCODED: dict[str, bytes] = {}
+
+
+def _encoded(cmd: str) -> bytes:
+    """``os.fsencode(cmd)``, remembered for the few commands a run of jobs has."""
+    b = _ENCODED.get(cmd)
+    if b is None:
+        if len(_ENCODED) >= _PROBES_MAX:
+            _ENCODED.clear()
+        b = _ENCODED[cmd] = os.fsencode(cmd)
+    return b
+
+
 def spawn(
     argv: list[str],
     env: dict[str, str] | Environ,
@@ -407,10 +423,20 @@ def spawn(
     env_buf, env_c = _env_array(env)
     attr = _spawn_attr(libc)
     actions, pid = _file_actions(libc, fds, cwd)
+    argv_p, env_p = argv_c.buffer_info()[0], env_c.buffer_info()[0]
+    cmd = argv[0]
+    path = env.get("PATH")
+    if cmd and "/" not in cmd and path and os.fsencode(path) == libc.getenv(b"PATH"):
+        # the task's PATH is the broker's, which glibc's posix_spawnp searches in the
+        # child (GIL released), where the probes below would take the GIL for ~2 us a
+        # PATH entry. It starts the first candidate that execs, as the loop below; on
+        # an error, that loop tells which (as Popen would)
+        rc = libc.spawnp(ctypes.byref(pid), _encoded(cmd), actions, attr, argv_p, env_p)
+        if rc == 0:
+            return pid.value
     first_error = 0
     last_error = errno.ENOENT
     access, call = libc.access, libc.spawn
-    argv_p, env_p = argv_c.buffer_info()[0], env_c.buffer_info()[0]
     for bpath, probe in _probes(argv[0], env.get("PATH"), cwd):
         if access(probe, os.F_OK) != 0:
             continue  # as exec's ENOENT, without a process started to find out
