@@ -50,7 +50,7 @@ from flux.modules.job_exec.spawner import as_user as _as_user
 from flux.modules.job_exec.spawner import close_fd as _close
 from flux.modules.job_exec.stdin import StdinPipe, handle_stdin
 from flux.modules.job_exec.tasktable import TaskTable
-from flux.modules.job_manager.job import RUN, Job
+from flux.modules.job_manager.job import RUN, Job, env_delta
 
 if TYPE_CHECKING:
     from flux.broker.broker import Broker
@@ -758,9 +758,9 @@ def _job_environ(jm: Any, job: Job) -> Environ:
     """The environment ``job`` was submitted with, to which the exec service adds its
     names: a ``--cc`` copy's is the base it shares with the jobs before it (encoded
     once for all of them) with the few names that differ."""
-    shared = job.env
-    if shared is not None and len(shared) % 2 == 1 and isinstance(shared[0], dict):
-        return Environ(shared[0], dict(zip(shared[1::2], shared[2::2], strict=True)), True)
+    if job.env is not None:
+        base, delta = env_delta(job.env)
+        return Environ(base, delta, True)
     return Environ(jm.job_environment(job))
 
 

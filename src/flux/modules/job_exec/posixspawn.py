@@ -19,6 +19,7 @@ from __future__ import annotations
 import array
 import ctypes
 import errno
+import functools
 import os
 import signal
 import sys
@@ -173,19 +174,12 @@ def _candidates(cmd: str, env: dict[str, str]) -> Iterator[str]:
         yield f"{d}/{cmd}" if d and d[-1] != "/" else d + cmd
 
 
-_PROBES: dict[tuple, list[tuple[bytes, bytes]]] = {}
-_PROBES_MAX = 256
-
-
-def _probes(cmd: str, path: str | None, cwd: str | None) -> list[tuple[bytes, bytes]]:
+@functools.lru_cache(maxsize=256)
+def _probes(cmd: str, path: str | None, cwd: str | None) -> tuple[tuple[bytes, bytes], ...]:
     """For each place exec would look for ``cmd`` (``path``: the task's PATH), the path
     to exec and the path to probe (relative ones as seen from ``cwd``), encoded, each
     once (a directory named twice in PATH gives the same answer twice); remembered for
     the few (command, PATH, cwd) a run of jobs has."""
-    key = (cmd, path, cwd)
-    known = _PROBES.get(key)
-    if known is not None:
-        return known
     env = {} if path is None else {"PATH": path}
     out = []
     seen = set()
@@ -195,10 +189,7 @@ def _probes(cmd: str, path: str | None, cwd: str | None) -> list[tuple[bytes, by
         if (bpath, probe) not in seen:
             seen.add((bpath, probe))
             out.append((bpath, probe))
-    if len(_PROBES) >= _PROBES_MAX:
-        _PROBES.clear()
-    _PROBES[key] = out
-    return out
+    return tuple(out)
 
 
 def _string_array(items: list[str]) -> tuple[Any, array.array]:
@@ -346,24 +337,18 @@ def _patched_array(env: Environ) -> tuple[Any, array.array]:
     return (base_buf, buf), ptrs  # the caller keeps both buffers alive
 
 
-_ARGVS: dict[tuple, tuple[Any, array.array]] = {}
-_ARGVS_MAX = 256
-
-
 def _argv_array(argv: list[str]) -> tuple[Any, array.array]:
     """The C array of ``argv`` (see :func:`_string_array`), remembered for the few
     command lines a run of jobs has (posix_spawn only reads it)."""
     try:
-        key = tuple(argv)
-        known = _ARGVS.get(key)
+        return _argv_array_of(tuple(argv))
     except TypeError:  # (an unhashable argument)
         return _string_array([os.fspath(a) for a in argv])
-    if known is None:
-        known = _string_array([os.fspath(a) for a in argv])
-        if len(_ARGVS) >= _ARGVS_MAX:
-            _ARGVS.clear()
-        _ARGVS[key] = known
-    return known
+
+
+@functools.lru_cache(maxsize=256)
+def _argv_array_of(argv: tuple[str, ...]) -> tuple[Any, array.array]:
+    return _string_array([os.fspath(a) for a in argv])
 
 
 _ACTIONS_MAX = 64
@@ -396,17 +381,11 @@ def _file_actions(libc: Any, fds: tuple[int, int, int], cwd: str | None) -> tupl
     return actions, local["pid"]
 
 
-_ENCODED: dict[str, bytes] = {}
-
-
-def _encoded(cmd: str) -> bytes:
-    """``os.fsencode(cmd)``, remembered for the few commands a run of jobs has."""
-    b = _ENCODED.get(cmd)
-    if b is None:
-        if len(_ENCODED) >= _PROBES_MAX:
-            _ENCODED.clear()
-        b = _ENCODED[cmd] = os.fsencode(cmd)
-    return b
+@functools.lru_cache(maxsize=256)
+def _encoded(text: str) -> bytes:
+    """``os.fsencode(text)``, remembered for the few commands and PATHs a run of jobs
+    has."""
+    return os.fsencode(text)
 
 
 def spawn(
@@ -426,7 +405,7 @@ def spawn(
     argv_p, env_p = argv_c.buffer_info()[0], env_c.buffer_info()[0]
     cmd = argv[0]
     path = env.get("PATH")
-    if cmd and "/" not in cmd and path and os.fsencode(path) == libc.getenv(b"PATH"):
+    if cmd and "/" not in cmd and path and _encoded(path) == libc.getenv(b"PATH"):
         # the task's PATH is the broker's, which glibc's posix_spawnp searches in the
         # child (GIL released), where the probes below would take the GIL for ~2 us a
         # PATH entry. It starts the first candidate that execs, as the loop below; on
@@ -437,7 +416,7 @@ def spawn(
     first_error = 0
     last_error = errno.ENOENT
     access, call = libc.access, libc.spawn
-    for bpath, probe in _probes(argv[0], env.get("PATH"), cwd):
+    for bpath, probe in _probes(cmd, path, cwd):
         if access(probe, os.F_OK) != 0:
             continue  # as exec's ENOENT, without a process started to find out
         rc = call(ctypes.byref(pid), bpath, actions, attr, argv_p, env_p)

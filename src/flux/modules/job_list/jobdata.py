@@ -524,18 +524,16 @@ def _all_to_dict(r: JobRecord) -> dict[str, Any]:
         out["priority"] = r.priority
     if r.t_submit is not None:
         out["t_submit"] = r.t_submit
-    if r.t_depend:
-        out["t_depend"] = r.t_depend
-    if r.t_priority:
-        out["t_priority"] = r.t_priority
-    if r.t_sched:
-        out["t_sched"] = r.t_sched
-    if r.t_run:
-        out["t_run"] = r.t_run
-    if r.t_cleanup:
-        out["t_cleanup"] = r.t_cleanup
-    if r.t_inactive:
-        out["t_inactive"] = r.t_inactive
+    for key, t in (
+        ("t_depend", r.t_depend),
+        ("t_priority", r.t_priority),
+        ("t_sched", r.t_sched),
+        ("t_run", r.t_run),
+        ("t_cleanup", r.t_cleanup),
+        ("t_inactive", r.t_inactive),
+    ):
+        if t:  # unset timestamps are 0.0
+            out[key] = t
     if r.state is not None:
         out["state"] = r.state
     for key, value in (

@@ -173,10 +173,16 @@ def share_env(env: Any) -> tuple | None:
 
 def job_env(shared: tuple) -> dict:
     """The environment a :func:`share_env` tuple stands for (a new dict)."""
-    env = dict(shared[0])
-    for i in range(1, len(shared), 2):
-        env[shared[i]] = shared[i + 1]
+    base, delta = env_delta(shared)
+    env = dict(base)
+    env.update(delta)
     return env
+
+
+def env_delta(shared: tuple) -> tuple[dict, dict]:
+    """A :func:`share_env` tuple as its shared base (never to be changed) and the
+    values that differ from it (a new dict)."""
+    return shared[0], dict(zip(shared[1::2], shared[2::2], strict=True))
 
 
 _JOBSPECS: dict[bytes, dict] = {}
